@@ -1,0 +1,1 @@
+"""contactbot: the running app and its domain services."""

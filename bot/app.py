@@ -1,0 +1,46 @@
+"""Wiring: one Bolt App per process with our WebClient (through SLACK_API_URL) and every listener."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from sqlalchemy import Engine
+
+import handlers
+from bot.deps import Deps
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def web_client(settings: Settings) -> WebClient:
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2), ConnectionErrorRetryHandler()])
+    return client
+
+
+def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True) -> App:
+    app = App(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
+        token_verification_enabled=verify_token,
+        process_before_response=False,
+        logger=logging.getLogger("contactbot.bolt"),
+    )
+    deps = Deps(settings=settings, engine=engine)
+
+    @app.middleware
+    def inject_deps(context: BoltContext, next: Any) -> None:  # noqa: A002 - Bolt's name
+        context["deps"] = deps
+        next()
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener failed: %s (%s)", type(error).__name__, body.get("type", "?"))
+
+    handlers.register(app)
+    return app

@@ -1,0 +1,85 @@
+"""Contact services shared by Slack, the CLI and (later) webhooks: list, change, erase; all audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from storage import audit
+from storage import contacts as store
+from storage.contacts import ContactFilter, Page, PageRequest
+from storage.db import session_scope
+from storage.models import Contact, Message, Ticket, utcnow
+
+CHANGES: dict[str, tuple[str, bool]] = {
+    "block": ("blocked", True),
+    "unblock": ("blocked", False),
+    "activate": ("active", True),
+    "deactivate": ("active", False),
+}
+
+
+class NotFound(LookupError):
+    """The contact is gone (deleted meanwhile) or never existed."""
+
+
+def list_contacts(engine: Engine, flt: ContactFilter, req: PageRequest, region: str) -> Page:
+    with Session(engine) as session:
+        return store.list_page(session, flt, req, region)
+
+
+def change(engine: Engine, contact_id: int, action: str, actor: str) -> Contact:
+    """Block/unblock/activate/deactivate one contact; a no-op change is not audited twice."""
+    attr, value = CHANGES[action]
+    with session_scope(engine) as session:
+        contact = store.get(session, contact_id)
+        if contact is None:
+            raise NotFound(contact_id)
+        if getattr(contact, attr) != value:
+            setattr(contact, attr, value)
+            contact.updated_at = utcnow()
+            session.add(contact)
+            audit.record(session, actor, f"contact.{action}", "contact", contact_id)
+        session.flush()
+        session.refresh(contact)
+        return contact
+
+
+def erase(engine: Engine, contact_id: int, actor: str) -> dict[str, int]:
+    """GDPR erasure: the contact and every row about it; the audit keeps only counts and the id."""
+    with session_scope(engine) as session:
+        contact = store.get(session, contact_id)
+        if contact is None:
+            raise NotFound(contact_id)
+        removed = store.erase(session, contact)
+        audit.record(session, actor, "contact.delete", "contact", contact_id, removed=removed)
+        return removed
+
+
+@dataclass
+class LastTicket:
+    ticket: Ticket
+    messages: list[Message]
+
+
+def last_ticket(engine: Engine, contact_id: int, messages: int = 5) -> tuple[Contact, LastTicket | None]:
+    from storage import tickets
+
+    with Session(engine) as session:
+        contact = store.get(session, contact_id)
+        if contact is None:
+            raise NotFound(contact_id)
+        found = tickets.last_for_contact(session, contact_id)
+        if found is None:
+            return contact, None
+        return contact, LastTicket(found, tickets.last_messages(session, found.id or 0, messages))
+
+
+def contact_or_raise(engine: Engine, contact_id: int) -> Contact:
+    with Session(engine) as session:
+        contact = store.get(session, contact_id)
+        if contact is None:
+            raise NotFound(contact_id)
+        return contact

@@ -1,0 +1,15 @@
+"""What every listener needs, built once per process and handed to Bolt through the context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    engine: Engine

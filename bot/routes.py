@@ -1,0 +1,12 @@
+"""Non-Slack HTTP routes (webhooks) that features add; kept apart so the server stays small."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from starlette.routing import BaseRoute
+
+from bot.settings import Settings
+
+
+def extra_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
+    return []

@@ -1,0 +1,126 @@
+"""Configuration from the environment (and `.env`), validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated
+
+import phonenumbers
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///contactbot.db", alias="DATABASE_URL")
+    slack_bot_token: str = Field(default="", alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str = Field(default="", alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str = Field(default="", alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    admins: Annotated[frozenset[str], NoDecode] = Field(default=frozenset(), alias="CONTACTBOT_ADMINS")
+    default_region: str = Field(default="DE", alias="CONTACTBOT_DEFAULT_REGION")
+    page_size: int = Field(default=20, ge=1, le=40, alias="CONTACTBOT_PAGE_SIZE")
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
+    csv_delimiter: str = Field(default="", alias="CONTACTBOT_CSV_DELIMITER")
+
+    whatsapp_verify_token: str = Field(default="", alias="WHATSAPP_VERIFY_TOKEN")
+    whatsapp_app_secret: str = Field(default="", alias="WHATSAPP_APP_SECRET")
+    whatsapp_token: str = Field(default="", alias="WHATSAPP_TOKEN")
+    whatsapp_phone_number_id: str = Field(default="", alias="WHATSAPP_PHONE_NUMBER_ID")
+    whatsapp_business_account_id: str = Field(default="", alias="WHATSAPP_BUSINESS_ACCOUNT_ID")
+    whatsapp_api_url: str = Field(default="https://graph.facebook.com/v23.0", alias="WHATSAPP_API_URL")
+    whatsapp_max_mps: int = Field(default=80, ge=1, le=1000, alias="WHATSAPP_MAX_MPS")
+    inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
+    opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset({"STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE"}), alias="CONTACTBOT_OPT_OUT_KEYWORDS"
+    )
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _parse_admins(cls, value: object) -> frozenset[str]:
+        if isinstance(value, str):
+            ids = {part.strip() for part in value.split(",") if part.strip()}
+        else:
+            ids = set(value or ())  # type: ignore[arg-type]
+        bad = sorted(i for i in ids if not SLACK_USER_ID.match(i))
+        if bad:
+            raise ValueError(f"not Slack user IDs (like U012ABCDEF): {', '.join(bad)}")
+        return frozenset(ids)
+
+    @field_validator("opt_out_keywords", mode="before")
+    @classmethod
+    def _parse_keywords(cls, value: object) -> frozenset[str]:
+        if isinstance(value, str):
+            return frozenset(p.strip().upper() for p in value.split(",") if p.strip())
+        return frozenset(str(v).upper() for v in (value or ()))  # type: ignore[union-attr]
+
+    @field_validator("default_region")
+    @classmethod
+    def _check_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region code {value!r} (use ISO 3166 like DE, AT, CH)")
+        return region
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("csv_delimiter")
+    @classmethod
+    def _check_delimiter(cls, value: str) -> str:
+        mapping = {"": "", ",": ",", ";": ";", "tab": "\t", "\t": "\t"}
+        if value not in mapping:
+            raise ValueError("must be one of , ; tab (or empty for the user's locale)")
+        return mapping[value]
+
+    def require_slack(self) -> None:
+        """Serving Slack needs its credentials; the CLI does not."""
+        if not self.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set (xoxb-..., from the app's OAuth page)")
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise SettingsError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
+        if not self.slack_app_token and not self.slack_signing_secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is not set (HTTP mode needs it when SLACK_APP_TOKEN is unset)")
+
+    def is_admin(self, user_id: str | None) -> bool:
+        return bool(user_id) and user_id in self.admins
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's report into one line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{alias or field}: {msg}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

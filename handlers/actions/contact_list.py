@@ -1,0 +1,129 @@
+"""Clicks on the list: sort, filter, page, refresh, and the per-contact overflow menu."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import contacts as service
+from bot.i18n import t
+from handlers.blocks.contact_list import contact_label
+from handlers.blocks.contact_modals import delete_confirmation, last_ticket
+from handlers.context import actor, deps, ephemeral, lang, refusal
+from handlers.contact_list_view import render
+from handlers.list_state import BadState, ListState, split
+from storage.contacts import SORT_COLUMNS
+from storage.models import MESSENGERS
+
+log = logging.getLogger(__name__)
+DESC_BY_DEFAULT = {"first_contact", "last_chat"}
+MENU_VALUE = re.compile(r"^(ticket|block|unblock|activate|deactivate|delete):(\d{1,18})$")
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def _state(body: dict[str, Any]) -> ListState:
+    return split(body["actions"][0]["block_id"])[1]
+
+
+def _update(respond: Respond, payload: dict[str, Any]) -> None:
+    respond(replace_original=True, response_type="ephemeral", **payload)
+
+
+def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    action = body["actions"][0]
+    language = lang(context, client)
+    try:
+        state = _state(body)
+    except BadState:
+        respond(**ephemeral(t("error.stale", language)))
+        return
+    action_id: str = action["action_id"]
+    after = before = None
+    if action_id.startswith("list_sort_"):
+        sort = action_id.removeprefix("list_sort_")
+        desc = (not state.desc) if sort == state.sort else sort in DESC_BY_DEFAULT
+        if sort not in SORT_COLUMNS:
+            respond(**ephemeral(t("error.stale", language)))
+            return
+        state = state.first_page(sort=sort, desc=desc)
+    elif action_id == "list_status":
+        value = action["selected_option"]["value"]
+        if value not in ("active", "inactive", "blocked", "all"):
+            respond(**ephemeral(t("error.stale", language)))
+            return
+        state = state.first_page(status=value)
+    elif action_id == "list_messenger":
+        value = action["selected_option"]["value"]
+        if value != "any" and value not in MESSENGERS:
+            respond(**ephemeral(t("error.stale", language)))
+            return
+        state = state.first_page(messenger=None if value == "any" else value)
+    elif action_id == "list_clear":
+        state = ListState(sort=state.sort, desc=state.desc)
+    elif action_id in ("list_next", "list_prev"):
+        anchor = int(action.get("value") or 0)
+        after, before = (anchor, None) if action_id == "list_next" else (None, anchor)
+    _update(respond, render(deps(context), state, language, after=after, before=before))
+
+
+def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    """Ticket and delete open a modal, which must happen while the trigger_id is fresh (3 s)."""
+    ack()
+    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
+    if match is None:
+        return
+    what, cid = match.group(1), int(match.group(2))
+    if what not in ("ticket", "delete"):
+        return
+    language = lang(context, client)
+    if what == "delete" and (why := refusal(context, language)):
+        respond(**ephemeral(why))
+        return
+    try:
+        if what == "ticket":
+            contact, found = service.last_ticket(deps(context).engine, cid)
+            view = last_ticket(contact, found, language)
+        else:
+            contact = service.contact_or_raise(deps(context).engine, cid)
+            metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}
+            view = delete_confirmation(contact, language, metadata)
+    except service.NotFound:
+        respond(**ephemeral(t("gone", language)))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
+    if match is None or match.group(1) not in service.CHANGES:
+        return
+    what, cid = match.group(1), int(match.group(2))
+    language = lang(context, client)
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    try:
+        state = _state(body)
+    except BadState:
+        state = ListState()
+    try:
+        contact = service.change(deps(context).engine, cid, what, actor(context))
+    except service.NotFound:
+        notice = t("gone", language)
+    else:
+        notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))
+    _update(respond, render(deps(context), state, language, notice=notice))
+
+
+def register(app: App) -> None:
+    app.action(re.compile(r"^list_(sort_\w+|status|messenger|clear|refresh|next|prev)$"))(
+        ack=_ack, lazy=[on_list_click]
+    )
+    app.action("contact_menu")(ack=on_menu_ack, lazy=[on_menu_change])

@@ -1,0 +1,131 @@
+"""The `/contacts` list message: header, filters, sort buttons, one section per contact, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import number, t
+from bot.phone import display
+from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from handlers.list_state import SORT_CODES, ListState, join
+from storage.contacts import Page
+from storage.models import MESSENGERS, Contact
+
+MESSENGER_NAMES = {
+    "whatsapp": "WhatsApp", "telegram": "Telegram", "facebook": "Facebook Messenger",
+    "instagram": "Instagram", "sms": "SMS", "webchat": "Webchat",
+}
+
+
+def contact_label(contact: Contact, lang: str) -> str:
+    """How a contact is named in mrkdwn: escaped name and number."""
+    name = escape(cut(contact.name, 80)) if contact.name else t("no_name", lang)
+    return f"{name} ({display(contact.phone)})"
+
+
+def contact_row(contact: Contact, state: ListState, lang: str) -> dict[str, Any]:
+    name = f"*{escape(cut(contact.name, 80))}*" if contact.name else f"_{t('no_name', lang)}_"
+    status = t("status.active" if contact.active else "status.inactive", lang)
+    status_icon = ":large_green_circle:" if contact.active else ":white_circle:"
+    blocked = f":no_entry: {t('row.blocked', lang)}" if contact.blocked else t("row.not_blocked", lang)
+    never = t("never", lang)
+    lines = [
+        f"{name}   `{display(contact.phone)}`   {MESSENGER_NAMES.get(contact.messenger, contact.messenger)}",
+        f"{t('field.first_contact', lang)}: {date_token(contact.first_contact_at, never, '{date_short}')}"
+        f"  ·  {t('field.last_chat', lang)}: {date_token(contact.last_chat_at, never)}",
+        f"{status_icon} {status}  ·  {blocked}",
+    ]
+    cid = contact.id
+    menu = [
+        option(t("menu.ticket", lang), f"ticket:{cid}"),
+        option(t("menu.unblock" if contact.blocked else "menu.block", lang),
+               f"{'unblock' if contact.blocked else 'block'}:{cid}"),
+        option(t("menu.deactivate" if contact.active else "menu.activate", lang),
+               f"{'deactivate' if contact.active else 'activate'}:{cid}"),
+        option(t("menu.delete", lang), f"delete:{cid}"),
+    ]
+    return {
+        "type": "section",
+        "block_id": join(f"c{cid}", state),
+        "text": mrkdwn("\n".join(lines)),
+        "accessory": {"type": "overflow", "action_id": "contact_menu", "options": menu},
+    }
+
+
+def _header_text(page: Page, state: ListState, lang: str) -> str:
+    if page.total == 0 or not page.rows:
+        parts = [f"*{t('list.header_empty', lang)}*"]
+    else:
+        first = state.offset + 1
+        last = state.offset + len(page.rows)
+        parts = [f"*{t('list.header', lang, first=number(first, lang), last=number(last, lang), total=number(page.total, lang))}*"]
+    parts.append(t("list.status_label", lang, status=t(f"status.{state.status}", lang)))
+    if state.messenger:
+        parts.append(t("list.messenger_label", lang, messenger=MESSENGER_NAMES[state.messenger]))
+    if state.search:
+        parts.append(t("list.search", lang, query=escape(state.search)))
+    arrow = "▼" if state.desc else "▲"
+    parts.append(t("list.sorted_by", lang, field=t(f"field.{state.sort}", lang), arrow=arrow))
+    return " · ".join(parts)
+
+
+def _filters(state: ListState, lang: str) -> dict[str, Any]:
+    statuses = [option(t(f"status.{s}", lang), s) for s in ("active", "inactive", "blocked", "all")]
+    messengers = [option(t("messenger.any", lang), "any")] + [option(MESSENGER_NAMES[m], m) for m in MESSENGERS]
+    current_status = next(o for o in statuses if o["value"] == state.status)
+    current_messenger = next(o for o in messengers if o["value"] == (state.messenger or "any"))
+    elements: list[dict[str, Any]] = [
+        {"type": "static_select", "action_id": "list_status", "placeholder": plain(t("list.filter_status", lang)),
+         "options": statuses, "initial_option": current_status},
+        {"type": "static_select", "action_id": "list_messenger",
+         "placeholder": plain(t("list.filter_messenger", lang)), "options": messengers,
+         "initial_option": current_messenger},
+    ]
+    if state.is_filtered():
+        elements.append(button(t("list.clear_filters", lang), "list_clear", "clear"))
+    elements.append(button(t("list.refresh", lang), "list_refresh", "refresh"))
+    return {"type": "actions", "block_id": join("ctl", state), "elements": elements}
+
+
+def _sort_buttons(state: ListState, lang: str) -> dict[str, Any]:
+    elements = []
+    for sort in SORT_CODES.values():
+        label = t(f"field.{sort}", lang)
+        if sort == state.sort:
+            label = f"{label} {'▼' if state.desc else '▲'}"
+        elements.append(button(label.capitalize() if lang == "en" else label[:1].upper() + label[1:],
+                               f"list_sort_{sort}", sort, "primary" if sort == state.sort else None))
+    return {"type": "actions", "block_id": join("sort", state), "elements": elements}
+
+
+def _nav(page: Page, state: ListState, lang: str) -> dict[str, Any] | None:
+    elements = []
+    if page.has_prev and page.first_id is not None:
+        elements.append(button(t("list.prev", lang), "list_prev", str(page.first_id)))
+    if page.has_next and page.last_id is not None:
+        elements.append(button(t("list.next", lang), "list_next", str(page.last_id)))
+    if not elements:
+        return None
+    return {"type": "actions", "block_id": join("nav", state), "elements": elements}
+
+
+def contact_list(page: Page, state: ListState, lang: str, notice: str | None = None) -> dict[str, Any]:
+    """The whole list message (`text` is the notification fallback)."""
+    blocks: list[dict[str, Any]] = []
+    if notice:
+        blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
+    blocks.append({"type": "section", "block_id": "head", "text": mrkdwn(_header_text(page, state, lang))})
+    blocks.append(_filters(state, lang))
+    blocks.append(_sort_buttons(state, lang))
+    blocks.append({"type": "divider"})
+    if page.rows:
+        blocks.extend(contact_row(contact, state, lang) for contact in page.rows)
+    else:
+        blocks.append({"type": "section", "text": mrkdwn(t("list.empty", lang))})
+    nav = _nav(page, state, lang)
+    if nav:
+        blocks.append(nav)
+    first = state.offset + 1 if page.rows else 0
+    fallback = t("list.fallback", lang, first=number(first, lang),
+                 last=number(state.offset + len(page.rows), lang), total=number(page.total, lang))
+    return {"blocks": blocks[:50], "text": fallback}

@@ -1,0 +1,46 @@
+"""Safe text for Block Kit: escaping, truncation, and date tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+ELLIPSIS = "…"
+
+
+def escape(value: object) -> str:
+    """Customer-typed text into mrkdwn: `&`, `<`, `>` escaped so it can never ping or link."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(value: str, limit: int) -> str:
+    """Shorten to `limit` characters with an ellipsis (Slack rejects, rather than trims, long text)."""
+    return value if len(value) <= limit else value[: max(limit - 1, 0)] + ELLIPSIS
+
+
+def date_token(when: datetime | None, fallback: str = "-", fmt: str = "{date_short_pretty} {time}") -> str:
+    """Slack renders `<!date^...>` in each reader's own time zone; the fallback is UTC ISO."""
+    if when is None:
+        return fallback
+    epoch = int(when.timestamp())
+    return f"<!date^{epoch}^{fmt}|{when.strftime('%Y-%m-%d %H:%M')} UTC>"
+
+
+def plain(text_: str, limit: int = 75) -> dict[str, object]:
+    return {"type": "plain_text", "text": cut(text_, limit), "emoji": True}
+
+
+def mrkdwn(text_: str, limit: int = 3000) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": cut(text_, limit)}
+
+
+def button(text_: str, action_id: str, value: str = "", style: str | None = None) -> dict[str, object]:
+    element: dict[str, object] = {"type": "button", "text": plain(text_), "action_id": action_id}
+    if value:
+        element["value"] = value
+    if style:
+        element["style"] = style
+    return element
+
+
+def option(text_: str, value: str) -> dict[str, object]:
+    return {"text": plain(text_), "value": value}

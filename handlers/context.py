@@ -1,0 +1,40 @@
+"""Helpers every listener uses: deps from the Bolt context, the reader's language, the admin check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.i18n import t
+from bot.slack_locale import user_lang
+
+
+def deps(context: BoltContext) -> Deps:
+    return context["deps"]  # type: ignore[no-any-return]
+
+
+def lang(context: BoltContext, client: WebClient) -> str:
+    if "lang" not in context:
+        context["lang"] = user_lang(client, deps(context).engine, context.user_id)
+    return context["lang"]  # type: ignore[no-any-return]
+
+
+def refusal(context: BoltContext, language: str) -> str | None:
+    """None when the user may change data, else the text explaining why not."""
+    settings = deps(context).settings
+    if not settings.admins:
+        return t("auth.no_admins", language)
+    if not settings.is_admin(context.user_id):
+        return t("auth.not_admin", language)
+    return None
+
+
+def actor(context: BoltContext) -> str:
+    return f"slack:{context.user_id}"
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    return {"text": text, "response_type": "ephemeral", "replace_original": False}

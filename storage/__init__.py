@@ -1,0 +1,1 @@
+"""Tables, queries, CSV import/export and migrations: the only place with SQL."""

@@ -1,0 +1,206 @@
+"""SQLModel tables. Schema changes go through Alembic (`storage/migrations`), never create_all.
+
+Timestamps are timezone-aware UTC in Python and naive UTC in the database (storage.types).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UtcDateTime
+
+MESSENGERS: tuple[str, ...] = ("whatsapp", "telegram", "facebook", "instagram", "sms", "webchat")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(*, now: bool = False) -> Any:
+    """A timestamp column (UTC, see storage.types); `now` fills it at insert time."""
+    if now:
+        return Field(default_factory=utcnow, sa_type=UtcDateTime)
+    return Field(default=None, sa_type=UtcDateTime)
+
+
+def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
+    """Foreign key that disappears with its parent (GDPR erasure must leave nothing behind)."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(Integer, ForeignKey(target, ondelete="CASCADE"), nullable=nullable, index=index),
+    )
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+    __table_args__ = (
+        UniqueConstraint("phone", "messenger", name="uq_contact_phone_messenger"),
+        Index("ix_contact_phone_id", "phone", "id"),
+        Index("ix_contact_messenger_id", "messenger", "id"),
+        Index("ix_contact_first_contact_id", "first_contact_at", "id"),
+        Index("ix_contact_last_chat_id", "last_chat_at", "id"),
+        Index("ix_contact_name_sort_id", "name_sort", "id"),
+        Index("ix_contact_active_id", "active", "id"),
+        Index("ix_contact_active_last_chat_id", "active", "last_chat_at", "id"),
+        Index("ix_contact_blocked_id", "blocked", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(max_length=20)  # E.164, e.g. +4917012345678
+    messenger: str = Field(max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+    name_sort: str | None = Field(default=None, max_length=200)  # case-folded name: sort + search key
+    first_contact_at: datetime = _when(now=True)
+    last_chat_at: datetime | None = _when()
+    blocked: bool = False
+    active: bool = True
+    consent_at: datetime | None = _when()
+    consent_source: str | None = Field(default=None, max_length=200)
+    consent_by: str | None = Field(default=None, max_length=50)
+    opted_out_at: datetime | None = _when()
+    blocked_messages: int = 0
+    blocked_last_at: datetime | None = _when()
+    created_at: datetime = _when(now=True)
+    updated_at: datetime = _when(now=True)
+
+
+class Attribute(SQLModel, table=True):
+    """A user attribute (Nutzermerkmal) definition."""
+
+    __tablename__ = "attribute"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    label_de: str = Field(max_length=100)
+    label_en: str = Field(max_length=100)
+    type: str = Field(default="text", max_length=10)  # text|number|date|bool|choice
+    choices: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = _when(now=True)
+
+
+class ContactAttribute(SQLModel, table=True):
+    __tablename__ = "contact_attribute"
+    __table_args__ = (Index("ix_contact_attribute_attr_value", "attribute_id", "value"),)
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True)
+    )
+    attribute_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True)
+    )
+    value: str = Field(max_length=1000)
+
+
+class Audience(SQLModel, table=True):
+    """A saved target group (Zielgruppe): a named filter, evaluated in SQL."""
+
+    __tablename__ = "audience"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    filter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=50)
+    created_at: datetime = _when(now=True)
+
+
+class TableSettings(SQLModel, table=True):
+    __tablename__ = "table_settings"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_table_settings_scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=20)
+    user_id: str = Field(default="", max_length=20)  # "" = the workspace default
+    columns: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _when(now=True)
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (Index("ix_ticket_contact_opened", "contact_id", "opened_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = _fk("contact.id", index=False)
+    status: str = Field(default="open", max_length=10)  # open|closed
+    opened_at: datetime = _when(now=True)
+    closed_at: datetime | None = _when()
+    last_message_at: datetime | None = _when()
+    message_count: int = 0
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_ticket_sent", "ticket_id", "sent_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = _fk("ticket.id", nullable=True, index=False)
+    contact_id: int = _fk("contact.id")
+    direction: str = Field(max_length=3)  # in|out
+    kind: str = Field(max_length=20)  # text|image|location|...|unsupported
+    text: str | None = None
+    wa_message_id: str | None = Field(default=None, max_length=200, unique=True)
+    sent_at: datetime = _when(now=True)
+    status: str | None = Field(default=None, max_length=10)  # outbound: sent|delivered|read|failed
+    status_at: datetime | None = _when()
+    error_code: int | None = None
+    error_title: str | None = Field(default=None, max_length=300)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what and when. Never holds a phone number or a name."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(now=True)
+    actor: str = Field(max_length=50)
+    action: str = Field(max_length=40)
+    object_type: str = Field(max_length=20)
+    object_id: str | None = Field(default=None, max_length=50)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SlackUser(SQLModel, table=True):
+    """Cached Slack locale per user, so a click needs no users.info round trip."""
+
+    __tablename__ = "slack_user"
+    user_id: str = Field(primary_key=True, max_length=20)
+    locale: str = Field(max_length=10)
+    fetched_at: datetime = _when(now=True)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Idempotency keys for retried deliveries (Slack events, files, webhooks)."""
+
+    __tablename__ = "processed_event"
+    key: str = Field(primary_key=True, max_length=200)
+    at: datetime = _when(now=True)
+
+
+class ImportRun(SQLModel, table=True):
+    __tablename__ = "import_run"
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: str | None = Field(default=None, max_length=50, index=True)
+    file_name: str = Field(max_length=255)
+    file_sha256: str = Field(max_length=64)
+    status: str = Field(default="preview", max_length=12)  # preview|applying|applied|cancelled|failed
+    created_by: str = Field(max_length=50)
+    channel_id: str | None = Field(default=None, max_length=20)
+    thread_ts: str | None = Field(default=None, max_length=30)
+    message_ts: str | None = Field(default=None, max_length=30)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _when(now=True)
+    applied_at: datetime | None = _when()
+    applied_by: str | None = Field(default=None, max_length=50)
+
+
+class ImportRow(SQLModel, table=True):
+    """Staged, validated rows of an import preview; deleted once the run is applied or cancelled."""
+
+    __tablename__ = "import_row"
+    __table_args__ = (Index("ix_import_row_run_row", "run_id", "row_no"),)
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    run_id: int = _fk("import_run.id", index=False)
+    row_no: int
+    phone: str = Field(max_length=20)
+    messenger: str = Field(max_length=20)
+    action: str = Field(max_length=10)  # create|update|unchanged
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,29 @@
+"""Ticket and message queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from storage.models import Message, Ticket
+
+
+def last_for_contact(session: Session, contact_id: int) -> Ticket | None:
+    stmt = (
+        select(Ticket)
+        .where(Ticket.contact_id == contact_id)
+        .order_by(Ticket.opened_at.desc(), Ticket.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def last_messages(session: Session, ticket_id: int, limit: int = 5) -> list[Message]:
+    """The newest `limit` messages, oldest first (reading order)."""
+    stmt = (
+        select(Message)
+        .where(Message.ticket_id == ticket_id)
+        .order_by(Message.sent_at.desc(), Message.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return list(reversed(session.scalars(stmt).all()))
