@@ -13,3 +13,7 @@ from bot.settings import Settings
 class Deps:
     settings: Settings
     engine: Engine
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Deps:
+        """Bolt deep-copies the context for lazy listeners; the engine and settings are shared."""
+        return self

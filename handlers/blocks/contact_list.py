@@ -46,7 +46,7 @@ def contact_row(contact: Contact, state: ListState, lang: str) -> dict[str, Any]
     ]
     return {
         "type": "section",
-        "block_id": join(f"c{cid}", state),
+        "block_id": join(f"row{cid}", state),
         "text": mrkdwn("\n".join(lines)),
         "accessory": {"type": "overflow", "action_id": "contact_menu", "options": menu},
     }

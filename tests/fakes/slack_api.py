@@ -1,0 +1,146 @@
+"""A loopback fake of the Slack Web API (and response_urls, and file downloads) that records calls."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Call:
+    method: str  # Web API method (`chat.postMessage`), `response_url`, or `download`
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    raw: bytes = b""
+
+
+Responder = Callable[[Call], tuple[int, dict[str, str], bytes] | dict[str, Any]]
+
+
+@dataclass
+class FakeSlack:
+    server: ThreadingHTTPServer
+    calls: list[Call] = field(default_factory=list)
+    responders: dict[str, Responder] = field(default_factory=dict)
+    locales: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base}/response/{name}"
+
+    def of(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.of(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} call(s) of {method}, got {len(self.of(method))}: "
+                             f"{[c.method for c in self.calls]}")
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def answer(self, call: Call) -> tuple[int, dict[str, str], bytes]:
+        if call.method in self.responders:
+            result = self.responders[call.method](call)
+            if isinstance(result, tuple):
+                return result
+            return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
+        if call.method == "download":
+            name = call.path.split("/files/", 1)[1]
+            if name in self.files:
+                data, ctype = self.files[name]
+                return 200, {"Content-Type": ctype}, data
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        body: dict[str, Any] = {"ok": True}
+        if call.method == "auth.test":
+            body |= {"user_id": "UBOT", "team_id": "T111", "bot_id": "B111", "user": "contactbot"}
+        elif call.method == "users.info":
+            user = str(call.body.get("user", ""))
+            body["user"] = {"id": user, "locale": self.locales.get(user, "de-DE")}
+        elif call.method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            body |= {"channel": call.body.get("channel", "C1"), "ts": f"{time.time():.6f}"}
+        elif call.method == "views.open":
+            body["view"] = {"id": "V1"}
+        elif call.method == "response_url":
+            return 200, {"Content-Type": "text/plain"}, b"ok"
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _record(self, verb: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            path = urlparse(self.path).path
+            if path.startswith("/api/"):
+                method = path.removeprefix("/api/")
+            elif path.startswith("/response/"):
+                method = "response_url"
+            elif path.startswith("/files/"):
+                method = "download"
+            else:
+                method = path
+            body: dict[str, Any] = {}
+            ctype = self.headers.get("Content-Type", "")
+            if raw and "json" in ctype:
+                body = json.loads(raw)
+            elif raw and "x-www-form-urlencoded" in ctype:
+                body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                for key in ("blocks", "view"):
+                    if isinstance(body.get(key), str):
+                        body[key] = json.loads(body[key])
+            query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+            body = {**query, **body}
+            call = Call(method, path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
+            with fake.lock:
+                fake.calls.append(call)
+            status, headers, payload = fake.answer(call)
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._record("POST")
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._record("GET")
+
+    return Handler
+
+
+def start() -> FakeSlack:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    fake = FakeSlack(server=server)
+    server.RequestHandlerClass = _make_handler(fake)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return fake
