@@ -109,6 +109,16 @@ def _nav(page: Page, state: ListState, lang: str) -> dict[str, Any] | None:
     return {"type": "actions", "block_id": join("nav", state), "elements": elements}
 
 
+def _list_actions(state: ListState, lang: str) -> dict[str, Any]:
+    """The list's "Aktionen": each button's listener lives with its feature (export, import, notify)."""
+    elements = [
+        button(t("list.action.notify", lang), "list_notify", "notify", "primary"),
+        button(t("list.action.export", lang), "list_export", "export"),
+        button(t("list.action.import", lang), "list_import_help", "import"),
+    ]
+    return {"type": "actions", "block_id": join("acts", state), "elements": elements}
+
+
 def contact_list(page: Page, state: ListState, lang: str, notice: str | None = None) -> dict[str, Any]:
     """The whole list message (`text` is the notification fallback)."""
     blocks: list[dict[str, Any]] = []
@@ -125,6 +135,7 @@ def contact_list(page: Page, state: ListState, lang: str, notice: str | None = N
     nav = _nav(page, state, lang)
     if nav:
         blocks.append(nav)
+    blocks.append(_list_actions(state, lang))
     first = state.offset + 1 if page.rows else 0
     fallback = t("list.fallback", lang, first=number(first, lang),
                  last=number(state.offset + len(page.rows), lang), total=number(page.total, lang))
