@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, bindparam, delete, func, select, text, true, tuple_
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session
 
@@ -265,7 +264,7 @@ def erase(session: Session, contact: Contact) -> dict[str, int]:
     ).rowcount
     # Tables added by later features (attributes, deliveries, ...) reference contact.id with
     # ON DELETE CASCADE; delete their rows explicitly too, so erasure never depends on pragmas.
-    for table in sa_inspect(Contact).mapped_table.metadata.sorted_tables:
+    for table in Contact.__table__.metadata.sorted_tables:  # type: ignore[attr-defined]
         if table.name in {"contact", "message", "ticket"}:
             continue
         for fk in table.foreign_keys:
