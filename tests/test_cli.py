@@ -1,0 +1,95 @@
+"""The `contactbot` command line, run as a real subprocess against a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+from sqlalchemy import select
+from sqlmodel import Session
+
+from storage.models import AuditEntry, Contact
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
+from tests.factories import add_contact
+
+
+def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_"))}
+    environ |= {"DATABASE_URL": db_url, "USER": "tester", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environ,
+                          timeout=120)
+
+
+def test_demo_data_then_list_as_json(db_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    result = run(db_url, "demo-data", "--count", "300")
+    assert result.returncode == 0, result.stderr
+    assert "inserted 300 demo contacts" in result.stdout
+    listed = run(db_url, "contacts", "list", "--status", "all", "--sort", "name:asc", "--limit", "5", "--json")
+    data = json.loads(listed.stdout)
+    assert data["total"] == 300 and len(data["contacts"]) == 5
+    names = [c["name"] for c in data["contacts"] if c["name"]]
+    assert names == sorted(names, key=str.casefold)
+    assert all(c["phone"].startswith("+49") for c in data["contacts"])
+
+
+def test_block_delete_and_audit_from_the_cli(db_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    cid = add_contact(engine, "+4917012345678", "Max Mustermann")
+    result = run(db_url, "contacts", "block", "0170 12345678")
+    assert result.returncode == 0, result.stderr
+    with Session(engine) as s:
+        assert s.get(Contact, cid).blocked is True
+    assert run(db_url, "contacts", "delete", "+49 170 12345678").returncode == 0
+    with Session(engine) as s:
+        assert s.get(Contact, cid) is None
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == ["contact.block", "contact.delete"]
+    audit = run(db_url, "audit")
+    assert "cli:tester" in audit.stdout and "contact.delete" in audit.stdout
+    assert "12345678" not in audit.stdout and "Mustermann" not in audit.stdout
+    missing = run(db_url, "contacts", "block", "0170 99999999")
+    assert missing.returncode == 1 and "no such contact" in missing.stderr
+    bad = run(db_url, "contacts", "block", "4,91701E+12")
+    assert bad.returncode == 2 and "not a valid phone number" in bad.stderr
+
+
+def test_malformed_setting_stops_with_one_line_naming_it(db_url: str) -> None:
+    result = run(db_url, "contacts", "list", env={"CONTACTBOT_ADMINS": "U012ABC, bob"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CONTACTBOT_ADMINS" in lines[0] and "bob" in lines[0]
+    result = run(db_url, "serve", env={"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "x"})
+    assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
+
+
+def test_serve_answers_health_and_refuses_unsigned_slack_requests(db_url: str, fake_slack) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_"))}
+    environ |= {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": fake_slack.api_url}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert health.text == "ok"
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+        assert ready["ready"] is True
+        unsigned = httpx.post(f"http://127.0.0.1:{port}/slack/events", content="command=/contacts",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert unsigned.status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    logs = (proc.stderr.read() if proc.stderr else "") + (proc.stdout.read() if proc.stdout else "")
+    assert BOT_TOKEN not in logs and SIGNING_SECRET not in logs
