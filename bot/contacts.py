@@ -83,3 +83,10 @@ def contact_or_raise(engine: Engine, contact_id: int) -> Contact:
         if contact is None:
             raise NotFound(contact_id)
         return contact
+
+
+def attribute_values(engine: Engine, contact_ids: list[int]) -> dict[int, dict[int, str]]:
+    from storage.attributes import values_for_many
+
+    with Session(engine) as session:
+        return values_for_many(session, contact_ids)

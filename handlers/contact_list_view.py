@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.contacts import list_contacts
+from bot import audiences
+from bot.contacts import attribute_values, list_contacts
 from bot.deps import Deps
+from bot.table_settings import layout
 from handlers.blocks.contact_list import contact_list
 from handlers.list_state import ListState
 from storage.contacts import PageRequest
@@ -17,10 +19,12 @@ def render(
     state: ListState,
     lang: str,
     *,
+    viewer: tuple[str | None, str | None] = (None, None),
     after: int | None = None,
     before: int | None = None,
     notice: str | None = None,
 ) -> dict[str, Any]:
+    """`viewer` is (team_id, user_id): whose table settings pick the columns."""
     limit = deps.settings.page_size
     req = PageRequest(
         sort=state.sort,
@@ -39,5 +43,10 @@ def render(
     if not page.has_prev:
         shown = replace(state, start_id=None, offset=0)
     else:
-        shown = replace(state, start_id=page.first_id, offset=max(offset, limit if page.has_prev else 0))
-    return contact_list(page, shown, lang, notice)
+        shown = replace(state, start_id=page.first_id, offset=max(offset, limit))
+    columns = layout(deps.engine, viewer[0] or "", viewer[1] or "", lang).visible
+    values = {}
+    if any(c.attribute_id for c in columns):
+        values = attribute_values(deps.engine, [c.id for c in page.rows if c.id is not None])
+    return contact_list(page, shown, lang, notice, columns=columns, values=values,
+                        audiences=audiences.names(deps.engine))

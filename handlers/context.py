@@ -38,3 +38,8 @@ def actor(context: BoltContext) -> str:
 
 def ephemeral(text: str) -> dict[str, Any]:
     return {"text": text, "response_type": "ephemeral", "replace_original": False}
+
+
+def viewer(context: BoltContext) -> tuple[str | None, str | None]:
+    """(team_id, user_id) of the person looking: whose table settings apply."""
+    return context.team_id, context.user_id

@@ -13,7 +13,7 @@ from bot import contacts as service
 from bot.i18n import t
 from handlers.blocks.contact_list import contact_label
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
-from handlers.context import actor, deps, ephemeral, lang, refusal
+from handlers.context import actor, deps, ephemeral, lang, refusal, viewer
 from handlers.contact_list_view import render
 from handlers.list_state import BadState, ListState, split
 from storage.contacts import SORT_COLUMNS
@@ -70,7 +70,7 @@ def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient,
     elif action_id in ("list_next", "list_prev"):
         anchor = int(action.get("value") or 0)
         after, before = (anchor, None) if action_id == "list_next" else (None, anchor)
-    _update(respond, render(deps(context), state, language, after=after, before=before))
+    _update(respond, render(deps(context), state, language, viewer=viewer(context), after=after, before=before))
 
 
 def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
@@ -119,7 +119,7 @@ def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient
         notice = t("gone", language)
     else:
         notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))
-    _update(respond, render(deps(context), state, language, notice=notice))
+    _update(respond, render(deps(context), state, language, viewer=viewer(context), notice=notice))
 
 
 def register(app: App) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from bot.i18n import number, t
 from bot.phone import display
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from bot.table_settings import CORE, Column
 from handlers.list_state import SORT_CODES, ListState, join
 from storage.contacts import Page
 from storage.models import MESSENGERS, Contact
@@ -23,18 +24,46 @@ def contact_label(contact: Contact, lang: str) -> str:
     return f"{name} ({display(contact.phone)})"
 
 
-def contact_row(contact: Contact, state: ListState, lang: str) -> dict[str, Any]:
-    name = f"*{escape(cut(contact.name, 80))}*" if contact.name else f"_{t('no_name', lang)}_"
-    status = t("status.active" if contact.active else "status.inactive", lang)
-    status_icon = ":large_green_circle:" if contact.active else ":white_circle:"
-    blocked = f":no_entry: {t('row.blocked', lang)}" if contact.blocked else t("row.not_blocked", lang)
+def _cell(column: Column, contact: Contact, values: dict[int, str], lang: str) -> str:
     never = t("never", lang)
-    lines = [
-        f"{name}   `{display(contact.phone)}`   {MESSENGER_NAMES.get(contact.messenger, contact.messenger)}",
-        f"{t('field.first_contact', lang)}: {date_token(contact.first_contact_at, never, '{date_short}')}"
-        f"  ·  {t('field.last_chat', lang)}: {date_token(contact.last_chat_at, never)}",
-        f"{status_icon} {status}  ·  {blocked}",
-    ]
+    match column.key:
+        case "phone":
+            return f"`{display(contact.phone)}`"
+        case "messenger":
+            return MESSENGER_NAMES.get(contact.messenger, contact.messenger)
+        case "first_contact":
+            return date_token(contact.first_contact_at, never, "{date_short}")
+        case "last_chat":
+            return date_token(contact.last_chat_at, never)
+        case "blocked":
+            return f":no_entry: {t('yes', lang)}" if contact.blocked else t("no", lang)
+        case "status":
+            icon = ":large_green_circle:" if contact.active else ":white_circle:"
+            return f"{icon} {t('status.active' if contact.active else 'status.inactive', lang)}"
+        case "name":
+            return escape(cut(contact.name, 80)) if contact.name else t("no_name", lang)
+    raw = values.get(column.attribute_id or -1, "")
+    if column.attribute_type == "bool" and raw:
+        raw = t("yes" if raw == "1" else "no", lang)
+    return escape(cut(raw, 100)) if raw else "–"
+
+
+def contact_row(contact: Contact, state: ListState, lang: str, columns: list[Column] | None = None,
+                values: dict[int, str] | None = None) -> dict[str, Any]:
+    columns = columns if columns is not None else default_columns(lang)
+    values = values or {}
+    keys = [c.key for c in columns]
+    title = []
+    if "name" in keys:
+        title.append(f"*{escape(cut(contact.name, 80))}*" if contact.name else f"_{t('no_name', lang)}_")
+    if "phone" in keys:
+        title.append(f"`{display(contact.phone)}`")
+    if "messenger" in keys:
+        title.append(MESSENGER_NAMES.get(contact.messenger, contact.messenger))
+    items = [f"{escape(c.label)}: {_cell(c, contact, values, lang)}" for c in columns
+             if c.key not in ("name", "phone", "messenger")]
+    lines = ["   ".join(title)] if title else []
+    lines += ["  ·  ".join(items[i:i + 3]) for i in range(0, len(items), 3)]
     cid = contact.id
     menu = [
         option(t("menu.ticket", lang), f"ticket:{cid}"),
@@ -42,17 +71,22 @@ def contact_row(contact: Contact, state: ListState, lang: str) -> dict[str, Any]
                f"{'unblock' if contact.blocked else 'block'}:{cid}"),
         option(t("menu.deactivate" if contact.active else "menu.activate", lang),
                f"{'deactivate' if contact.active else 'activate'}:{cid}"),
+        option(t("menu.details", lang), f"details:{cid}"),
         option(t("menu.delete", lang), f"delete:{cid}"),
     ]
     return {
         "type": "section",
         "block_id": join(f"row{cid}", state),
-        "text": mrkdwn("\n".join(lines)),
+        "text": mrkdwn("\n".join(lines) or display(contact.phone)),
         "accessory": {"type": "overflow", "action_id": "contact_menu", "options": menu},
     }
 
 
-def _header_text(page: Page, state: ListState, lang: str) -> str:
+def default_columns(lang: str) -> list[Column]:
+    return [Column(k, t(f"field.{k}", lang), None, True) for k in CORE]
+
+
+def _header_text(page: Page, state: ListState, lang: str, audience_names: dict[int, str]) -> str:
     if page.total == 0 or not page.rows:
         parts = [f"*{t('list.header_empty', lang)}*"]
     else:
@@ -62,6 +96,9 @@ def _header_text(page: Page, state: ListState, lang: str) -> str:
     parts.append(t("list.status_label", lang, status=t(f"status.{state.status}", lang)))
     if state.messenger:
         parts.append(t("list.messenger_label", lang, messenger=MESSENGER_NAMES[state.messenger]))
+    if state.audience_id is not None:
+        name = audience_names.get(state.audience_id, "?")
+        parts.append(t("audience.label", lang, name=escape(cut(name, 60))))
     if state.search:
         parts.append(t("list.search", lang, query=escape(state.search)))
     arrow = "▼" if state.desc else "▲"
@@ -69,7 +106,7 @@ def _header_text(page: Page, state: ListState, lang: str) -> str:
     return " · ".join(parts)
 
 
-def _filters(state: ListState, lang: str) -> dict[str, Any]:
+def _filters(state: ListState, lang: str, audiences: list[tuple[int, str]]) -> dict[str, Any]:
     statuses = [option(t(f"status.{s}", lang), s) for s in ("active", "inactive", "blocked", "all")]
     messengers = [option(t("messenger.any", lang), "any")] + [option(MESSENGER_NAMES[m], m) for m in MESSENGERS]
     current_status = next(o for o in statuses if o["value"] == state.status)
@@ -81,16 +118,24 @@ def _filters(state: ListState, lang: str) -> dict[str, Any]:
          "placeholder": plain(t("list.filter_messenger", lang)), "options": messengers,
          "initial_option": current_messenger},
     ]
+    if audiences:
+        groups = [option(t("audience.none", lang), "none")] + [
+            option(cut(name, 75), str(aid)) for aid, name in audiences[:99]
+        ]
+        current = next((o for o in groups if o["value"] == str(state.audience_id)), groups[0])
+        elements.append({"type": "static_select", "action_id": "list_audience",
+                         "placeholder": plain(t("audience.filter", lang)), "options": groups,
+                         "initial_option": current})
     if state.is_filtered():
         elements.append(button(t("list.clear_filters", lang), "list_clear", "clear"))
     elements.append(button(t("list.refresh", lang), "list_refresh", "refresh"))
     return {"type": "actions", "block_id": join("ctl", state), "elements": elements}
 
 
-def _sort_buttons(state: ListState, lang: str) -> dict[str, Any]:
+def _sort_buttons(state: ListState, lang: str, labels: dict[str, str]) -> dict[str, Any]:
     elements = []
     for sort in SORT_CODES.values():
-        label = t(f"field.{sort}", lang)
+        label = labels.get(sort) or t(f"field.{sort}", lang)
         if sort == state.sort:
             label = f"{label} {'▼' if state.desc else '▲'}"
         elements.append(button(label.capitalize() if lang == "en" else label[:1].upper() + label[1:],
@@ -115,21 +160,30 @@ def _list_actions(state: ListState, lang: str) -> dict[str, Any]:
         button(t("list.action.notify", lang), "list_notify", "notify", "primary"),
         button(t("list.action.export", lang), "list_export", "export"),
         button(t("list.action.import", lang), "list_import_help", "import"),
+        button(t("list.action.table_settings", lang), "list_table_settings", "table"),
     ]
+    if state.is_filtered() and not state.search and state.audience_id is None:
+        elements.append(button(t("audience.save_from_list", lang), "list_save_audience", "save"))
     return {"type": "actions", "block_id": join("acts", state), "elements": elements}
 
 
-def contact_list(page: Page, state: ListState, lang: str, notice: str | None = None) -> dict[str, Any]:
+def contact_list(page: Page, state: ListState, lang: str, notice: str | None = None,
+                 columns: list[Column] | None = None, values: dict[int, dict[int, str]] | None = None,
+                 audiences: list[tuple[int, str]] | None = None) -> dict[str, Any]:
     """The whole list message (`text` is the notification fallback)."""
+    values = values or {}
     blocks: list[dict[str, Any]] = []
     if notice:
         blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
-    blocks.append({"type": "section", "block_id": "head", "text": mrkdwn(_header_text(page, state, lang))})
-    blocks.append(_filters(state, lang))
-    blocks.append(_sort_buttons(state, lang))
+    blocks.append({"type": "section", "block_id": "head",
+                   "text": mrkdwn(_header_text(page, state, lang, dict(audiences or [])))})
+    audiences = audiences or []
+    columns = columns if columns is not None else default_columns(lang)
+    blocks.append(_filters(state, lang, audiences))
+    blocks.append(_sort_buttons(state, lang, {c.key: c.label for c in columns}))
     blocks.append({"type": "divider"})
     if page.rows:
-        blocks.extend(contact_row(contact, state, lang) for contact in page.rows)
+        blocks.extend(contact_row(c, state, lang, columns, values.get(c.id or 0)) for c in page.rows)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("list.empty", lang))})
     nav = _nav(page, state, lang)

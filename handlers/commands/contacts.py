@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from handlers.context import deps, lang
+from handlers.context import deps, lang, viewer
 from handlers.contact_list_view import render
 from handlers.list_state import ListState
 
@@ -40,7 +40,7 @@ def run_command(command: dict[str, Any], context: BoltContext, client: WebClient
                 lang=language)
         return
     state = ListState(search=text or None)
-    respond(response_type="ephemeral", **render(deps(context), state, language))
+    respond(response_type="ephemeral", **render(deps(context), state, language, viewer=viewer(context)))
 
 
 def register(app: App) -> None:

@@ -13,7 +13,7 @@ from slack_sdk.webhook import WebhookClient
 from bot import contacts as service
 from bot.i18n import t
 from handlers.blocks.contact_modals import DELETE_CALLBACK
-from handlers.context import actor, deps, lang, refusal
+from handlers.context import actor, deps, lang, refusal, viewer
 from handlers.contact_list_view import render
 from handlers.list_state import BadState, ListState, split
 
@@ -48,7 +48,7 @@ def on_submit(body: dict[str, Any], context: BoltContext, client: WebClient) -> 
         state = split(str(meta.get("blk", "")))[1]
     except BadState:
         state = ListState()
-    payload = render(deps(context), state, language, notice=notice)
+    payload = render(deps(context), state, language, viewer=viewer(context), notice=notice)
     WebhookClient(url).send(replace_original=True, response_type="ephemeral", **payload)
 
 

@@ -1,0 +1,177 @@
+"""User attributes (Nutzermerkmale): definitions, typed values, and their validation.
+
+Values are stored as text in a canonical form per type, so SQL can filter and sort them:
+number -> `12.5`, date -> `2026-11-25`, bool -> `1`/`0`, choice -> one of the allowed values.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage import attributes as store
+from storage import audit
+from storage.db import session_scope
+from storage.models import Attribute
+
+TYPES = ("text", "number", "date", "bool", "choice")
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+TRUE = {"1", "ja", "yes", "true", "wahr", "x", "j", "y"}
+FALSE = {"0", "nein", "no", "false", "falsch", "n", ""}
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y")
+
+
+class AttributeValueError(ValueError):
+    """A definition or value that does not fit; `code` is an i18n key."""
+
+    def __init__(self, code: str, **values: object) -> None:
+        super().__init__(code)
+        self.code, self.values = code, values
+
+
+def key_for(label: str) -> str:
+    """A stable key from a column label (`Kundennummer (alt)` -> `kundennummer_alt`)."""
+    folded = label.strip().lower()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        folded = folded.replace(a, b)
+    key = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:64]
+    if not key or not key[0].isalpha():
+        key = f"attr_{key}"[:64]
+    return key
+
+
+def normalize(attribute_type: str, raw: str, choices: list[str] | None = None) -> str:
+    """The canonical stored text for a value, or AttributeValueError naming why it does not fit."""
+    value = raw.strip()
+    if value == "" or attribute_type == "text":
+        return value
+    if attribute_type == "number":
+        candidate = value.replace(" ", "")
+        if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", candidate):  # German 1.234,5
+            candidate = candidate.replace(".", "").replace(",", ".")
+        else:
+            candidate = candidate.replace(",", ".")
+        try:
+            number = float(candidate)
+        except ValueError:
+            raise AttributeValueError("attr.not_number", value=raw) from None
+        return str(int(number)) if number.is_integer() else repr(number)
+    if attribute_type == "date":
+        for fmt in DATE_FORMATS:
+            try:
+                return datetime.strptime(value, fmt).date().isoformat()
+            except ValueError:
+                continue
+        try:
+            return date.fromisoformat(value[:10]).isoformat()
+        except ValueError:
+            raise AttributeValueError("attr.not_date", value=raw) from None
+    if attribute_type == "bool":
+        lowered = value.lower()
+        if lowered in TRUE:
+            return "1"
+        if lowered in FALSE:
+            return "0"
+        raise AttributeValueError("attr.not_bool", value=raw)
+    if attribute_type == "choice":
+        allowed = {c.lower(): c for c in choices or []}
+        if value.lower() not in allowed:
+            raise AttributeValueError("attr.not_choice", value=raw, choices=", ".join(choices or []))
+        return allowed[value.lower()]
+    raise AttributeValueError("attr.bad_type", type=attribute_type)
+
+
+def _check_definition(key: str, attribute_type: str, choices: list[str] | None) -> None:
+    if not KEY.match(key):
+        raise AttributeValueError("attr.bad_key", key=key)
+    if attribute_type not in TYPES:
+        raise AttributeValueError("attr.bad_type", type=attribute_type)
+    if attribute_type == "choice" and not choices:
+        raise AttributeValueError("attr.no_choices")
+
+
+def create(engine: Engine, label_de: str, label_en: str | None, attribute_type: str, actor: str,
+           choices: list[str] | None = None, key: str | None = None) -> Attribute:
+    label_de = label_de.strip()[:100]
+    if not label_de:
+        raise AttributeValueError("attr.no_label")
+    key = key or key_for(label_de)
+    clean_choices = [c.strip() for c in choices or [] if c.strip()] or None
+    _check_definition(key, attribute_type, clean_choices)
+    try:
+        with session_scope(engine) as session:
+            attribute = Attribute(key=key, label_de=label_de, label_en=(label_en or label_de).strip()[:100],
+                                  type=attribute_type, choices=clean_choices)
+            session.add(attribute)
+            session.flush()
+            audit.record(session, actor, "attribute.create", "attribute", attribute.id, type=attribute_type)
+            return attribute
+    except IntegrityError:
+        raise AttributeValueError("attr.key_taken", key=key) from None
+
+
+def update(engine: Engine, attribute_id: int, actor: str, **changes: Any) -> Attribute:
+    """Rename (label_de/label_en) or change allowed values; existing values must still fit."""
+    with session_scope(engine) as session:
+        attribute = session.get(Attribute, attribute_id)
+        if attribute is None:
+            raise AttributeValueError("attr.gone")
+        for field in ("label_de", "label_en"):
+            if changes.get(field):
+                setattr(attribute, field, str(changes[field]).strip()[:100])
+        if "choices" in changes and attribute.type == "choice":
+            choices = [c.strip() for c in changes["choices"] or [] if c.strip()]
+            if not choices:
+                raise AttributeValueError("attr.no_choices")
+            attribute.choices = choices
+        session.add(attribute)
+        audit.record(session, actor, "attribute.update", "attribute", attribute_id, fields=sorted(changes))
+        session.flush()
+        session.refresh(attribute)
+        return attribute
+
+
+def delete(engine: Engine, attribute_id: int, actor: str) -> int:
+    """Delete a definition and every value of it; returns how many contacts held one."""
+    with session_scope(engine) as session:
+        attribute = session.get(Attribute, attribute_id)
+        if attribute is None:
+            raise AttributeValueError("attr.gone")
+        held = store.holders(session, attribute_id)
+        from sqlalchemy import delete as sql_delete
+
+        from storage.models import ContactAttribute
+
+        session.execute(sql_delete(ContactAttribute).where(ContactAttribute.attribute_id == attribute_id))
+        session.delete(attribute)
+        audit.record(session, actor, "attribute.delete", "attribute", attribute_id, values_removed=held)
+        return held
+
+
+def list_attributes(engine: Engine) -> list[tuple[Attribute, int]]:
+    with Session(engine) as session:
+        return [(a, store.holders(session, a.id or 0)) for a in store.all_attributes(session)]
+
+
+def set_contact_values(engine: Engine, contact_id: int, raw_values: dict[int, str], actor: str) -> None:
+    """Validate all values first, then write them together (an invalid one changes nothing)."""
+    with session_scope(engine) as session:
+        defs = {a.id: a for a in store.all_attributes(session)}
+        clean: dict[int, str] = {}
+        for attribute_id, raw in raw_values.items():
+            attribute = defs.get(attribute_id)
+            if attribute is None:
+                raise AttributeValueError("attr.gone")
+            try:
+                clean[attribute_id] = normalize(attribute.type, raw, attribute.choices)
+            except AttributeValueError as exc:
+                exc.values["label"] = attribute.label_de
+                raise
+        for attribute_id, value in clean.items():
+            store.set_value(session, contact_id, attribute_id, value)
+        audit.record(session, actor, "contact.attributes", "contact", contact_id, attributes=sorted(clean))

@@ -1,0 +1,36 @@
+"""Table settings rows: the workspace default and per-user overrides of the list's columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from storage.models import TableSettings, utcnow
+
+
+def load(session: Session, team_id: str, user_id: str) -> tuple[list[dict[str, Any]] | None, str]:
+    """(columns, scope) with the user's override first, then the workspace's; (None, "default") if neither."""
+    rows = session.scalars(select(TableSettings).where(TableSettings.team_id == team_id,
+                                                       TableSettings.user_id.in_([user_id, ""]))).all()  # type: ignore[attr-defined]
+    by_user = {r.user_id: r for r in rows}
+    if user_id and user_id in by_user:
+        return by_user[user_id].columns, "user"
+    if "" in by_user:
+        return by_user[""].columns, "workspace"
+    return None, "default"
+
+
+def save(session: Session, team_id: str, user_id: str, columns: list[dict[str, Any]]) -> None:
+    row = session.scalars(select(TableSettings).where(TableSettings.team_id == team_id,
+                                                      TableSettings.user_id == user_id)).first()
+    if row is None:
+        row = TableSettings(team_id=team_id, user_id=user_id, columns=columns)
+    row.columns, row.updated_at = columns, utcnow()
+    session.add(row)
+
+
+def reset(session: Session, team_id: str, user_id: str) -> None:
+    session.execute(delete(TableSettings).where(TableSettings.team_id == team_id,
+                                                TableSettings.user_id == user_id))
