@@ -170,7 +170,7 @@ def set_contact_values(engine: Engine, contact_id: int, raw_values: dict[int, st
             try:
                 clean[attribute_id] = normalize(attribute.type, raw, attribute.choices)
             except AttributeValueError as exc:
-                exc.values["label"] = attribute.label_de
+                exc.values.update(label=attribute.label_de, attribute_id=attribute_id)
                 raise
         for attribute_id, value in clean.items():
             store.set_value(session, contact_id, attribute_id, value)

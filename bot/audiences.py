@@ -53,6 +53,8 @@ def create(engine: Engine, name: str, spec: dict[str, Any], actor: str) -> Audie
     try:
         with session_scope(engine) as session:
             store.validate(session, spec)
+            if store.by_name_or_id(session, name) is not None and not name.isdigit():
+                raise AudienceError("audience.name_taken", name=name)
             audience = Audience(name=name, filter=spec, created_by=actor[:50])
             session.add(audience)
             session.flush()
@@ -69,6 +71,9 @@ def rename(engine: Engine, audience_id: int, name: str, actor: str) -> None:
             audience = session.get(Audience, audience_id)
             if audience is None:
                 raise AudienceError("audience.gone")
+            same = store.by_name_or_id(session, name)
+            if same is not None and same.id != audience_id and not name.isdigit():
+                raise AudienceError("audience.name_taken", name=name)
             audience.name = name
             session.add(audience)
             audit.record(session, actor, "audience.rename", "audience", audience_id)

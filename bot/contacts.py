@@ -90,3 +90,14 @@ def attribute_values(engine: Engine, contact_ids: list[int]) -> dict[int, dict[i
 
     with Session(engine) as session:
         return values_for_many(session, contact_ids)
+
+
+def details(engine: Engine, contact_id: int) -> tuple[Contact, list, dict[int, str]]:  # type: ignore[type-arg]
+    """A contact with every attribute definition and its values (for the details modal)."""
+    from storage import attributes as attribute_store
+
+    with Session(engine) as session:
+        contact = store.get(session, contact_id)
+        if contact is None:
+            raise NotFound(contact_id)
+        return contact, attribute_store.all_attributes(session), attribute_store.values_for(session, contact_id)

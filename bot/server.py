@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.starlette.handler import to_starlette_response
+from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-
-from slack_bolt import App, BoltRequest
-from slack_bolt.adapter.starlette.handler import to_starlette_response
-from sqlalchemy import Engine, text
 
 from bot.settings import Settings
 from storage.db import current_revision

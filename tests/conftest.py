@@ -191,3 +191,24 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/{'/'.join(parts)} is not present beside the checkout")
     return path
+
+
+def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]] | None = None,
+                    user: str = ADMIN) -> dict[str, Any]:
+    """A view_submission payload for a modal we opened, with the user's input as Slack sends it."""
+    return {
+        "type": "view_submission", "team": {"id": "T111", "domain": "acme"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"},
+        "api_app_id": "A111", "token": "legacy", "trigger_id": "555.666.ghi",
+        "view": {**view, "id": "V1", "team_id": "T111", "state": {"values": values or {}}, "hash": "1.abc",
+                 "app_id": "A111", "bot_id": "B111"},
+        "response_urls": [],
+    }
+
+
+def text_value(value: str) -> dict[str, Any]:
+    return {"v": {"type": "plain_text_input", "value": value}}
+
+
+def select_value(value: str | None) -> dict[str, Any]:
+    return {"v": {"type": "static_select", "selected_option": {"value": value} if value else None}}

@@ -11,17 +11,18 @@ from slack_sdk import WebClient
 
 from bot import contacts as service
 from bot.i18n import t
+from handlers.blocks.attributes import details_modal
 from handlers.blocks.contact_list import contact_label
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
-from handlers.context import actor, deps, ephemeral, lang, refusal, viewer
 from handlers.contact_list_view import render
+from handlers.context import actor, deps, ephemeral, lang, refusal, viewer
 from handlers.list_state import BadState, ListState, split
 from storage.contacts import SORT_COLUMNS
 from storage.models import MESSENGERS
 
 log = logging.getLogger(__name__)
 DESC_BY_DEFAULT = {"first_contact", "last_chat"}
-MENU_VALUE = re.compile(r"^(ticket|block|unblock|activate|deactivate|delete):(\d{1,18})$")
+MENU_VALUE = re.compile(r"^(ticket|details|block|unblock|activate|deactivate|delete):(\d{1,18})$")
 
 
 def _ack(ack: Ack) -> None:
@@ -65,6 +66,12 @@ def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient,
             respond(**ephemeral(t("error.stale", language)))
             return
         state = state.first_page(messenger=None if value == "any" else value)
+    elif action_id == "list_audience":
+        value = action["selected_option"]["value"]
+        if value != "none" and not value.isdigit():
+            respond(**ephemeral(t("error.stale", language)))
+            return
+        state = state.first_page(audience_id=None if value == "none" else int(value))
     elif action_id == "list_clear":
         state = ListState(sort=state.sort, desc=state.desc)
     elif action_id in ("list_next", "list_prev"):
@@ -80,7 +87,7 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     if match is None:
         return
     what, cid = match.group(1), int(match.group(2))
-    if what not in ("ticket", "delete"):
+    if what not in ("ticket", "details", "delete"):
         return
     language = lang(context, client)
     if what == "delete" and (why := refusal(context, language)):
@@ -89,7 +96,11 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     try:
         if what == "ticket":
             contact, found = service.last_ticket(deps(context).engine, cid)
-            view = last_ticket(contact, found, language)
+            view = last_ticket(contact, found, language, can_close=refusal(context, language) is None)
+        elif what == "details":
+            contact, attributes, values = service.details(deps(context).engine, cid)
+            view = details_modal(contact, attributes, values, refusal(context, language) is None, language,
+                                 {"cid": cid, "url": body.get("response_url")})
         else:
             contact = service.contact_or_raise(deps(context).engine, cid)
             metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}
@@ -123,7 +134,7 @@ def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient
 
 
 def register(app: App) -> None:
-    app.action(re.compile(r"^list_(sort_\w+|status|messenger|clear|refresh|next|prev)$"))(
+    app.action(re.compile(r"^list_(sort_\w+|status|messenger|audience|clear|refresh|next|prev)$"))(
         ack=_ack, lazy=[on_list_click]
     )
     app.action("contact_menu")(ack=on_menu_ack, lazy=[on_menu_change])

@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.i18n import number, t
 from bot.phone import display
-from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from bot.table_settings import CORE, Column
+from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.list_state import SORT_CODES, ListState, join
 from storage.contacts import Page
 from storage.models import MESSENGERS, Contact
@@ -92,7 +92,9 @@ def _header_text(page: Page, state: ListState, lang: str, audience_names: dict[i
     else:
         first = state.offset + 1
         last = state.offset + len(page.rows)
-        parts = [f"*{t('list.header', lang, first=number(first, lang), last=number(last, lang), total=number(page.total, lang))}*"]
+        header = t("list.header", lang, first=number(first, lang), last=number(last, lang),
+                   total=number(page.total, lang))
+        parts = [f"*{header}*"]
     parts.append(t("list.status_label", lang, status=t(f"status.{state.status}", lang)))
     if state.messenger:
         parts.append(t("list.messenger_label", lang, messenger=MESSENGER_NAMES[state.messenger]))

@@ -1,20 +1,33 @@
-"""`/contacts [search text | subcommand ...]`: ack at once, answer ephemerally from a lazy listener."""
+"""`/contacts [search text | subcommand ...]`: ack at once, answer ephemerally from a lazy listener.
+
+Routing: a registered subcommand word runs it; a full phone number or an exact name of exactly one
+contact shows that contact's card; anything else is a list search, and a single word that is no
+command and matches nobody gets the help below the empty result.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from handlers.context import deps, lang, viewer
+from bot import contact_card
+from handlers.blocks.contact_card import contact_card as card_message
+from handlers.blocks.help import help_message
 from handlers.contact_list_view import render
+from handlers.context import deps, lang, viewer
+from handlers.direct_reply import DirectReply, dm_channel
 from handlers.list_state import ListState
 
 Subcommand = Callable[..., None]
 # Other features add their own words here (import, export, notify, ...); anything else is a search.
 SUBCOMMANDS: dict[str, Subcommand] = {}
+HELP_WORDS = ("help", "hilfe", "?", "-h", "--help")
+# One word that could be a mistyped command (`exprot`, `--verbose`), as opposed to a name or number.
+COMMAND_LIKE = re.compile(r"^(-{1,2})?[a-zäöüß]{2,20}$")
 
 
 def subcommand(*names: str) -> Callable[[Subcommand], Subcommand]:
@@ -39,8 +52,46 @@ def run_command(command: dict[str, Any], context: BoltContext, client: WebClient
         handler(rest=rest.strip(), command=command, context=context, client=client, respond=respond,
                 lang=language)
         return
+    d = deps(context)
+    region = d.settings.default_region
+    if text and (cid := contact_card.find_one(d.engine, text, region)) is not None:
+        try:
+            respond(response_type="ephemeral", **card_message(contact_card.load(d.engine, cid), language))
+            return
+        except contact_card.NotFound:  # deleted between the two reads: fall back to the search
+            pass
     state = ListState(search=text or None)
-    respond(response_type="ephemeral", **render(deps(context), state, language, viewer=viewer(context)))
+    payload = render(d, state, language, viewer=viewer(context))
+    if COMMAND_LIKE.match(text.lower()) and not contact_card.matches_any(d.engine, text, region):
+        # Maybe a mistyped command: keep the (empty) search result, and explain what /contacts does.
+        help_blocks = help_message(language, registered_commands(), unknown=text)["blocks"]
+        payload["blocks"] = [*payload["blocks"], {"type": "divider"}, *help_blocks][:50]
+    respond(response_type="ephemeral", **payload)
+
+
+def registered_commands() -> list[str]:
+    """One name per registered subcommand (the first it was registered under), help left out."""
+    seen: set[int] = set()
+    names: list[str] = []
+    for name, func in SUBCOMMANDS.items():
+        if name in HELP_WORDS or id(func) in seen:
+            continue
+        seen.add(id(func))
+        names.append(name)
+    return names
+
+
+def run_for_user(text: str, user_id: str, team_id: str | None, trigger_id: str | None, context: BoltContext,
+                 client: WebClient) -> None:
+    """Run `/contacts <text>` for a surface without a channel (Home, global shortcut): answers go to the DM.
+
+    The subcommand gets a command payload like Slack's, with the DM as channel and the click's
+    trigger_id, so a feature that opens a modal or posts a message works from there unchanged.
+    """
+    channel = dm_channel(client, user_id)
+    command = {"command": "/contacts", "text": text, "user_id": user_id, "team_id": team_id or "",
+               "channel_id": channel, "trigger_id": trigger_id or "", "response_url": ""}
+    run_command(command, context, client, DirectReply(client, channel))  # type: ignore[arg-type]
 
 
 def register(app: App) -> None:

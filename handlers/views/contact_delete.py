@@ -13,8 +13,8 @@ from slack_sdk.webhook import WebhookClient
 from bot import contacts as service
 from bot.i18n import t
 from handlers.blocks.contact_modals import DELETE_CALLBACK
-from handlers.context import actor, deps, lang, refusal, viewer
 from handlers.contact_list_view import render
+from handlers.context import actor, deps, lang, refusal, viewer
 from handlers.list_state import BadState, ListState, split
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,66 @@
+"""Clicks that open attribute, contact details and table settings modals."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.i18n import t
+from bot.table_settings import layout
+from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
+from handlers.context import deps, ephemeral, lang, refusal
+from storage import attributes as store
+from storage.models import Attribute
+
+MENU_VALUE = re.compile(r"^(edit|delete):(\d{1,18})$")
+
+
+def on_add(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    ack()
+    language = lang(context, client)
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    client.views_open(trigger_id=body["trigger_id"],
+                      view=attribute_modal(None, language, {"url": body.get("response_url")}))
+
+
+def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    ack()
+    language = lang(context, client)
+    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
+    if match is None:
+        return
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    what, attribute_id = match.group(1), int(match.group(2))
+    with Session(deps(context).engine) as session:
+        attribute = session.get(Attribute, attribute_id)
+        holders = store.holders(session, attribute_id) if attribute else 0
+    if attribute is None:
+        respond(**ephemeral(t("attr.gone", language)))
+        return
+    meta = {"id": attribute_id, "url": body.get("response_url")}
+    view = (attribute_modal(attribute, language, meta) if what == "edit"
+            else attribute_delete_modal(attribute, holders, language, meta))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def on_table_settings(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack()
+    language = lang(context, client)
+    table = layout(deps(context).engine, context.team_id or "", context.user_id or "", language)
+    is_admin = refusal(context, language) is None
+    meta = {"url": body.get("response_url"), "blk": body["actions"][0].get("block_id", "")}
+    client.views_open(trigger_id=body["trigger_id"], view=table_settings_modal(table, is_admin, language, meta))
+
+
+def register(app: App) -> None:
+    app.action("attribute_add")(on_add)
+    app.action("attribute_menu")(on_menu)
+    app.action("list_table_settings")(on_table_settings)

@@ -1,0 +1,87 @@
+"""Target group clicks: save the list's filter as a group, the groups message's menu, new group."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import audiences as service
+from bot.i18n import t
+from handlers.blocks.audiences import delete_modal, new_modal, rename_modal, save_modal
+from handlers.contact_list_view import render
+from handlers.context import deps, ephemeral, lang, refusal, viewer
+from handlers.list_state import BadState, ListState, split
+from storage import attributes as attribute_store
+
+MENU_VALUE = re.compile(r"^(show|rename|delete):(\d{1,18})$")
+
+
+def describe(state: ListState, lang: str) -> str:
+    """The list filter in words, as the save dialog shows it."""
+    parts = [t("list.status_label", lang, status=t(f"status.{state.status}", lang))]
+    if state.messenger:
+        parts.append(t("list.messenger_label", lang, messenger=state.messenger))
+    return ", ".join(parts)
+
+
+def on_save_from_list(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
+                      respond: Respond) -> None:
+    ack()
+    language = lang(context, client)
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    try:
+        state = split(body["actions"][0]["block_id"])[1]
+    except BadState:
+        respond(**ephemeral(t("error.stale", language)))
+        return
+    meta = {"blk": body["actions"][0]["block_id"], "url": body.get("response_url")}
+    client.views_open(trigger_id=body["trigger_id"], view=save_modal(describe(state, language), language, meta))
+
+
+def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    ack()
+    language = lang(context, client)
+    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
+    if match is None:
+        return
+    what, audience_id = match.group(1), int(match.group(2))
+    info = service.find(deps(context).engine, str(audience_id))
+    if info is None:
+        respond(**ephemeral(t("audience.gone", language)))
+        return
+    if what == "show":
+        state = ListState(status="all", audience_id=audience_id)
+        respond(response_type="ephemeral", replace_original=False,
+                **render(deps(context), state, language, viewer=viewer(context)))
+        return
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    meta = {"id": audience_id, "url": body.get("response_url")}
+    view = rename_modal(info, language, meta) if what == "rename" else delete_modal(info, language, meta)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    ack()
+    language = lang(context, client)
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    from sqlmodel import Session
+
+    with Session(deps(context).engine) as session:
+        attributes = attribute_store.all_attributes(session)
+    client.views_open(trigger_id=body["trigger_id"],
+                      view=new_modal(attributes, language, {"url": body.get("response_url")}))
+
+
+def register(app: App) -> None:
+    app.action("list_save_audience")(on_save_from_list)
+    app.action("audience_menu")(on_menu)
+    app.action("audience_new")(on_new)

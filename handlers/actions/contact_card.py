@@ -1,0 +1,84 @@
+"""Buttons on a contact card: block/unblock, activate/deactivate, delete, ticket details.
+
+Changes re-render the card in place with a notice. Delete and ticket details reuse the list's
+modals (`handlers.blocks.contact_modals`); the delete modal's submit (`handlers.views.contact_delete`)
+then replaces the card with the list and its "deleted" notice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import contact_card
+from bot import contacts as service
+from bot.i18n import t
+from handlers.blocks.contact_card import contact_card as card_message
+from handlers.blocks.contact_list import contact_label
+from handlers.blocks.contact_modals import delete_confirmation, last_ticket
+from handlers.context import actor, deps, ephemeral, lang, refusal
+
+ACTION = re.compile(r"^card_(block|unblock|activate|deactivate|delete|ticket)$")
+CONTACT_ID = re.compile(r"^\d{1,18}$")
+
+
+def _parse(body: dict[str, Any]) -> tuple[str, int] | None:
+    action = body["actions"][0]
+    match = ACTION.match(action.get("action_id", ""))
+    value = str(action.get("value", ""))
+    if match is None or not CONTACT_ID.match(value):
+        return None
+    return match.group(1), int(value)
+
+
+def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
+                respond: Respond) -> None:
+    """Modals open here, while the trigger_id is fresh (3 s); changes run in the lazy listener."""
+    ack()
+    parsed = _parse(body)
+    if parsed is None or parsed[0] not in ("ticket", "delete"):
+        return
+    what, cid = parsed
+    language = lang(context, client)
+    if what == "delete" and (why := refusal(context, language)):
+        respond(**ephemeral(why))
+        return
+    try:
+        if what == "ticket":
+            contact, found = service.last_ticket(deps(context).engine, cid)
+            view = last_ticket(contact, found, language)
+        else:
+            contact = service.contact_or_raise(deps(context).engine, cid)
+            metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}
+            view = delete_confirmation(contact, language, metadata)
+    except service.NotFound:
+        respond(**ephemeral(t("gone", language)))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    parsed = _parse(body)
+    if parsed is None or parsed[0] not in service.CHANGES:
+        return
+    what, cid = parsed
+    language = lang(context, client)
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    engine = deps(context).engine
+    try:
+        contact = service.change(engine, cid, what, actor(context))
+        card = contact_card.load(engine, cid)
+    except service.NotFound:
+        respond(replace_original=True, response_type="ephemeral", text=t("gone", language))
+        return
+    notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))
+    respond(replace_original=True, response_type="ephemeral", **card_message(card, language, notice))
+
+
+def register(app: App) -> None:
+    app.action(ACTION)(ack=on_card_ack, lazy=[on_card_change])

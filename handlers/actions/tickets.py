@@ -1,0 +1,61 @@
+"""The "close ticket" button in the last-ticket modal: admins only, checked here on the server."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot import contacts as contact_service
+from bot import tickets as service
+from bot.i18n import t
+from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION, last_ticket
+from handlers.context import actor, deps, lang, refusal
+
+log = logging.getLogger(__name__)
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def _contact_id(body: dict[str, Any]) -> int | None:
+    try:
+        return int(json.loads(body["view"]["private_metadata"])["cid"])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    engine = deps(context).engine
+    view_id = body.get("view", {}).get("id")
+    cid = _contact_id(body)
+    why = refusal(context, language)
+    notice = why
+    if why is None:
+        try:
+            ticket_id = int(body["actions"][0].get("value") or 0)
+            ticket, changed = service.close(engine, ticket_id, actor(context))
+        except (ValueError, service.TicketNotFound):
+            notice = t("inbound.ticket.gone", language)
+        else:
+            cid = ticket.contact_id
+            notice = ":white_check_mark: " + t(
+                "inbound.ticket.closed" if changed else "inbound.ticket.already_closed", language, id=ticket.id)
+    if view_id is None or cid is None:
+        log.warning("ticket close click without a view to update")
+        return
+    try:
+        contact, found = contact_service.last_ticket(engine, cid)
+    except contact_service.NotFound:
+        return
+    view = last_ticket(contact, found, language, can_close=why is None, notice=notice)
+    client.views_update(view_id=view_id, view=view)
+
+
+def register(app: App) -> None:
+    app.action(CLOSE_TICKET_ACTION)(ack=_ack, lazy=[on_close])

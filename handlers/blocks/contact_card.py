@@ -1,0 +1,145 @@
+"""The contact card: one contact with every field, attributes, consent, last ticket and its buttons.
+
+Buttons carry the contact id as value and `card_<what>` as action_id; their block_id starts with
+`card|` so a click re-renders this card (not the list). Delete reuses the list's confirmation modal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.contact_card import ContactCard
+from bot.i18n import t
+from bot.phone import display
+from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
+from handlers.blocks.people import who
+from handlers.blocks.text import button, cut, date_token, escape, mrkdwn
+from storage.models import Attribute
+
+CARD_ACTIONS = ("block", "unblock", "activate", "deactivate", "delete", "ticket")
+MAX_ATTRIBUTE_FIELDS = 20
+
+
+def _field(label: str, value: str) -> dict[str, str]:
+    return mrkdwn(f"*{label}*\n{value}", 2000)
+
+
+def _label(attr: Attribute, lang: str) -> str:
+    return escape(cut(attr.label_en if lang == "en" and attr.label_en else attr.label_de or attr.key, 60))
+
+
+def _consent(card: ContactCard, lang: str) -> str:
+    c = card.contact
+    unknown = t("card.unknown", lang)
+    lines = [t("card.consent.title", lang)]
+    if c.consent_at is not None:
+        lines.append(t("card.consent.given", lang, when=date_token(c.consent_at),
+                       source=escape(cut(c.consent_source, 200)) if c.consent_source else unknown,
+                       by=who(c.consent_by) if c.consent_by else unknown))
+    else:
+        lines.append(t("card.consent.none", lang))
+    if c.opted_out_at is not None:
+        lines.append(t("card.consent.withdrawn", lang, when=date_token(c.opted_out_at)))
+    return "\n".join(lines)
+
+
+def _ticket(card: ContactCard, lang: str) -> str:
+    lines = [t("card.ticket.title", lang)]
+    found = card.last_ticket
+    if found is None:
+        lines.append(t("card.ticket.none", lang))
+        return "\n".join(lines)
+    ticket, never = found.ticket, t("never", lang)
+    lines.append(t("card.ticket.line", lang, id=ticket.id, status=t(f"ticket.status.{ticket.status}", lang),
+                   opened=date_token(ticket.opened_at, never), last=date_token(ticket.last_message_at, never),
+                   count=ticket.message_count))
+    if found.messages:
+        message = found.messages[-1]
+        body = escape(cut(message.text or f"[{message.kind}]", 300))
+        author = t(f"ticket.direction.{message.direction}", lang)
+        lines.append("> " + t("card.ticket.last_text", lang, author=author, text=body).replace("\n", "\n> "))
+    return "\n".join(lines)
+
+
+def _buttons(card: ContactCard, lang: str) -> dict[str, Any]:
+    c = card.contact
+    cid = str(c.id)
+    block_what = "unblock" if c.blocked else "block"
+    active_what = "deactivate" if c.active else "activate"
+    return {"type": "actions", "block_id": f"card|{cid}|buttons", "elements": [
+        button(t(f"menu.{block_what}", lang), f"card_{block_what}", cid),
+        button(t(f"menu.{active_what}", lang), f"card_{active_what}", cid),
+        button(t("menu.delete", lang), "card_delete", cid, "danger"),
+        button(t("card.button.details", lang), "card_ticket", cid),
+    ]}
+
+
+def card_blocks(card: ContactCard, lang: str) -> list[dict[str, Any]]:
+    """The card's blocks (at most 9), so several cards fit in one message."""
+    c = card.contact
+    cid = c.id
+    never = t("never", lang)
+    name = f"*{escape(cut(c.name, 150))}*" if c.name else f"_{t('no_name', lang)}_"
+    status = t("status.active" if c.active else "status.inactive", lang)
+    icon = ":large_green_circle:" if c.active else ":white_circle:"
+    blocked = f":no_entry: {t('yes', lang)}" if c.blocked else t("no", lang)
+    if c.blocked_messages:
+        blocked += "\n" + t("card.blocked_messages", lang, count=c.blocked_messages,
+                            when=date_token(c.blocked_last_at, never))
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "block_id": f"card|{cid}|head",
+         "text": mrkdwn(f":bust_in_silhouette: {name}   `{display(c.phone)}`")},
+        {"type": "section", "block_id": f"card|{cid}|fields", "fields": [
+            _field(t("field.phone", lang).capitalize(), f"`{display(c.phone)}`"),
+            _field(t("field.messenger", lang).capitalize(),
+                   MESSENGER_NAMES.get(c.messenger, escape(c.messenger))),
+            _field(t("field.status", lang).capitalize(), f"{icon} {status}"),
+            _field(t("field.blocked", lang).capitalize(), blocked),
+            _field(t("field.first_contact", lang).capitalize(), date_token(c.first_contact_at, never)),
+            _field(t("field.last_chat", lang).capitalize(), date_token(c.last_chat_at, never)),
+            _field(t("card.created", lang), date_token(c.created_at, never)),
+            _field(t("card.updated", lang), date_token(c.updated_at, never)),
+        ]},
+        {"type": "section", "block_id": f"card|{cid}|consent", "text": mrkdwn(_consent(card, lang))},
+    ]
+    attrs = card.attributes[:MAX_ATTRIBUTE_FIELDS]
+    title = t("card.attributes.title", lang)
+    if not attrs:
+        blocks.append({"type": "context", "block_id": f"card|{cid}|attrs",
+                       "elements": [mrkdwn(f"{title}: {t('card.attributes.none', lang)}")]})
+    else:
+        blocks.append({"type": "section", "block_id": f"card|{cid}|attrs", "text": mrkdwn(title)})
+        for start in range(0, len(attrs), 10):
+            chunk = attrs[start:start + 10]
+            blocks.append({"type": "section", "block_id": f"card|{cid}|attrs{start}", "fields": [
+                _field(_label(attr, lang), escape(cut(value, 300))) for attr, value in chunk]})
+        if len(card.attributes) > MAX_ATTRIBUTE_FIELDS:
+            blocks.append({"type": "context", "block_id": f"card|{cid}|attrs_more", "elements": [
+                mrkdwn(t("card.attributes.more", lang, count=len(card.attributes) - MAX_ATTRIBUTE_FIELDS))]})
+    blocks.append({"type": "section", "block_id": f"card|{cid}|ticket", "text": mrkdwn(_ticket(card, lang))})
+    blocks.append(_buttons(card, lang))
+    return blocks
+
+
+def contact_card(card: ContactCard, lang: str, notice: str | None = None) -> dict[str, Any]:
+    """A whole message with one card (`text` is the notification fallback)."""
+    blocks: list[dict[str, Any]] = []
+    if notice:
+        blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
+    blocks.extend(card_blocks(card, lang))
+    blocks.append({"type": "divider"})
+    return {"blocks": blocks, "text": t("card.fallback", lang, who=contact_label(card.contact, lang))}
+
+
+def contact_cards(cards: list[ContactCard], lang: str, notice: str | None = None) -> dict[str, Any]:
+    """Several cards in one message (the message shortcut), within the 50-block limit."""
+    blocks: list[dict[str, Any]] = []
+    if notice:
+        blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
+    for card in cards:
+        more = card_blocks(card, lang) + [{"type": "divider"}]
+        if len(blocks) + len(more) > 50:
+            break
+        blocks.extend(more)
+    labels = ", ".join(contact_label(c.contact, lang) for c in cards)
+    return {"blocks": blocks, "text": t("card.fallback", lang, who=labels)[:3000]}

@@ -1,0 +1,153 @@
+"""Target group modal submissions: validate (errors shown in the modal), save, audit, confirm."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from bot import audiences as service
+from bot.audiences import AudienceError
+from bot.i18n import number, t
+from handlers.blocks.audiences import DELETE_CALLBACK, NEW_CALLBACK, RENAME_CALLBACK, SAVE_CALLBACK
+from handlers.contact_list_view import render
+from handlers.context import actor, deps, lang, refusal, viewer
+from handlers.list_state import BadState, ListState, split
+
+
+def _meta(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(body["view"].get("private_metadata") or "{}")
+        return data if isinstance(data, dict) else {}
+    except ValueError:
+        return {}
+
+
+def _value(body: dict[str, Any], block_id: str) -> Any:
+    element = body["view"]["state"]["values"].get(block_id, {})
+    for state in element.values():
+        if state.get("type") == "multi_static_select":
+            return [o["value"] for o in state.get("selected_options") or []]
+        if "selected_option" in state:
+            return (state.get("selected_option") or {}).get("value")
+        return state.get("value")
+    return None
+
+
+def _tell(url: Any, text: str) -> None:
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        WebhookClient(url).send(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _guard(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> bool:
+    """Re-check the admin list on submit (the modal may be older than a config change)."""
+    if why := refusal(context, language):
+        ack()
+        _tell(_meta(body).get("url"), why)
+        return False
+    return True
+
+
+def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    if not _guard(ack, body, context, language):
+        return
+    meta = _meta(body)
+    try:
+        state = split(str(meta.get("blk", "")))[1]
+    except BadState:
+        state = ListState()
+    try:
+        info = service.create(deps(context).engine, _value(body, "name") or "",
+                              service.spec_from_list(state.contact_filter()), actor(context))
+    except AudienceError as exc:
+        ack(response_action="errors", errors={"name": t(exc.code, language, **exc.values)})
+        return
+    ack()
+    notice = ":white_check_mark: " + t("audience.saved", language, name=info.name,
+                                       members=number(info.members, language))
+    url = meta.get("url")
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        shown = ListState(sort=state.sort, desc=state.desc, status="all", audience_id=info.id)
+        payload = render(deps(context), shown, language, viewer=viewer(context), notice=notice)
+        WebhookClient(url).send(replace_original=True, response_type="ephemeral", **payload)
+
+
+def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    if not _guard(ack, body, context, language):
+        return
+    meta = _meta(body)
+    name = _value(body, "name") or ""
+    try:
+        service.rename(deps(context).engine, int(meta.get("id", 0)), name, actor(context))
+    except AudienceError as exc:
+        ack(response_action="errors", errors={"name": t(exc.code, language, **exc.values)})
+        return
+    ack()
+    _tell(meta.get("url"), t("audience.renamed", language, name=" ".join(name.split())))
+
+
+def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    if not _guard(ack, body, context, language):
+        return
+    ack()
+    meta = _meta(body)
+    try:
+        service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
+        _tell(meta.get("url"), t("audience.deleted", language))
+    except AudienceError as exc:
+        _tell(meta.get("url"), t(exc.code, language, **exc.values))
+
+
+def spec_from_form(body: dict[str, Any]) -> dict[str, Any]:
+    conditions: list[dict[str, Any]] = []
+    status = _value(body, "status")
+    if status in ("active", "inactive"):
+        conditions.append({"field": "status", "op": "eq", "value": status})
+    messengers = _value(body, "messenger") or []
+    if messengers:
+        conditions.append({"field": "messenger", "op": "in", "value": messengers})
+    blocked = _value(body, "blocked")
+    if blocked in ("yes", "no"):
+        conditions.append({"field": "blocked", "op": "eq", "value": blocked == "yes"})
+    for field in ("last_chat", "first_contact"):
+        days = (_value(body, f"{field}_days") or "").strip()
+        if days:
+            conditions.append({"field": field, "op": "within_days", "value": days})
+    attr = _value(body, "attr")
+    if attr:
+        op = _value(body, "attr_op") or "eq"
+        raw = (_value(body, "attr_value") or "").strip()
+        value: Any = [v.strip() for v in raw.split(",") if v.strip()] if op == "in" else raw
+        conditions.append({"field": f"attr:{attr}", "op": op, "value": value})
+    return {"match": _value(body, "match") or "all", "conditions": conditions}
+
+
+def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    if not _guard(ack, body, context, language):
+        return
+    meta = _meta(body)
+    try:
+        info = service.create(deps(context).engine, _value(body, "name") or "", spec_from_form(body),
+                              actor(context))
+    except AudienceError as exc:
+        field = {"audience.bad_days": "last_chat_days", "audience.bad_number": "attr_value",
+                 "audience.bad_date": "attr_value"}.get(exc.code, "name")
+        ack(response_action="errors", errors={field: t(exc.code, language, **exc.values)})
+        return
+    ack()
+    _tell(meta.get("url"), ":white_check_mark: " + t("audience.saved", language, name=info.name,
+                                                      members=number(info.members, language)))
+
+
+def register(app: App) -> None:
+    app.view(SAVE_CALLBACK)(on_save)
+    app.view(RENAME_CALLBACK)(on_rename)
+    app.view(DELETE_CALLBACK)(on_delete)
+    app.view(NEW_CALLBACK)(on_new)
