@@ -93,3 +93,21 @@ def test_serve_answers_health_and_refuses_unsigned_slack_requests(db_url: str, f
         proc.wait(timeout=10)
     logs = (proc.stderr.read() if proc.stderr else "") + (proc.stdout.read() if proc.stdout else "")
     assert BOT_TOKEN not in logs and SIGNING_SECRET not in logs
+
+
+def test_groups_and_attributes_from_the_cli(db_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    add_contact(engine, "+4917011111111", "Anna")
+    add_contact(engine, "+4917022222222", "Bert", active=False)
+    added = run(db_url, "attributes", "add", "Stufe", "--label-en", "Tier", "--type", "choice",
+                "--choice", "Gold", "--choice", "Silber")
+    assert added.returncode == 0, added.stderr
+    assert "stufe" in run(db_url, "attributes", "list").stdout
+    created = run(db_url, "groups", "create", "Aktive", "--filter",
+                  '{"conditions":[{"field":"status","value":"active"}]}')
+    assert created.returncode == 0 and "(1 contacts)" in created.stdout
+    listed = json.loads(run(db_url, "groups", "list", "--json").stdout)
+    assert [(g["name"], g["members"]) for g in listed] == [("Aktive", 1)]
+    dup = run(db_url, "groups", "create", "aktive")
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+    assert run(db_url, "groups", "delete", "Aktive").returncode == 0
+    assert json.loads(run(db_url, "groups", "list", "--json").stdout) == []
