@@ -176,3 +176,23 @@ def test_only_admins_change_the_workspace_default(running_app: RunningApp) -> No
     nothing = running_app.interact(view_submission(view, _positions([], keys) | {
         "scope": {"v": {"type": "radio_buttons", "selected_option": {"value": "user"}}}}, user=USER))
     assert "Mindestens eine Spalte" in json.dumps(nothing.json(), ensure_ascii=False)
+
+
+def test_many_long_attribute_columns_stay_within_slack_limits(running_app: RunningApp) -> None:
+    from bot import table_settings
+    from tests.factories import add_many
+
+    ids = add_many(running_app.engine, 20)
+    created = [attributes.create(running_app.engine, f"Merkmal {i}", None, "text", "test") for i in range(25)]
+    for cid in ids:
+        attributes.set_contact_values(running_app.engine, cid, {a.id: "x" * 900 for a in created}, "test")
+    spec = [{"key": k, "visible": True} for k in table_settings.CORE] + [
+        {"key": f"attr:{a.key}", "visible": True} for a in created]
+    table_settings.save(running_app.engine, "T111", None, spec, "test")
+    running_app.command("")
+    message = running_app.fake.wait_for("response_url")[0].body
+    check_blocks(message["blocks"])
+    total = sum(len(b["text"]["text"]) for b in message["blocks"] if "text" in b and "text" in b["text"])
+    assert total < 12000  # Slack's cumulative text limit for one message
+    rows = [b["text"]["text"] for b in message["blocks"] if b.get("block_id", "").startswith("row")]
+    assert len(rows) == 20 and all(r.endswith("…") for r in rows)

@@ -12,6 +12,9 @@ from handlers.list_state import SORT_CODES, ListState, join
 from storage.contacts import Page
 from storage.models import MESSENGERS, Contact
 
+# Slack rejects a message whose blocks hold more than ~12,000 characters in all: the rows share
+# this budget, so the list fits whatever columns a team shows (long rows end with an ellipsis).
+ROWS_TEXT_BUDGET = 9000
 MESSENGER_NAMES = {
     "whatsapp": "WhatsApp", "telegram": "Telegram", "facebook": "Facebook Messenger",
     "instagram": "Instagram", "sms": "SMS", "webchat": "Webchat",
@@ -49,7 +52,7 @@ def _cell(column: Column, contact: Contact, values: dict[int, str], lang: str) -
 
 
 def contact_row(contact: Contact, state: ListState, lang: str, columns: list[Column] | None = None,
-                values: dict[int, str] | None = None) -> dict[str, Any]:
+                values: dict[int, str] | None = None, limit: int = 3000) -> dict[str, Any]:
     columns = columns if columns is not None else default_columns(lang)
     values = values or {}
     keys = [c.key for c in columns]
@@ -77,7 +80,7 @@ def contact_row(contact: Contact, state: ListState, lang: str, columns: list[Col
     return {
         "type": "section",
         "block_id": join(f"row{cid}", state),
-        "text": mrkdwn("\n".join(lines) or display(contact.phone)),
+        "text": mrkdwn("\n".join(lines) or display(contact.phone), limit),
         "accessory": {"type": "overflow", "action_id": "contact_menu", "options": menu},
     }
 
@@ -185,7 +188,8 @@ def contact_list(page: Page, state: ListState, lang: str, notice: str | None = N
     blocks.append(_sort_buttons(state, lang, {c.key: c.label for c in columns}))
     blocks.append({"type": "divider"})
     if page.rows:
-        blocks.extend(contact_row(c, state, lang, columns, values.get(c.id or 0)) for c in page.rows)
+        limit = min(1000, ROWS_TEXT_BUDGET // len(page.rows))
+        blocks.extend(contact_row(c, state, lang, columns, values.get(c.id or 0), limit) for c in page.rows)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("list.empty", lang))})
     nav = _nav(page, state, lang)
