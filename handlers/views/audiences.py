@@ -2,51 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from bot import audiences as service
 from bot.audiences import AudienceError
 from bot.i18n import number, t
 from handlers.blocks.audiences import DELETE_CALLBACK, NEW_CALLBACK, RENAME_CALLBACK, SAVE_CALLBACK
-from handlers.contact_list_view import render
-from handlers.context import actor, deps, lang, refusal, viewer
+from handlers.context import actor, deps, lang, refusal
 from handlers.list_state import BadState, ListState, split
-
-
-def _meta(body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(body["view"].get("private_metadata") or "{}")
-        return data if isinstance(data, dict) else {}
-    except ValueError:
-        return {}
+from handlers.views.submission import metadata, refresh_list, tell, values
 
 
 def _value(body: dict[str, Any], block_id: str) -> Any:
-    element = body["view"]["state"]["values"].get(block_id, {})
-    for state in element.values():
-        if state.get("type") == "multi_static_select":
-            return [o["value"] for o in state.get("selected_options") or []]
-        if "selected_option" in state:
-            return (state.get("selected_option") or {}).get("value")
-        return state.get("value")
-    return None
-
-
-def _tell(url: Any, text: str) -> None:
-    if isinstance(url, str) and url.startswith(("https://", "http://")):
-        WebhookClient(url).send(text=text, response_type="ephemeral", replace_original=False)
+    return values(body).get(block_id)
 
 
 def _guard(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> bool:
     """Re-check the admin list on submit (the modal may be older than a config change)."""
     if why := refusal(context, language):
         ack()
-        _tell(_meta(body).get("url"), why)
+        tell(metadata(body), why)
         return False
     return True
 
@@ -55,7 +33,7 @@ def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
     language = lang(context, client)
     if not _guard(ack, body, context, language):
         return
-    meta = _meta(body)
+    meta = metadata(body)
     try:
         state = split(str(meta.get("blk", "")))[1]
     except BadState:
@@ -69,18 +47,15 @@ def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
     ack()
     notice = ":white_check_mark: " + t("audience.saved", language, name=info.name,
                                        members=number(info.members, language))
-    url = meta.get("url")
-    if isinstance(url, str) and url.startswith(("https://", "http://")):
-        shown = ListState(sort=state.sort, desc=state.desc, status="all", audience_id=info.id)
-        payload = render(deps(context), shown, language, viewer=viewer(context), notice=notice)
-        WebhookClient(url).send(replace_original=True, response_type="ephemeral", **payload)
+    shown = ListState(sort=state.sort, desc=state.desc, status="all", audience_id=info.id)
+    refresh_list(meta, context, language, notice, shown)
 
 
 def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
     if not _guard(ack, body, context, language):
         return
-    meta = _meta(body)
+    meta = metadata(body)
     name = _value(body, "name") or ""
     try:
         service.rename(deps(context).engine, int(meta.get("id", 0)), name, actor(context))
@@ -88,7 +63,7 @@ def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
         ack(response_action="errors", errors={"name": t(exc.code, language, **exc.values)})
         return
     ack()
-    _tell(meta.get("url"), t("audience.renamed", language, name=" ".join(name.split())))
+    tell(meta, t("audience.renamed", language, name=" ".join(name.split())))
 
 
 def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -96,12 +71,12 @@ def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
     if not _guard(ack, body, context, language):
         return
     ack()
-    meta = _meta(body)
+    meta = metadata(body)
     try:
         service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
-        _tell(meta.get("url"), t("audience.deleted", language))
+        tell(meta, t("audience.deleted", language))
     except AudienceError as exc:
-        _tell(meta.get("url"), t(exc.code, language, **exc.values))
+        tell(meta, t(exc.code, language, **exc.values))
 
 
 def spec_from_form(body: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +107,7 @@ def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
     language = lang(context, client)
     if not _guard(ack, body, context, language):
         return
-    meta = _meta(body)
+    meta = metadata(body)
     try:
         info = service.create(deps(context).engine, _value(body, "name") or "", spec_from_form(body),
                               actor(context))
@@ -142,7 +117,7 @@ def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
         ack(response_action="errors", errors={field: t(exc.code, language, **exc.values)})
         return
     ack()
-    _tell(meta.get("url"), ":white_check_mark: " + t("audience.saved", language, name=info.name,
+    tell(meta, ":white_check_mark: " + t("audience.saved", language, name=info.name,
                                                       members=number(info.members, language)))
 
 

@@ -1,0 +1,65 @@
+"""What every modal submission needs: its metadata, the submitted values, and a way to answer.
+
+Modals carry the interaction's `response_url` (and the list state's block_id) in
+`private_metadata`, so the answer lands in the conversation the modal was opened from.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk.webhook import WebhookClient
+
+from handlers.contact_list_view import render
+from handlers.context import deps, viewer
+from handlers.list_state import BadState, ListState, split
+
+
+def metadata(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(body["view"].get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def values(body: dict[str, Any]) -> dict[str, Any]:
+    """block_id -> submitted value: text, a selected option's value, or a list for multi-selects."""
+    found: dict[str, Any] = {}
+    for block_id, actions in body["view"]["state"]["values"].items():
+        for state in actions.values():
+            if state.get("type") in ("checkboxes", "multi_static_select"):
+                found[block_id] = [o["value"] for o in state.get("selected_options") or []]
+            elif "selected_option" in state:
+                found[block_id] = (state.get("selected_option") or {}).get("value")
+            else:
+                found[block_id] = state.get("value")
+    return found
+
+
+def reply_url(meta: dict[str, Any]) -> str | None:
+    url = meta.get("url")
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def tell(meta: dict[str, Any], text: str) -> None:
+    """A new ephemeral line in the conversation the modal came from."""
+    if url := reply_url(meta):
+        WebhookClient(url).send(text=text, response_type="ephemeral", replace_original=False)
+
+
+def refresh_list(meta: dict[str, Any], context: BoltContext, language: str, notice: str,
+                 state: ListState | None = None) -> None:
+    """Redraw the list message the modal was opened from (its state is in `meta["blk"]`)."""
+    url = reply_url(meta)
+    if url is None:
+        return
+    if state is None:
+        try:
+            state = split(str(meta.get("blk", "")))[1]
+        except BadState:
+            state = ListState()
+    payload = render(deps(context), state, language, viewer=viewer(context), notice=notice)
+    WebhookClient(url).send(replace_original=True, response_type="ephemeral", **payload)
