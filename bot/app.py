@@ -40,7 +40,20 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.error("listener failed: %s (%s)", type(error).__name__, body.get("type", "?"))
+        from handlers.errors import tell_failure
+
+        log.error("listener failed: %s (%s)", type(error).__name__, body.get("type", "?"), exc_info=error)
+        tell_failure(body)
 
     handlers.register(app)
+    _install_audit_feed(deps, app.client)
     return app
+
+
+def _install_audit_feed(deps: Deps, client: WebClient) -> None:
+    """Changes are posted to CONTACTBOT_AUDIT_CHANNEL and refresh the actor's Home tab (bot.audit_feed)."""
+    from bot import audit_feed
+    from handlers.blocks.audit_post import audit_text
+    from handlers.events.app_home import refresh_home
+
+    audit_feed.install(deps, client, audit_text, refresh_home)

@@ -16,6 +16,7 @@ from handlers.blocks.contact_list import contact_label
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
 from handlers.contact_list_view import render
 from handlers.context import actor, deps, ephemeral, lang, refusal, viewer
+from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
 from storage.contacts import SORT_COLUMNS
 from storage.models import MESSENGERS
@@ -37,6 +38,7 @@ def _update(respond: Respond, payload: dict[str, Any]) -> None:
     respond(replace_original=True, response_type="ephemeral", **payload)
 
 
+@answers_errors
 def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     action = body["actions"][0]
     language = lang(context, client)
@@ -111,6 +113,7 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
+@answers_errors
 def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
     if match is None or match.group(1) not in service.CHANGES:

@@ -20,6 +20,7 @@ from handlers.blocks.help import help_message
 from handlers.contact_list_view import render
 from handlers.context import deps, lang, viewer
 from handlers.direct_reply import DirectReply, dm_channel
+from handlers.errors import answers_errors
 from handlers.list_state import ListState
 
 Subcommand = Callable[..., None]
@@ -43,6 +44,7 @@ def ack_command(ack: Ack) -> None:
     ack()
 
 
+@answers_errors
 def run_command(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     text = (command.get("text") or "").strip()
     language = lang(context, client)

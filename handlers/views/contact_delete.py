@@ -12,6 +12,7 @@ from bot import contacts as service
 from bot.i18n import t
 from handlers.blocks.contact_modals import DELETE_CALLBACK
 from handlers.context import actor, deps, lang, refusal
+from handlers.errors import answers_errors
 from handlers.views.submission import metadata, refresh_list
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
+@answers_errors
 def on_submit(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
     meta = metadata(body)

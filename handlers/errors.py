@@ -1,0 +1,43 @@
+"""When our code fails (database down, Slack API error), the user hears it; nothing fails silently."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.webhook import WebhookClient
+
+from bot.i18n import DEFAULT_LANGUAGE, t
+
+log = logging.getLogger("contactbot.handlers")
+
+
+def tell_failure(body: dict[str, Any] | None, lang: str = DEFAULT_LANGUAGE) -> None:
+    """A "please try again" line at the interaction's response_url, if it has one."""
+    body = body or {}
+    url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get("response_url")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return
+    try:
+        WebhookClient(url, timeout=5).send(text=t("error.generic", lang), response_type="ephemeral",
+                                           replace_original=False)
+    except Exception:  # the answer channel itself is down: the log line below is all we can do
+        log.warning("could not tell the user about a failure")
+
+
+def answers_errors(func: Callable[..., None]) -> Callable[..., None]:
+    """For lazy listeners, whose exceptions Bolt only logs: log the failure and tell the user."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        try:
+            func(**kwargs)
+        except Exception as exc:
+            log.error("%s failed: %s", func.__name__, type(exc).__name__, exc_info=True)
+            context = kwargs.get("context") or {}
+            body = kwargs.get("body") or kwargs.get("command")
+            tell_failure(body, context.get("lang", DEFAULT_LANGUAGE) if hasattr(context, "get") else DEFAULT_LANGUAGE)
+
+    return wrapper
