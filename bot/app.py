@@ -35,7 +35,11 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
 
     @app.middleware
     def inject_deps(context: BoltContext, next: Any) -> None:  # noqa: A002 - Bolt's name
+        from handlers.respond import RetryingRespond
+
         context["deps"] = deps
+        if context.response_url:
+            context["respond"] = RetryingRespond(response_url=context.response_url)
         next()
 
     @app.error

@@ -7,9 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_sdk.webhook import WebhookClient
-
 from bot.i18n import DEFAULT_LANGUAGE, t
+from handlers.respond import webhook
 
 log = logging.getLogger("contactbot.handlers")
 
@@ -21,7 +20,7 @@ def tell_failure(body: dict[str, Any] | None, lang: str = DEFAULT_LANGUAGE) -> N
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         return
     try:
-        WebhookClient(url, timeout=5).send(text=t("error.generic", lang), response_type="ephemeral",
+        webhook(url).send(text=t("error.generic", lang), response_type="ephemeral",
                                            replace_original=False)
     except Exception:  # the answer channel itself is down: the log line below is all we can do
         log.warning("could not tell the user about a failure")

@@ -10,11 +10,11 @@ import json
 from typing import Any
 
 from slack_bolt import BoltContext
-from slack_sdk.webhook import WebhookClient
 
 from handlers.contact_list_view import render
 from handlers.context import deps, viewer
 from handlers.list_state import BadState, ListState, split
+from handlers.respond import webhook
 
 
 def metadata(body: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def reply_url(meta: dict[str, Any]) -> str | None:
 def tell(meta: dict[str, Any], text: str) -> None:
     """A new ephemeral line in the conversation the modal came from."""
     if url := reply_url(meta):
-        WebhookClient(url).send(text=text, response_type="ephemeral", replace_original=False)
+        webhook(url).send(text=text, response_type="ephemeral", replace_original=False)
 
 
 def refresh_list(meta: dict[str, Any], context: BoltContext, language: str, notice: str,
@@ -62,4 +62,4 @@ def refresh_list(meta: dict[str, Any], context: BoltContext, language: str, noti
         except BadState:
             state = ListState()
     payload = render(deps(context), state, language, viewer=viewer(context), notice=notice)
-    WebhookClient(url).send(replace_original=True, response_type="ephemeral", **payload)
+    webhook(url).send(replace_original=True, response_type="ephemeral", **payload)
