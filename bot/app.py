@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy import Engine
@@ -24,12 +26,18 @@ def web_client(settings: Settings) -> WebClient:
 
 
 def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True) -> App:
+    # Acks get their own threads: with one shared pool (Bolt's default, 5 threads) an ack waits
+    # behind slow lazy work and misses Slack's 3-second deadline under load.
     app = App(
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="ack"),
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
         token_verification_enabled=verify_token,
         process_before_response=False,
         logger=logging.getLogger("contactbot.bolt"),
+    )
+    app.listener_runner.lazy_listener_runner = ThreadLazyListenerRunner(
+        logger=app.logger, executor=ThreadPoolExecutor(max_workers=4, thread_name_prefix="lazy")
     )
     deps = Deps(settings=settings, engine=engine)
 

@@ -182,7 +182,7 @@ def running_app(settings: Settings, engine: Engine, fake_slack: slack_api.FakeSl
         yield RunningApp(f"http://127.0.0.1:{port}", fake_slack, engine, settings, http)
     server.should_exit = True
     thread.join(timeout=5)
-    bolt.listener_runner.listener_executor.shutdown(wait=True)  # let lazy listeners finish
+    bolt.listener_runner.lazy_listener_runner.executor.shutdown(wait=True)  # let lazy listeners finish
 
 
 def shared_path(*parts: str) -> Path:
