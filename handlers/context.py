@@ -43,3 +43,12 @@ def ephemeral(text: str) -> dict[str, Any]:
 def viewer(context: BoltContext) -> tuple[str | None, str | None]:
     """(team_id, user_id) of the person looking: whose table settings apply."""
     return context.team_id, context.user_id
+
+
+def admin_lang(context: BoltContext, client: WebClient, respond: Any) -> str | None:
+    """The admin's language; for anyone else, tell them why not (ephemerally) and return None."""
+    language = lang(context, client)
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return None
+    return language

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.i18n import t
 from bot.table_settings import layout
 from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
-from handlers.context import deps, ephemeral, lang, refusal
+from handlers.context import admin_lang, deps, ephemeral, lang, refusal
 from storage import attributes as store
 from storage.models import Attribute
 
@@ -21,9 +21,7 @@ MENU_VALUE = re.compile(r"^(edit|delete):(\d{1,18})$")
 
 def on_add(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
-    language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if (language := admin_lang(context, client, respond)) is None:
         return
     client.views_open(trigger_id=body["trigger_id"],
                       view=attribute_modal(None, language, {"url": body.get("response_url")}))

@@ -12,7 +12,7 @@ from bot import audiences as service
 from bot.i18n import t
 from handlers.blocks.audiences import delete_modal, new_modal, rename_modal, save_modal
 from handlers.contact_list_view import render
-from handlers.context import deps, ephemeral, lang, refusal, viewer
+from handlers.context import admin_lang, deps, ephemeral, lang, refusal, viewer
 from handlers.list_state import BadState, ListState, split
 from storage import attributes as attribute_store
 
@@ -30,9 +30,7 @@ def describe(state: ListState, lang: str) -> str:
 def on_save_from_list(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                       respond: Respond) -> None:
     ack()
-    language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if (language := admin_lang(context, client, respond)) is None:
         return
     try:
         state = split(body["actions"][0]["block_id"])[1]
@@ -69,9 +67,7 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
 
 def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
-    language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if (language := admin_lang(context, client, respond)) is None:
         return
     from sqlmodel import Session
 
