@@ -21,18 +21,23 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
     from storage.db import engine_for, upgrade
 
     upgrade(settings.database_url)
-    return engine_for(settings.database_url)
+    engine = engine_for(settings.database_url)
+    if settings.audit_channel and settings.slack_bot_token:
+        from bot.audit_feed import install_for_cli
+
+        install_for_cli(settings, engine)  # terminal changes reach the audit channel too
+    return engine
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
+    from bot import lifecycle
     from bot.app import create_app
     from bot.server import create_asgi
 
     settings.require_slack()
     engine = _engine(settings)
     bolt = create_app(settings, engine)
+    executors = lifecycle.instrument(bolt)  # request ids in listener logs; drained on SIGTERM
     socket_handler = None
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -42,12 +47,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log.info("Slack traffic over Socket Mode; HTTP serves health and webhooks")
     asgi = create_asgi(settings, engine, None if socket_handler else bolt)
     log.info("serving on http://%s:%s", args.host, args.port)
+    from bot.worker import start_sending
+
+    sender = None if args.no_scheduler else start_sending(settings, engine)  # broadcasts, scheduled ones
+    # SIGTERM: no new work, work in flight finishes within CONTACTBOT_SHUTDOWN_GRACE_SECONDS (bot/lifecycle.py)
     try:
-        uvicorn.run(asgi, host=args.host, port=args.port, log_level="warning")
+        return lifecycle.serve(asgi, args.host, args.port, grace=settings.shutdown_grace,
+                               executors=executors, socket_handler=socket_handler)
     finally:
-        if socket_handler is not None:
-            socket_handler.close()
-    return 0
+        if sender is not None:
+            sender.stop()
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -181,6 +190,21 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_tickets_close(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from bot import tickets
+    from bot.i18n import t
+
+    try:
+        ticket, changed = tickets.close(_engine(settings), args.id, f"cli:{getpass.getuser()}")
+    except tickets.TicketNotFound:
+        print(t("inbound.cli.not_found", args.lang, id=args.id), file=sys.stderr)
+        return 1
+    print(t("inbound.cli.closed" if changed else "inbound.cli.already_closed", args.lang, id=ticket.id))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contactbot", description="Slack contact console for messenger "
                                      "customer service.")
@@ -189,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the Slack app and the HTTP routes")
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--no-scheduler", action="store_true",
+                   help="do not send broadcasts here (run `contactbot worker` separately)")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("db", help="database schema")
@@ -220,6 +246,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_audit)
 
+    tickets = sub.add_parser("tickets", help="conversations with contacts")
+    tsub = tickets.add_subparsers(dest="tickets_command", required=True)
+    p = tsub.add_parser("close", help="close a ticket; the contact's next message opens a new one")
+    p.add_argument("id", type=int)
+    p.add_argument("--lang", choices=["de", "en"], default="de")
+    p.set_defaults(run=cmd_tickets_close)
+
+    from bot.cli_groups import add_commands as add_group_commands
+
+    add_group_commands(sub)
+    from bot.csv_cli import add_commands as add_csv_commands
+
+    add_csv_commands(sub)
+    from bot.broadcast_cli import add_commands as add_broadcast_commands
+
+    add_broadcast_commands(sub)
     for add in EXTRA_COMMANDS:
         add(sub)
     return parser

@@ -9,4 +9,8 @@ from bot.settings import Settings
 
 
 def extra_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
-    return []
+    from bot import webhook
+
+    routes: list[BaseRoute] = []
+    routes += webhook.routes(settings, engine)  # WhatsApp webhook and /inbound (issue 4)
+    return routes

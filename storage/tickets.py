@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -27,3 +29,17 @@ def last_messages(session: Session, ticket_id: int, limit: int = 5) -> list[Mess
         .limit(limit)
     )
     return list(reversed(session.scalars(stmt).all()))
+
+
+def get(session: Session, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id)
+
+
+def close(session: Session, ticket: Ticket, at: datetime) -> bool:
+    """Close an open ticket; False when it was closed already (closing twice changes nothing)."""
+    if ticket.status == "closed":
+        return False
+    ticket.status, ticket.closed_at = "closed", at
+    session.add(ticket)
+    session.flush()
+    return True

@@ -74,9 +74,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.create_index("ix_contact_active_id", ["active", "id"], unique=False)
-        batch_op.create_index(
-            "ix_contact_active_last_chat_id", ["active", "last_chat_at", "id"], unique=False
-        )
         batch_op.create_index("ix_contact_blocked_id", ["blocked", "id"], unique=False)
         batch_op.create_index("ix_contact_first_contact_id", ["first_contact_at", "id"], unique=False)
         batch_op.create_index("ix_contact_last_chat_id", ["last_chat_at", "id"], unique=False)
@@ -150,6 +147,12 @@ def upgrade() -> None:
         sa.Column("messenger", sa.String(length=20), nullable=False),
         sa.Column("action", sa.String(length=10), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("name_sort", sa.String(length=200), nullable=True),
+        sa.Column("first_contact_at", sa.DateTime(), nullable=True),
+        sa.Column("last_chat_at", sa.DateTime(), nullable=True),
+        sa.Column("blocked", sa.Boolean(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=True),
         sa.ForeignKeyConstraint(["run_id"], ["import_run.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -170,6 +173,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_contact_opened", ["contact_id", "opened_at"], unique=False)
+        batch_op.create_index("uq_ticket_open_contact", ["contact_id"], unique=True,
+                              sqlite_where=sa.text("status = 'open'"),
+                              postgresql_where=sa.text("status = 'open'"))
 
     op.create_table(
         "message",
@@ -195,6 +201,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_message_ticket_sent", ["ticket_id", "sent_at"], unique=False)
 
     _create_search_index()
+    _create_contact_tally()
 
 
 SQLITE_SEARCH = [
@@ -230,6 +237,99 @@ def _create_search_index() -> None:
         op.execute(statement)
 
 
+# contact_tally: contacts per (active, blocked, messenger), so the list header's exact total is a
+# sum over a few dozen rows instead of count(*) over up to a million. SQLite keeps it with row
+# triggers (cheap: the table stays in cache); PostgreSQL with statement triggers over transition
+# tables, so a bulk insert or update touches each tally row once per statement, and updates that
+# leave these three columns alone write nothing.
+SQLITE_TALLY = [
+    """CREATE TRIGGER contact_tally_ai AFTER INSERT ON contact BEGIN
+         INSERT INTO contact_tally(active, blocked, messenger, n)
+         VALUES (new.active, new.blocked, new.messenger, 1)
+         ON CONFLICT(active, blocked, messenger) DO UPDATE SET n = n + 1;
+       END""",
+    """CREATE TRIGGER contact_tally_ad AFTER DELETE ON contact BEGIN
+         UPDATE contact_tally SET n = n - 1
+         WHERE active = old.active AND blocked = old.blocked AND messenger = old.messenger;
+       END""",
+    """CREATE TRIGGER contact_tally_au AFTER UPDATE OF active, blocked, messenger ON contact
+       WHEN old.active IS NOT new.active OR old.blocked IS NOT new.blocked
+         OR old.messenger IS NOT new.messenger
+       BEGIN
+         UPDATE contact_tally SET n = n - 1
+         WHERE active = old.active AND blocked = old.blocked AND messenger = old.messenger;
+         INSERT INTO contact_tally(active, blocked, messenger, n)
+         VALUES (new.active, new.blocked, new.messenger, 1)
+         ON CONFLICT(active, blocked, messenger) DO UPDATE SET n = n + 1;
+       END""",
+]
+
+POSTGRES_TALLY = [
+    """CREATE FUNCTION contact_tally_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_OP = 'TRUNCATE' THEN
+           DELETE FROM contact_tally;
+         ELSIF TG_OP = 'INSERT' THEN
+           INSERT INTO contact_tally AS t (active, blocked, messenger, n)
+           SELECT active, blocked, messenger, count(*) FROM new_rows GROUP BY 1, 2, 3
+           ORDER BY 1, 2, 3
+           ON CONFLICT (active, blocked, messenger) DO UPDATE SET n = t.n + excluded.n;
+         ELSIF TG_OP = 'DELETE' THEN
+           INSERT INTO contact_tally AS t (active, blocked, messenger, n)
+           SELECT active, blocked, messenger, -count(*) FROM old_rows GROUP BY 1, 2, 3
+           ORDER BY 1, 2, 3
+           ON CONFLICT (active, blocked, messenger) DO UPDATE SET n = t.n + excluded.n;
+         ELSE
+           INSERT INTO contact_tally AS t (active, blocked, messenger, n)
+           SELECT active, blocked, messenger, sum(d) FROM (
+             SELECT active, blocked, messenger, 1 AS d FROM new_rows
+             UNION ALL SELECT active, blocked, messenger, -1 FROM old_rows
+           ) x GROUP BY 1, 2, 3 HAVING sum(d) <> 0
+           ORDER BY 1, 2, 3
+           ON CONFLICT (active, blocked, messenger) DO UPDATE SET n = t.n + excluded.n;
+         END IF;
+         RETURN NULL;
+       END $$""",
+    "CREATE TRIGGER contact_tally_ai AFTER INSERT ON contact REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION contact_tally_apply()",
+    "CREATE TRIGGER contact_tally_ad AFTER DELETE ON contact REFERENCING OLD TABLE AS old_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION contact_tally_apply()",
+    "CREATE TRIGGER contact_tally_au AFTER UPDATE ON contact REFERENCING OLD TABLE AS old_rows "
+    "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION contact_tally_apply()",
+    "CREATE TRIGGER contact_tally_at AFTER TRUNCATE ON contact "
+    "FOR EACH STATEMENT EXECUTE FUNCTION contact_tally_apply()",
+]
+
+
+def _create_contact_tally() -> None:
+    op.create_table(
+        "contact_tally",
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("blocked", sa.Boolean(), nullable=False),
+        sa.Column("messenger", sa.String(length=20), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("active", "blocked", "messenger"),
+    )
+    dialect = op.get_bind().dialect.name
+    for statement in SQLITE_TALLY if dialect == "sqlite" else POSTGRES_TALLY:
+        op.execute(statement)
+    op.execute(  # contacts that existed before the triggers
+        "INSERT INTO contact_tally (active, blocked, messenger, n) "
+        "SELECT active, blocked, messenger, count(*) FROM contact GROUP BY active, blocked, messenger"
+    )
+
+
+def _drop_contact_tally() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in ("contact_tally_ai", "contact_tally_ad", "contact_tally_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        for name in ("contact_tally_ai", "contact_tally_ad", "contact_tally_au", "contact_tally_at"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON contact")
+        op.execute("DROP FUNCTION IF EXISTS contact_tally_apply()")
+    op.drop_table("contact_tally")
+
+
 def _drop_search_index() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in ("contact_fts_ai", "contact_fts_ad", "contact_fts_au"):
@@ -241,6 +341,7 @@ def _drop_search_index() -> None:
 
 
 def downgrade() -> None:
+    _drop_contact_tally()
     _drop_search_index()
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_index("ix_message_ticket_sent")
@@ -248,6 +349,7 @@ def downgrade() -> None:
 
     op.drop_table("message")
     with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index("uq_ticket_open_contact")
         batch_op.drop_index("ix_ticket_contact_opened")
 
     op.drop_table("ticket")
@@ -273,7 +375,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_contact_last_chat_id")
         batch_op.drop_index("ix_contact_first_contact_id")
         batch_op.drop_index("ix_contact_blocked_id")
-        batch_op.drop_index("ix_contact_active_last_chat_id")
         batch_op.drop_index("ix_contact_active_id")
 
     op.drop_table("contact")
