@@ -1,9 +1,10 @@
 """Buttons on the Home tab. Home has no channel and no response_url, so answers go to the bot's DM.
 
 "Open the list" runs `/contacts` for the user and posts the list into the DM (the app's Messages
-tab), where every list button works as usual. Send notification, import instructions, table
-settings and target groups run the feature's own `/contacts` subcommand when it is registered
+tab), where every list button works as usual. Send notification, import instructions, target
+groups and the broadcast list run the feature's own `/contacts` subcommand when it is registered
 (with the click's trigger_id, so a modal opens); otherwise a small modal says what there is.
+Table settings reuses the list's own `list_table_settings` action (it needs only the trigger_id).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ FEATURE_WORDS: dict[str, tuple[str, ...]] = {
     "import_help": ("import", "importieren"),
     "table_settings": ("settings", "columns", "table", "einstellungen", "spalten"),
     "groups": ("groups", "zielgruppen", "audiences"),
+    "broadcasts": ("broadcasts", "benachrichtigungen"),
 }
 
 
@@ -62,6 +64,6 @@ def on_home_click(body: dict[str, Any], context: BoltContext, client: WebClient)
 
 
 def register(app: App) -> None:
-    app.action(re.compile(r"^home_(open_list|notify|import_help|table_settings|groups|refresh)$"))(
+    app.action(re.compile(r"^home_(open_list|notify|import_help|table_settings|groups|broadcasts|refresh)$"))(
         ack=_ack, lazy=[on_home_click]
     )

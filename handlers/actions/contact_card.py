@@ -20,6 +20,7 @@ from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
 from handlers.context import actor, deps, ephemeral, lang, refusal
+from handlers.errors import answers_errors
 
 ACTION = re.compile(r"^card_(block|unblock|activate|deactivate|delete|ticket)$")
 CONTACT_ID = re.compile(r"^\d{1,18}$")
@@ -60,6 +61,7 @@ def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
+@answers_errors
 def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     parsed = _parse(body)
     if parsed is None or parsed[0] not in service.CHANGES:

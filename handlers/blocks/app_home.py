@@ -5,31 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dashboard import Dashboard
-from bot.i18n import number, t
+from bot.i18n import catalog, number, t
 from handlers.blocks.contact_list import MESSENGER_NAMES
 from handlers.blocks.people import who
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, plain
 from storage.stats import BroadcastInfo, RunInfo
 
 HOME_ACTIONS = ("open_list", "notify", "import_help", "table_settings", "groups", "refresh")
-COUNT_WORDS = ("created", "updated", "unchanged", "activated", "deactivated", "rejected", "errors", "rows",
-               "contacts")
+# Buttons whose feature's own listener works without a response_url (it opens a modal from the
+# trigger_id) reuse that action_id; the others are `home_<name>` (handlers/actions/app_home.py).
+REUSED_ACTION_IDS = {"table_settings": "list_table_settings"}
+COUNT_WORDS = ("rows", "contacts", "created", "updated", "unchanged", "activated", "deactivated", "opted_out",
+               "rejected", "errors")
 
 
 def _counts_text(counts: dict[str, int], lang: str) -> str:
     parts = [f"{number(counts[k], lang)} {t(f'home.count_word.{k}', lang)}"
-             for k in COUNT_WORDS if k in counts]
+             for k in COUNT_WORDS if counts.get(k)]
     return " · ".join(parts)
+
+
+def _status(prefix: str, status: str, lang: str) -> str:
+    """A status word from the catalog, or the raw (escaped) value another feature wrote."""
+    key = f"{prefix}.{status}"
+    return t(key, lang) if key in catalog()["de"] else escape(cut(status, 30))
 
 
 def _run_line(run: RunInfo, lang: str) -> str:
     when = date_token(run.at)
     if run.kind == "import":
-        status_key = f"home.import_status.{run.status}"
-        try:
-            status = t(status_key, lang)
-        except KeyError:
-            status = escape(run.status)
+        status = _status("home.import_status", run.status, lang)
         line = t("home.run.import", lang, name=escape(cut(run.name or "?", 80)), status=status, when=when,
                  who=who(run.by))
     else:
@@ -41,7 +46,8 @@ def _run_line(run: RunInfo, lang: str) -> str:
 def _broadcast_line(b: BroadcastInfo, lang: str) -> str:
     template = escape(cut(b.template, 80)) if b.template else t("home.broadcast.no_template", lang)
     when = t("home.broadcast.scheduled_for", lang, when=date_token(b.scheduled_at)) if b.scheduled_at else ""
-    line = t("home.broadcast.line", lang, template=template, status=escape(b.status), when=when).rstrip(" ·")
+    status = _status("home.broadcast.status", b.status, lang)
+    line = t("home.broadcast.line", lang, template=template, status=status, when=when).rstrip(" ·")
     p = b.progress
     total = p.get("total", 0)
     if total:
@@ -77,7 +83,7 @@ def home_view(board: Dashboard, lang: str, is_admin: bool) -> dict[str, Any]:
     else:
         blocks.append({"type": "section", "block_id": "home_empty", "text": mrkdwn(t("home.empty", lang))})
     blocks.append({"type": "actions", "block_id": "home_actions", "elements": [
-        button(t(f"home.button.{name}", lang), f"home_{name}", name,
+        button(t(f"home.button.{name}", lang), REUSED_ACTION_IDS.get(name, f"home_{name}"), name,
                "primary" if name == "open_list" else None)
         for name in HOME_ACTIONS
     ]})
@@ -101,6 +107,8 @@ def home_view(board: Dashboard, lang: str, is_admin: bool) -> dict[str, Any]:
                            "text": mrkdwn(_broadcast_line(b, lang))} for b in board.broadcasts)
         else:
             blocks.append({"type": "context", "elements": [mrkdwn(t("home.broadcasts.none", lang))]})
+        blocks.append({"type": "actions", "block_id": "home_broadcast_actions", "elements": [
+            button(t("home.button.broadcasts", lang), "home_broadcasts", "broadcasts")]})
 
     blocks.append({"type": "divider"})
     blocks.append({"type": "context", "elements": [mrkdwn(t("home.tip", lang))]})

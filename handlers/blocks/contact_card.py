@@ -21,7 +21,7 @@ MAX_ATTRIBUTE_FIELDS = 20
 
 
 def _field(label: str, value: str) -> dict[str, str]:
-    return mrkdwn(f"*{label}*\n{value}", 2000)
+    return mrkdwn(f"*{label[:1].upper()}{label[1:]}*\n{value}", 2000)
 
 
 def _label(attr: Attribute, lang: str) -> str:
@@ -90,13 +90,13 @@ def card_blocks(card: ContactCard, lang: str) -> list[dict[str, Any]]:
         {"type": "section", "block_id": f"card|{cid}|head",
          "text": mrkdwn(f":bust_in_silhouette: {name}   `{display(c.phone)}`")},
         {"type": "section", "block_id": f"card|{cid}|fields", "fields": [
-            _field(t("field.phone", lang).capitalize(), f"`{display(c.phone)}`"),
-            _field(t("field.messenger", lang).capitalize(),
+            _field(t("field.phone", lang), f"`{display(c.phone)}`"),
+            _field(t("field.messenger", lang),
                    MESSENGER_NAMES.get(c.messenger, escape(c.messenger))),
-            _field(t("field.status", lang).capitalize(), f"{icon} {status}"),
-            _field(t("field.blocked", lang).capitalize(), blocked),
-            _field(t("field.first_contact", lang).capitalize(), date_token(c.first_contact_at, never)),
-            _field(t("field.last_chat", lang).capitalize(), date_token(c.last_chat_at, never)),
+            _field(t("field.status", lang), f"{icon} {status}"),
+            _field(t("field.blocked", lang), blocked),
+            _field(t("field.first_contact", lang), date_token(c.first_contact_at, never)),
+            _field(t("field.last_chat", lang), date_token(c.last_chat_at, never)),
             _field(t("card.created", lang), date_token(c.created_at, never)),
             _field(t("card.updated", lang), date_token(c.updated_at, never)),
         ]},

@@ -93,7 +93,8 @@ def run_for_user(text: str, user_id: str, team_id: str | None, trigger_id: str |
     channel = dm_channel(client, user_id)
     command = {"command": "/contacts", "text": text, "user_id": user_id, "team_id": team_id or "",
                "channel_id": channel, "trigger_id": trigger_id or "", "response_url": ""}
-    run_command(command, context, client, DirectReply(client, channel))  # type: ignore[arg-type]
+    run_command(command=command, context=context, client=client,
+                respond=DirectReply(client, channel))  # type: ignore[arg-type]
 
 
 def register(app: App) -> None:

@@ -15,6 +15,7 @@ from bot.i18n import t
 from bot.phone import display
 from handlers.blocks.contact_card import contact_cards
 from handlers.context import deps, ephemeral, lang
+from handlers.errors import answers_errors
 
 CALLBACK_ID = "lookup_contact"
 MAX_CARDS = 3
@@ -24,6 +25,7 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
+@answers_errors
 def on_lookup(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     d = deps(context)

@@ -9,6 +9,9 @@ DE = {
     "auditfeed.contact_ref": "Kontakt #{id}",
     "auditfeed.generic": "{icon} {who}: `{action}` ({object}){details}",
     "auditfeed.cli": "{name} (Kommandozeile)",
+    "auditfeed.import.apply": ":inbox_tray: {who} hat einen CSV-Import übernommen (Import #{id}){details}.",
+    "auditfeed.broadcast.start": ":mega: {who} hat eine Benachrichtigung gestartet (#{id}){details}.",
+    "auditfeed.broadcast.cancel": ":mega: {who} hat eine Benachrichtigung abgebrochen (#{id}){details}.",
 }
 
 EN = {
@@ -20,4 +23,7 @@ EN = {
     "auditfeed.contact_ref": "contact #{id}",
     "auditfeed.generic": "{icon} {who}: `{action}` ({object}){details}",
     "auditfeed.cli": "{name} (command line)",
+    "auditfeed.import.apply": ":inbox_tray: {who} applied a CSV import (import #{id}){details}.",
+    "auditfeed.broadcast.start": ":mega: {who} started a notification (#{id}){details}.",
+    "auditfeed.broadcast.cancel": ":mega: {who} cancelled a notification (#{id}){details}.",
 }
