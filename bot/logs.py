@@ -6,9 +6,21 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
+from contextvars import ContextVar
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 _SECRETS = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|EAA[A-Za-z0-9]{20,})")
 _PHONES = re.compile(r"(?<![\w.])\+?\d[\d ()/-]{6,}\d(\d{3})\b")
+
+# The id of the HTTP request being served (set by bot.server's middleware, copied into Bolt's
+# listener threads), so every log line of one Slack click can be found together.
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 def redact(text: str, extra_secrets: tuple[str, ...] = ()) -> str:
@@ -32,6 +44,9 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
             record.exc_info = None
+        rid = request_id.get()
+        record.request_id = rid
+        record.rid = f" [{rid}]" if rid else ""
         return True
 
 
@@ -39,19 +54,52 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {"at": self.formatTime(record), "level": record.levelname, "logger": record.name,
                 "msg": record.getMessage()}
+        if getattr(record, "request_id", None):
+            data["request_id"] = record.request_id
         if record.exc_text:
             data["exc"] = record.exc_text
         return json.dumps(data, ensure_ascii=False)
 
 
+def secrets_of(settings: Settings) -> tuple[str, ...]:
+    """Every configured credential, for the redacting filter (the database password included)."""
+    from sqlalchemy.engine import make_url
+
+    return (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
+            settings.whatsapp_token, settings.whatsapp_app_secret, settings.whatsapp_verify_token,
+            settings.inbound_secret, make_url(settings.database_url).password or "")
+
+
 def setup(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
+    """One handler on the root logger: redacted, JSON or text, request id on each line. Uncaught
+    exceptions (main thread and others) and Python warnings go through it too, so nothing reaches
+    stderr unredacted or outside the JSON format."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter(secrets))
     if os.environ.get("LOG_FORMAT") == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    wanted = os.environ.get("LOG_LEVEL", level).upper()
+    root.setLevel(wanted if wanted in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("contactbot").critical("uncaught %s", exc_type.__name__, exc_info=(exc_type, exc, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    logging.getLogger("contactbot").error("thread %s failed: %s", args.thread.name if args.thread else "?",
+                                          args.exc_type.__name__,
+                                          exc_info=(args.exc_type, args.exc_value, args.exc_traceback))

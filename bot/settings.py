@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
 class SettingsError(Exception):
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
     page_size: int = Field(default=20, ge=1, le=40, alias="CONTACTBOT_PAGE_SIZE")
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
     csv_delimiter: str = Field(default="", alias="CONTACTBOT_CSV_DELIMITER")
+    # Optional channel ID (C.../G...) where every change is also posted with who made it.
+    audit_channel: str = Field(default="", alias="CONTACTBOT_AUDIT_CHANNEL")
+    # On SIGTERM `serve` finishes work in flight for at most this long, then exits (keep it below the
+    # orchestrator's kill timeout: compose.yaml gives 30 s).
+    shutdown_grace: float = Field(default=20.0, gt=0, le=600, alias="CONTACTBOT_SHUTDOWN_GRACE_SECONDS")
 
     whatsapp_verify_token: str = Field(default="", alias="WHATSAPP_VERIFY_TOKEN")
     whatsapp_app_secret: str = Field(default="", alias="WHATSAPP_APP_SECRET")
@@ -38,6 +44,14 @@ class Settings(BaseSettings):
     whatsapp_business_account_id: str = Field(default="", alias="WHATSAPP_BUSINESS_ACCOUNT_ID")
     whatsapp_api_url: str = Field(default="https://graph.facebook.com/v23.0", alias="WHATSAPP_API_URL")
     whatsapp_max_mps: int = Field(default=80, ge=1, le=1000, alias="WHATSAPP_MAX_MPS")
+    # Unique recipients per rolling 24 h (Meta's messaging tier: 250, 2000, 10000, 100000); 0 = unlimited.
+    whatsapp_daily_limit: int = Field(default=250, ge=0, alias="WHATSAPP_DAILY_LIMIT")
+    broadcast_concurrency: int = Field(default=50, ge=1, le=500, alias="BROADCAST_CONCURRENCY")
+    # A worker that has not renewed its claim for this long is presumed dead; its in-flight rows
+    # become `unknown` (never resent blindly).
+    broadcast_lease_seconds: float = Field(default=60.0, gt=0, alias="BROADCAST_LEASE_SECONDS")
+    # First delay after 131056 (Meta's pair limit is about one message per 6 s per recipient); x4 each time.
+    broadcast_pair_delay: float = Field(default=6.0, gt=0, alias="BROADCAST_PAIR_DELAY_SECONDS")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset({"STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE"}), alias="CONTACTBOT_OPT_OUT_KEYWORDS"
@@ -85,6 +99,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("audit_channel")
+    @classmethod
+    def _check_audit_channel(cls, value: str) -> str:
+        value = value.strip()
+        if value and not SLACK_CHANNEL_ID.match(value):
+            raise ValueError("must be a channel ID like C012AB3CD (channel details -> About), or empty")
+        return value
 
     @field_validator("csv_delimiter")
     @classmethod

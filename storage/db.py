@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -55,15 +56,48 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Apply Alembic migrations; `serve` calls this on start, `contactbot db upgrade` on demand."""
-    from alembic import command
+# Any constant shared by every contactbot process: the key of the PostgreSQL advisory lock that
+# serialises migrations when several processes start at once.
+MIGRATION_LOCK_KEY = 0x636F6E74  # "cont"
+
+
+def _alembic_config(url: str):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, revision)
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply Alembic migrations; `serve` calls this on start, `contactbot db upgrade` on demand.
+
+    On PostgreSQL several web processes may start together: each takes a transaction-scoped
+    advisory lock first, so one migrates while the others wait and then find nothing to do.
+    """
+    from alembic import command
+
+    cfg = _alembic_config(url)
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(cfg, revision)
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:  # migrations run in this transaction; the lock ends with it
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest migration this code ships; `/readyz` compares the database with it."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
