@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+\s*$")
@@ -27,6 +30,11 @@ def to_e164(raw: str, region: str = "DE") -> str:
     if _SCIENTIFIC.match(text):
         raise PhoneError("phone.scientific")  # Excel turned it into 4.91701E+12: digits are lost
     if _E164.match(text):
+        fast = _fast_valid(text)
+        if fast is not None:  # canonical input: one regex instead of a 17 µs parse (bulk imports)
+            if not fast:
+                raise PhoneError("phone.invalid")
+            return text
         candidate = text
     else:
         if text.startswith("00"):
@@ -45,6 +53,63 @@ def to_e164(raw: str, region: str = "DE") -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise PhoneError("phone.invalid")
     return candidate
+
+
+_TYPES = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+          "pager", "uan", "voicemail")  # any match means valid; most numbers are mobile
+
+
+def _desc_regex(desc: object) -> str | None:
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    lengths = [n for n in (getattr(desc, "possible_length", None) or ()) if n > 0]
+    sizes = "|".join(f"\\d{{{n}}}" for n in lengths)
+    guard = f"(?=(?:{sizes})$)" if lengths else ""
+    return f"{guard}(?:{pattern})"
+
+
+@lru_cache(maxsize=512)
+def _validator(country_code: int) -> tuple[Callable[[str], object], Callable[[str], object] | None] | None:
+    """One compiled regex equal to phonenumbers' is_valid_number for a single-region calling code."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if not regions or len(regions) != 1:
+        return None  # shared codes (+1, +7, +44, ...) need phonenumbers' region lookup
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
+    if metadata is None:
+        return None
+    general = _desc_regex(metadata.general_desc)
+    types = [r for r in (_desc_regex(getattr(metadata, name, None)) for name in _TYPES) if r]
+    if general is None or not types:
+        return None
+    prefix = metadata.national_prefix_for_parsing  # parse() strips these (carrier codes) even after +cc
+    return (re.compile(f"(?={general}$)(?:{'|'.join(types)})").fullmatch,
+            re.compile(prefix).match if prefix else None)
+
+
+def _fast_valid(e164: str) -> bool | None:
+    """Validity of a canonical `+<cc><nsn>` without parsing; None when only phonenumbers can tell."""
+    digits = e164[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            found = _validator(code)
+            if found is None or national.startswith("0") or (found[1] and found[1](national)):
+                return None
+            return found[0](national) is not None
+    return False
+
+
+def to_e164_many(values: Sequence[str], region: str = "DE") -> list[str]:
+    """Bulk form of `to_e164` (picklable for a process pool): the number, or `!<error code>`."""
+    out: list[str] = []
+    for value in values:
+        try:
+            out.append(to_e164(value, region))
+        except PhoneError as exc:
+            out.append("!" + exc.code)
+    return out
 
 
 def display(e164: str) -> str:

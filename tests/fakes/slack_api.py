@@ -85,6 +85,16 @@ class FakeSlack:
             body |= {"channel": call.body.get("channel", "C1"), "ts": f"{time.time():.6f}"}
         elif call.method == "views.open":
             body["view"] = {"id": "V1"}
+        elif call.method == "conversations.open":
+            body["channel"] = {"id": "D" + str(call.body.get("users", "U0")).split(",")[0][1:]}
+        elif call.method == "files.getUploadURLExternal":  # files_upload_v2, step 1 of 3
+            file_id = f"F{len(self.calls):06d}"
+            body |= {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+        elif call.method == "files.completeUploadExternal":
+            files = call.body.get("files", "[]")
+            body["files"] = json.loads(files) if isinstance(files, str) else files
+        elif call.method == "upload":  # the file bytes themselves (kept in `raw`)
+            return 200, {"Content-Type": "text/plain"}, b"OK - " + str(len(call.raw)).encode()
         elif call.method == "response_url":
             return 200, {"Content-Type": "text/plain"}, b"ok"
         return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
@@ -105,11 +115,15 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 method = "response_url"
             elif path.startswith("/files/"):
                 method = "download"
+            elif path.startswith("/upload/"):
+                method = "upload"
             else:
                 method = path
             body: dict[str, Any] = {}
             ctype = self.headers.get("Content-Type", "")
-            if raw and "json" in ctype:
+            if method == "upload":
+                pass  # raw file bytes, whatever the Content-Type claims
+            elif raw and "json" in ctype:
                 body = json.loads(raw)
             elif raw and "x-www-form-urlencoded" in ctype:
                 body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}

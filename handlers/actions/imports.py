@@ -1,0 +1,104 @@
+"""Confirm / Cancel under an import preview: admins only (checked here, not just by who sees the buttons)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import imports
+from bot.i18n import t
+from handlers.blocks import imports as blocks
+from handlers.context import actor, deps, ephemeral, lang, refusal
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 2.0
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def _run_id(body: dict[str, Any]) -> int | None:
+    value = str(body["actions"][0].get("value") or "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return channel, container.get("message_ts") or (body.get("message") or {}).get("ts")
+
+
+def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    language = lang(context, client)
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return
+    run_id = _run_id(body)
+    if run_id is None:
+        respond(**ephemeral(t("error.stale", language)))
+        return
+    engine = deps(context).engine
+    channel, ts = _where(body)
+    user = context.user_id or ""
+    last = [0.0]
+
+    def show(message: dict[str, Any]) -> None:
+        if channel and ts:
+            try:
+                client.chat_update(channel=channel, ts=ts, **message)
+            except SlackApiError as exc:
+                log.warning("chat.update failed: %s", exc.response.get("error"))
+
+    try:
+        if body["actions"][0]["action_id"] == "import_cancel":
+            show(blocks.cancelled(imports.cancel_run(engine, run_id, actor(context)), user, language))
+            return
+        current = imports.load(engine, run_id)
+        if current.status != "preview":
+            raise imports.ImportRefused("import.already", status=current.status)
+        show(blocks.progress(current.file_name, "update", 0, language))  # no buttons while it runs
+
+        def progress(stage: str, rows: int) -> None:
+            if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
+                last[0] = time.monotonic()
+                show(blocks.progress(current.file_name, stage, rows, language))
+
+        result = imports.apply_run(engine, run_id, actor(context), consent_confirmed=True, progress=progress,
+                                   cleanup=False)
+    except imports.ImportRefused as exc:
+        values = dict(exc.values)
+        if "status" in values:
+            values["status"] = t(f"import.status.{values['status']}", language)
+        respond(**ephemeral(t(exc.code, language, **values)))
+        if exc.code == "import.already" and (done := _final(engine, run_id, user, language)):
+            show(done)
+        return
+    except Exception:
+        log.exception("import apply failed for run %s", run_id)
+        show(blocks.failed(imports.load(engine, run_id).file_name, language))
+        # the preview is intact (the transaction rolled back): offer the buttons again
+        show(blocks.preview_message(imports.load(engine, run_id), language))
+        raise
+    show(blocks.done(result, user, language))
+    imports.discard_staging(engine, run_id)
+
+
+def _final(engine: Any, run_id: int, user: str, language: str) -> dict[str, Any] | None:
+    """A second click found the run finished: show its outcome instead of stale buttons."""
+    run = imports.load(engine, run_id)
+    if run.status == "applied":
+        return blocks.done(run, user, language)
+    if run.status == "cancelled":
+        return blocks.cancelled(run, user, language)
+    return None
+
+
+def register(app: App) -> None:
+    app.action("import_confirm")(ack=_ack, lazy=[on_import_click])
+    app.action("import_cancel")(ack=_ack, lazy=[on_import_click])

@@ -1,0 +1,117 @@
+"""A CSV shared with the bot: fetch it, dry-run it, and post the preview in the file's thread.
+
+One upload fires `message`/`file_share` and `file_shared`, and Slack retries events. We handle
+the message (it carries the thread ts and the file's name), ack `file_shared` without work, and
+claim `file:<id>` in `processed_event` so a file is previewed exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import imports
+from bot.i18n import t
+from bot.slack_files import SharedFile, download, file_info
+from handlers.blocks import imports as blocks
+from handlers.context import actor, deps, lang
+from storage.csv_format import FileProblem
+from storage.idempotency import claim
+
+log = logging.getLogger(__name__)
+SHOWN_ERRORS = imports.SHOWN_ERRORS
+PROGRESS_EVERY_S = 2.0
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def _relevant(event: dict[str, Any], shared: dict[str, Any], context: BoltContext) -> bool:
+    """DMs: any file (a wrong one gets a reason). Channels: only files that look like CSV."""
+    if event.get("bot_id") or event.get("user") in (None, context.bot_user_id):
+        return False  # our own export uploads, and other bots
+    if event.get("channel_type") == "im":
+        return True
+    return SharedFile.from_api(shared).looks_like_csv()
+
+
+def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    for shared in event.get("files") or []:
+        if not shared.get("id") or not _relevant(event, shared, context):
+            continue
+        if not claim(deps(context).engine, f"file:{shared['id']}"):
+            log.info("file %s already handled (retry or second event)", shared["id"])
+            continue
+        preview_file(str(shared["id"]), str(event["channel"]), str(event.get("thread_ts") or event["ts"]),
+                     context, client, str(shared.get("name") or "file"))
+
+
+def preview_file(file_id: str, channel: str, thread_ts: str, context: BoltContext, client: WebClient,
+                 name: str = "file") -> None:
+    d = deps(context)
+    language = lang(context, client)
+    shared = SharedFile(file_id, name, 0, "", "", "")
+    posted = client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.reading(shared.name, language))
+    ts = str(posted["ts"])
+    last = [0.0]
+
+    def show(message: dict[str, Any]) -> None:
+        try:
+            client.chat_update(channel=channel, ts=ts, **message)
+        except SlackApiError as exc:
+            log.warning("chat.update failed: %s", exc.response.get("error"))
+
+    def progress(stage: str, rows: int) -> None:
+        if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
+            last[0] = time.monotonic()
+            show(blocks.progress(shared.name, stage, rows, language))
+
+    path = None
+    try:
+        shared = file_info(client, file_id)
+        if shared.filetype in ("xlsx", "xls", "ods") or shared.name.lower().endswith((".xlsx", ".xls")):
+            raise FileProblem("import.error.spreadsheet")
+        if not shared.looks_like_csv() and shared.filetype not in ("", "binary"):
+            raise FileProblem("import.error.not_csv", kind=shared.filetype or shared.mimetype)
+        path = download(shared, d.settings.slack_bot_token, d.settings.slack_api_url, d.settings.max_upload_bytes)
+        result = imports.preview(d.engine, path, shared.name, actor=actor(context), region=d.settings.default_region,
+                                 file_id=file_id, channel_id=channel, thread_ts=thread_ts, progress=progress)
+    except FileProblem as exc:
+        show(blocks.file_error(shared.name, t(exc.code, language, **exc.values), language))
+        return
+    except Exception:
+        log.exception("import preview failed for file %s", file_id)
+        show(blocks.failed(shared.name, language))
+        raise
+    finally:
+        if path is not None and os.path.exists(path):
+            os.unlink(path)
+    imports.set_message(d.engine, result.run_id, channel, ts)
+    attached = result.counts.rejected > SHOWN_ERRORS
+    show(blocks.preview_message(result, language, attached=attached))
+    if attached:
+        client.files_upload_v2(channel=channel, thread_ts=thread_ts, filename=t("import.rejected_file", language),
+                               content=imports.rejected_csv(d.engine, result.run_id, language),
+                               title=t("import.rejected_file", language))
+
+
+def register(app: App) -> None:
+    app.event({"type": "message", "subtype": "file_share"})(ack=_ack, lazy=[on_file_share])
+    # The same upload's second event: acknowledged (else Slack retries it), the message does the work.
+    app.event("file_shared")(_ack)
+
+
+def register_fallback(app: App) -> None:
+    """Ack every other message event (subscribing to message.* delivers all channel chatter).
+
+    Unmatched events get a 404 from Bolt, which Slack retries and counts against the app. Bolt
+    runs only the first matching listener, so this goes last (handlers/__init__.py).
+    """
+    app.event("message")(_ack)
