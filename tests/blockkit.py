@@ -19,9 +19,9 @@ def _validators() -> tuple[Any, Any] | None:
 
     schema = json.loads(SCHEMA.read_text())
     blocks = Draft202012Validator(schema)
-    modal = Draft202012Validator({**schema, "$ref": "#/$defs/modal_view"} | {"type": "object"}) \
-        if "modal_view" in schema["$defs"] else None
-    return blocks, modal
+    views = {kind: Draft202012Validator({**schema, "$ref": f"#/$defs/{kind}_view", "type": "object"})
+             for kind in ("modal", "home") if f"{kind}_view" in schema["$defs"]}
+    return blocks, views
 
 
 def _walk(node: Any, path: str, problems: list[str]) -> None:
@@ -71,13 +71,16 @@ def check_blocks(blocks: list[dict[str, Any]], surface: str = "message") -> None
 
 
 def check_view(view: dict[str, Any]) -> None:
-    assert len(view["title"]["text"]) <= 24, "modal title > 24"
-    for key in ("submit", "close"):
-        if key in view:
-            assert len(view[key]["text"]) <= 24, f"modal {key} > 24"
+    """A modal or a Home tab: limits always, the schema's `modal_view` / `home_view` when present."""
+    if view["type"] == "modal":
+        assert len(view["title"]["text"]) <= 24, "modal title > 24"
+        for key in ("submit", "close"):
+            if key in view:
+                assert len(view[key]["text"]) <= 24, f"modal {key} > 24"
     assert len(view.get("private_metadata", "")) <= 3000
     check_blocks(view["blocks"], "modal" if view["type"] == "modal" else "home")
     validators = _validators()
-    if validators is not None and validators[1] is not None:
-        errors = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in validators[1].iter_errors(view)]
+    if validators is not None and view["type"] in validators[1]:
+        errors = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}"
+                  for e in validators[1][view["type"]].iter_errors(view)]
         assert not errors, "\n".join(errors)
