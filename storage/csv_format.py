@@ -178,8 +178,11 @@ def sniff(path: str, sample_bytes: int = 256 * 1024) -> Sniffed:
     if len(head) == sample_bytes:  # drop a possibly cut last line
         text = text[: text.rfind("\n") + 1] or text
     delimiter = _delimiter(text)
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next((r for r in rows if any(c.strip() for c in r)), None)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next((r for r in rows if any(c.strip() for c in r)), None)
+    except csv.Error as exc:
+        raise FileProblem("import.error.malformed", detail=str(exc)[:80]) from None
     if header is None:
         raise FileProblem("import.error.empty")
     return Sniffed(encoding, delimiter, [h.replace("\ufeff", "").strip() for h in header])
