@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -35,7 +36,7 @@ JSON = st.recursive(
 
 
 @given(st.text(max_size=40))
-@settings(max_examples=400, deadline=None)
+@hyp_settings(max_examples=400, deadline=None)
 def test_any_text_is_either_a_valid_e164_number_or_a_phone_error(text: str) -> None:
     try:
         result = to_e164(text, "DE")
@@ -48,7 +49,7 @@ def test_any_text_is_either_a_valid_e164_number_or_a_phone_error(text: str) -> N
 @given(st.integers(1000000, 9999999), st.sampled_from(["170", "171", "176", "160"]),
        st.sampled_from(["+49 {p} {n}", "0{p} {n}", "0049{p}{n}", "+49 ({p}) {n}", "0{p}-{n}", "+49{p}{n}",
                         "0{p}/{n}", " 0{p} {n} "]))
-@settings(max_examples=300, deadline=None)
+@hyp_settings(max_examples=300, deadline=None)
 def test_a_number_written_any_usual_way_normalises_to_the_same_e164(n: int, prefix: str, form: str) -> None:
     assert to_e164(form.format(p=prefix, n=n), "DE") == f"+49{prefix}{n}"
 
@@ -67,14 +68,14 @@ SETTINGS = load_settings(WHATSAPP_APP_SECRET="x" * 16, CONTACTBOT_DEFAULT_REGION
 
 
 @given(JSON)
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hyp_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_the_webhook_parser_never_crashes_on_any_json(payload: object) -> None:
     batch = parse_meta(payload, SETTINGS)
     assert isinstance(batch.messages, list)
 
 
 @given(JSON)
-@settings(max_examples=300, deadline=None)
+@hyp_settings(max_examples=300, deadline=None)
 def test_the_inbound_parser_only_ever_refuses_with_a_reason(payload: object) -> None:
     from bot.inbound import BadRequest
 
@@ -97,7 +98,7 @@ def test_a_deeply_nested_webhook_body_is_a_clean_400(running_app) -> None:  # ty
 
 
 @given(st.binary(max_size=400))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 def test_the_csv_reader_refuses_junk_with_a_reason_and_writes_nothing(tmp_path: Path, engine, data: bytes) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "junk.csv"
