@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import shutil
 import socket
@@ -212,3 +213,18 @@ def text_value(value: str) -> dict[str, Any]:
 
 def select_value(value: str | None) -> dict[str, Any]:
     return {"v": {"type": "static_select", "selected_option": {"value": value} if value else None}}
+
+
+TEST_SECRETS = (BOT_TOKEN, SIGNING_SECRET, "test-whatsapp-app-secret-42", "test-inbound-secret-99",
+                "test-verify-token-7")
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_any_log_line(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every test doubles as a scan: no token or secret may appear in what our code logs."""
+    caplog.set_level(logging.INFO)
+    yield
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "")
+        leaked = [s for s in TEST_SECRETS if s in text]
+        assert not leaked, f"secret in a log line from {record.name}: {text[:200]}"
