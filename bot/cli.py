@@ -268,13 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from bot.logs import setup
+    from bot.logs import secrets_of, setup
 
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup(secrets=(settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-                       settings.whatsapp_token, settings.whatsapp_app_secret))
+        setup(secrets=secrets_of(settings))
         if args.command == "serve":
             settings.require_slack()
     except SettingsError as exc:

@@ -216,7 +216,7 @@ def select_value(value: str | None) -> dict[str, Any]:
 
 
 TEST_SECRETS = (BOT_TOKEN, SIGNING_SECRET, "test-whatsapp-app-secret-42", "test-inbound-secret-99",
-                "test-verify-token-7")
+                "test-verify-token-7", "EAAtest-fake-graph-token")  # the last: tests/fakes/graph_api.TOKEN
 
 
 @pytest.fixture(autouse=True)

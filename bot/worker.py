@@ -1,0 +1,72 @@
+"""The sending process: `contactbot worker`, or threads inside `contactbot serve` (unless --no-scheduler).
+
+Wiring only: it builds the runner, the Slack progress reporter and the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy import Engine
+
+from bot.broadcast import Progress, Runner
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def progress_reporter(settings: Settings, engine: Engine) -> Progress | None:
+    """Live report messages in Slack, when the app has a bot token."""
+    if not settings.slack_bot_token:
+        return None
+    from bot.app import web_client
+    from handlers.broadcast_report import SlackReporter
+
+    return SlackReporter(web_client(settings), engine)
+
+
+@dataclass
+class Sending:
+    runner: Runner
+    scheduler: BaseScheduler
+
+    def stop(self) -> None:
+        """Sends in flight finish and are recorded; the lease is released for the next process."""
+        self.runner.stopping.set()
+        self.scheduler.shutdown(wait=True)
+
+
+def start_sending(settings: Settings, engine: Engine) -> Sending:
+    from bot.scheduler import start_scheduler
+
+    runner = Runner(settings, engine, progress_reporter(settings, engine))
+    return Sending(runner, start_scheduler(settings, engine, runner))
+
+
+def run_worker(settings: Settings, engine: Engine, once: bool = False, scheduler: bool = True) -> int:
+    if once:
+        Runner(settings, engine, progress_reporter(settings, engine)).run_forever(poll=0.2, until_idle=True)
+        return 0
+    stop = threading.Event()
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if scheduler:
+        sending = start_sending(settings, engine)
+        log.info("worker: scheduler running")
+        stop.wait()
+        sending.stop()
+        return 0
+    runner = Runner(settings, engine, progress_reporter(settings, engine))
+    log.info("worker: polling the database")
+    threading.Thread(target=lambda: (stop.wait(), runner.stopping.set()), daemon=True).start()
+    runner.run_forever(poll=2.0)
+    return 0

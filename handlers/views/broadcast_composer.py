@@ -1,0 +1,220 @@
+"""The broadcast composer modal: pick (template, recipients, when, test number) -> parameters -> confirm.
+
+Each step's answers travel in `private_metadata`; slow steps (counting the audience, the test
+send) run in lazy listeners that redraw the modal with views.update. The final submit creates the
+broadcast with the view id as its idempotency key and posts the live report; the runner sends.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot import audiences
+from bot import broadcasts as service
+from bot.deps import Deps
+from bot.i18n import t
+from bot.phone import PhoneError, display, to_e164
+from bot.whatsapp import Template, WhatsAppError
+from handlers.blocks.broadcasts import (
+    CONFIRM_CALLBACK,
+    PARAMS_CALLBACK,
+    PICK_CALLBACK,
+    confirm_view,
+    loading_view,
+    message_view,
+    params_view,
+    pick_view,
+)
+from handlers.broadcast_report import post_report
+from handlers.context import actor, deps, lang, refusal
+from handlers.errors import answers_errors
+from handlers.list_state import BadState, split
+from handlers.views.submission import metadata, values
+
+log = logging.getLogger(__name__)
+MIN_LEAD_SECONDS = 60
+
+
+def open_composer(client: WebClient, trigger_id: str, d: Deps, language: str, meta: dict[str, Any]) -> None:
+    """Open at once (the trigger lives 3 s), then fill in the templates, which may take a round trip to Meta."""
+    opened = client.views_open(trigger_id=trigger_id, view=loading_view(language, meta))
+    view_id = opened["view"]["id"]
+    try:
+        templates = service.templates(d.settings)
+    except (WhatsAppError, httpx.HTTPError) as exc:
+        code = getattr(exc, "code", None) or type(exc).__name__
+        text = t("broadcast.error.templates", language, code=code, title=getattr(exc, "title", ""))
+        client.views_update(view_id=view_id, view=message_view(language, text))
+        return
+    client.views_update(view_id=view_id, view=pick_view(templates, audiences.names(d.engine), language, meta))
+
+
+def _template(d: Deps, value: str) -> Template:
+    name, _, code = value.partition("|")
+    return service.find_template(d.settings, name, code)
+
+
+def _picked_time(body: dict[str, Any]) -> int | None:
+    state = body["view"]["state"]["values"].get("at", {}).get("v", {})
+    value = state.get("selected_date_time")
+    return int(value) if value else None
+
+
+def _picked(body: dict[str, Any], d: Deps, language: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Step 1's answers as metadata, and the input errors to show (none: go on)."""
+    vals = values(body)
+    errors: dict[str, str] = {}
+    at = _picked_time(body) if vals.get("when") == "later" else None
+    if vals.get("when") == "later" and (at is None or at < datetime.now(UTC).timestamp() + MIN_LEAD_SECONDS):
+        errors["at"] = t("broadcast.error.past", language)
+    test = (vals.get("test") or "").strip()
+    if test:
+        try:
+            test = to_e164(test, d.settings.default_region)
+        except PhoneError:
+            errors["test"] = t("broadcast.error.bad_phone", language, value=test[:30])
+    meta = {**metadata(body), "tpl": vals["tpl"], "aud": vals.get("aud") or "all", "at": at, "test": test or None}
+    return meta, errors
+
+
+def on_pick(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    d = deps(context)
+    meta, errors = _picked(body, d, language)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    template = _template(d, meta["tpl"])
+    if template.params:
+        fields = service.attribute_fields(d.engine, language)
+        ack(response_action="update", view=params_view(template, fields, language, meta))
+    else:
+        ack(response_action="update", view=loading_view(language, {**meta, "p": {}}, CONFIRM_CALLBACK))
+
+
+@answers_errors
+def after_pick(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Templates without parameters skip step 2: count and confirm right away."""
+    d = deps(context)
+    meta, errors = _picked(body, d, lang(context, client))
+    if not errors and not _template(d, meta["tpl"]).params:
+        show_confirmation(body["view"]["id"], {**meta, "p": {}}, context, client)
+
+
+def _sources(body: dict[str, Any]) -> dict[str, dict[str, str]]:
+    vals = values(body)
+    out: dict[str, dict[str, str]] = {}
+    for block_id, value in vals.items():
+        if block_id.startswith("src:"):
+            key = block_id.removeprefix("src:")
+            text = (vals.get(f"val:{key}") or "").strip()
+            source = value or "text"
+            out[key] = {"text": text} if source == "text" else {"field": source, "fallback": text}
+    return out
+
+
+def on_params(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    sources = _sources(body)
+    errors = {f"val:{k}": t("broadcast.error.params", language, problems=f"missing:{k}")
+              for k, s in sources.items() if "text" in s and not s["text"]}
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack(response_action="update", view=loading_view(language, {**metadata(body), "p": sources}, CONFIRM_CALLBACK))
+
+
+@answers_errors
+def after_params(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    sources = _sources(body)
+    if any("text" in s and not s["text"] for s in sources.values()):
+        return
+    show_confirmation(body["view"]["id"], {**metadata(body), "p": sources}, context, client)
+
+
+def _audience(d: Deps, meta: dict[str, Any], language: str) -> service.AudienceSpec:
+    choice = str(meta.get("aud") or "all")
+    if choice == "filter" and meta.get("blk"):
+        try:
+            state = split(str(meta["blk"]))[1]
+            return service.AudienceSpec.of_filter(state.contact_filter(), t("broadcast.audience.filter", language))
+        except BadState:
+            pass
+    if choice.startswith("aud:") and choice[4:].isdigit():
+        found = audiences.find(d.engine, choice[4:])
+        if found is not None:
+            return service.AudienceSpec.saved(found.id, found.name)
+    return service.AudienceSpec()
+
+
+def draft_from(meta: dict[str, Any], context: BoltContext, language: str,
+               request_key: str | None = None) -> service.Draft:
+    d = deps(context)
+    at = meta.get("at")
+    return service.Draft(
+        template=_template(d, str(meta.get("tpl", ""))),
+        params={k: service.ParamSource(**v) for k, v in (meta.get("p") or {}).items()},
+        audience=_audience(d, meta, language), created_by=actor(context),
+        scheduled_at=datetime.fromtimestamp(int(at), UTC) if at else None, request_key=request_key,
+        report_lang=language, channel_id=meta.get("ch"),
+    )
+
+
+def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    d = deps(context)
+    try:
+        draft = draft_from(meta, context, language)
+        preview = service.preview(d.engine, d.settings, draft)
+        if preview.problems:
+            raise service.BroadcastError("broadcast.error.params", problems=", ".join(preview.problems))
+    except service.BroadcastError as exc:
+        client.views_update(view_id=view_id, view=message_view(language, t(exc.code, language, **exc.values)))
+        return
+    note = None
+    if meta.get("test"):
+        try:
+            service.test_send(d.settings, draft.template, draft.params, str(meta["test"]))
+            note = t("broadcast.confirm.test_sent", language, phone=display(str(meta["test"])))
+        except service.BroadcastError as exc:
+            note = t("broadcast.confirm.test_failed", language, reason=t(exc.code, language, **exc.values))
+    meta = {k: v for k, v in meta.items() if k != "test"}  # the test is done; confirming must not repeat it
+    view = confirm_view(draft.template, preview, language, meta, meta.get("at"), note,
+                        refusal(context, language) is None)
+    client.views_update(view_id=view_id, view=view)
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+@answers_errors
+def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    meta = metadata(body)
+    user = str(context.user_id)
+    channel = str(meta.get("ch") or "")
+    if why := refusal(context, language):
+        client.chat_postEphemeral(channel=channel, user=user, text=why)
+        return
+    d = deps(context)
+    try:
+        row, created = service.create(d.engine, d.settings,
+                                      draft_from(meta, context, language, f"slack:{body['view']['id']}"))
+    except service.BroadcastError as exc:
+        client.chat_postEphemeral(channel=channel, user=user, text=t(exc.code, language, **exc.values))
+        return
+    if created:
+        post_report(client, d.engine, row.id or 0, channel, user)
+
+
+def register(app: App) -> None:
+    app.view(PICK_CALLBACK)(ack=on_pick, lazy=[after_pick])
+    app.view(PARAMS_CALLBACK)(ack=on_params, lazy=[after_params])
+    app.view(CONFIRM_CALLBACK)(ack=_ack, lazy=[on_confirm])

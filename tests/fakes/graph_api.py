@@ -1,0 +1,347 @@
+"""A loopback fake of the WhatsApp Cloud API (Graph API) that validates requests and answers like Meta.
+
+It runs an asyncio HTTP/1.1 server (keep-alive, fast enough that a benchmark measures the sender),
+in a thread (`start()`) or in its own process (`spawn()`, or `python -m tests.fakes.graph_api`).
+Tests steer and read it over HTTP (`/_fake/config`, `/_fake/stats`), so both modes work alike.
+
+Per-recipient scripts (`rules`: E.164 -> list of steps, used one per request) make it answer with
+an error code, slowly, or drop the connection after accepting; `throttle_mps` answers 130429 above a
+rate. It counts accepted messages per recipient and keeps the accept times for window checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+TOKEN = "EAAtest-fake-graph-token"
+VERSION = "v23.0"
+PHONE_ID = "1234567890"
+WABA_ID = "9876543210"
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+TITLES = {
+    130429: "Rate limit hit", 131056: "(Business Account, Consumer Account) pair rate limit hit",
+    131000: "Something went wrong", 131016: "Service unavailable", 131026: "Message undeliverable",
+    131049: "This message was not delivered to maintain healthy ecosystem engagement.",
+    130472: "User's number is part of an experiment", 190: "Access token has expired",
+    368: "Temporarily blocked for policies violations", 131042: "Business eligibility payment issue",
+    132000: "Number of parameters does not match the expected number of params",
+    132001: "Template name does not exist in the translation", 100: "Invalid parameter",
+    131008: "Required parameter is missing", 131009: "Parameter value is not valid",
+    80007: "Rate limit issues", 4: "Application request limit reached",
+}
+
+DEFAULT_TEMPLATES: list[dict[str, Any]] = [
+    {"name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1",
+     "components": [{"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+                    {"type": "BODY", "text": "Welcome and congratulations!!"}]},
+    {"name": "termin_erinnerung", "language": "de", "status": "APPROVED", "category": "UTILITY", "id": "2",
+     "components": [{"type": "BODY", "text": "Hallo {{1}}, Ihr Termin ist am {{2}}."},
+                    {"type": "FOOTER", "text": "Antworten Sie STOP zum Abmelden"}]},
+    {"name": "angebot", "language": "de", "status": "APPROVED", "category": "MARKETING", "id": "3",
+     "parameter_format": "NAMED",
+     "components": [{"type": "HEADER", "format": "TEXT", "text": "Angebot für {{vorname}}"},
+                    {"type": "BODY", "text": "Hallo {{vorname}}, Code {{code}} gilt bis Sonntag."},
+                    {"type": "BUTTONS", "buttons": [
+                        {"type": "URL", "text": "Ansehen", "url": "https://example.com/a/{{1}}"},
+                        {"type": "QUICK_REPLY", "text": "Stopp"}]}]},
+    {"name": "alt_abgelehnt", "language": "de", "status": "REJECTED", "category": "MARKETING", "id": "4",
+     "components": [{"type": "BODY", "text": "Nie verschickt"}]},
+]
+
+
+@dataclass
+class State:
+    templates: list[dict[str, Any]] = field(default_factory=lambda: [dict(t) for t in DEFAULT_TEMPLATES])
+    rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    delay: float = 0.0
+    throttle_mps: int = 0
+    fail_all: int | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    accepted_at: list[float] = field(default_factory=list)
+    recent: deque[float] = field(default_factory=deque)
+    requests: int = 0
+    errors: Counter[int] = field(default_factory=Counter)
+    invalid: list[str] = field(default_factory=list)
+    seq: int = 0
+
+    # --- validation, like Meta ---
+    def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
+        name, lang = tpl.get("name"), (tpl.get("language") or {}).get("code")
+        found = next((t for t in self.templates if t["name"] == name and t["language"] == lang
+                      and t["status"] == "APPROVED"), None)
+        if found is None:
+            return 132001, f"template {name!r} not approved in {lang!r}"
+        named = found.get("parameter_format") == "NAMED"
+        expected: dict[str, list[str]] = {}
+        for comp in found["components"]:
+            kind = comp["type"].lower()
+            if kind in ("header", "body") and comp.get("format", "TEXT") == "TEXT":
+                names = list(dict.fromkeys(PLACEHOLDER.findall(comp.get("text", ""))))
+                if names:
+                    expected[kind] = names
+            elif kind == "buttons":
+                for i, b in enumerate(comp["buttons"]):
+                    if b["type"] == "URL" and "{{" in b.get("url", ""):
+                        expected[f"button{i}"] = ["1"]
+        got: dict[str, list[dict[str, Any]]] = {}
+        for comp in tpl.get("components") or []:
+            key = comp.get("type")
+            if key == "button":
+                if comp.get("sub_type") != "url" or not str(comp.get("index", "")).isdigit():
+                    return 100, "bad button component"
+                key = f"button{comp['index']}"
+            got[str(key)] = comp.get("parameters") or []
+        for key in set(expected) | set(got):
+            params, names = got.get(key, []), expected.get(key, [])
+            if len(params) != len(names):
+                return 132000, f"{key}: {len(params)} parameters, template has {len(names)}"
+            for param, pname in zip(params, names, strict=True):
+                if param.get("type") != "text" or not isinstance(param.get("text"), str):
+                    return 132012, f"{key}: parameter is not text"
+                if not param["text"].strip():
+                    return 131008, f"{key}: empty parameter"
+                if "\n" in param["text"] or "\t" in param["text"]:
+                    return 132018, f"{key}: newline or tab in parameter"
+                if named and key in ("header", "body") and param.get("parameter_name") != pname:
+                    return 100, f"{key}: parameter_name {param.get('parameter_name')!r} != {pname!r}"
+        return None
+
+    def validate(self, body: dict[str, Any]) -> tuple[int, str] | None:
+        if body.get("messaging_product") != "whatsapp" or body.get("type") != "template":
+            return 100, "messaging_product/type"
+        if not isinstance(body.get("to"), str) or not E164.match(body["to"]):
+            return 131009, f"to is not E.164: {body.get('to')!r}"
+        return self._template(body.get("template") or {})
+
+    def window_max(self) -> int:
+        """The most messages accepted in any one-second window (sliding)."""
+        times, best, lo = sorted(self.accepted_at), 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= 1.0:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+    def stats(self) -> dict[str, Any]:
+        times = sorted(self.accepted_at)
+        return {"counts": dict(self.counts), "accepted": len(times), "requests": self.requests,
+                "errors": {str(k): v for k, v in self.errors.items()}, "invalid": self.invalid[-20:],
+                "window_max": self.window_max(), "first": times[0] if times else None,
+                "last": times[-1] if times else None}
+
+
+def error_body(code: int, detail: str = "") -> bytes:
+    return json.dumps({"error": {
+        "message": f"({code}) {TITLES.get(code, 'Error')}", "type": "OAuthException", "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": detail or TITLES.get(code, "")},
+        "fbtrace_id": "AbCdEf123"}}).encode()
+
+
+DROP = object()
+
+
+async def answer(state: State, method: str, target: str, headers: dict[str, str],
+                 body: bytes) -> tuple[int, bytes] | object:
+    url = urlparse(target)
+    path = url.path
+    if path == "/_fake/stats":
+        return 200, json.dumps(state.stats()).encode()
+    if path == "/_fake/config":
+        conf = json.loads(body or b"{}")
+        if conf.pop("reset", False):
+            fresh = State()
+            for name in ("counts", "accepted_at", "recent", "requests", "errors", "invalid", "rules"):
+                setattr(state, name, getattr(fresh, name))
+        for key, value in conf.items():
+            setattr(state, key, value)
+        return 200, b"{}"
+    if headers.get("authorization") != f"Bearer {TOKEN}":
+        return 401, error_body(190, "Invalid OAuth access token")
+    if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        limit, start = int(query.get("limit", 25)), int(query.get("after") or 0)
+        page = state.templates[start:start + limit]
+        paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
+        if start + limit < len(state.templates):
+            paging["next"] = f"http://fake/{VERSION}/{WABA_ID}/message_templates?after={start + limit}"
+        return 200, json.dumps({"data": page, "paging": paging}).encode()
+    if method != "POST" or path != f"/{VERSION}/{PHONE_ID}/messages":
+        return 404, error_body(100, f"Unknown path {path}")
+    state.requests += 1
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return 400, error_body(100, "body is not JSON")
+    problem = state.validate(data)
+    if problem is not None:
+        state.invalid.append(problem[1])
+        state.errors[problem[0]] += 1
+        return 400, error_body(*problem)
+    to = data["to"]
+    step = state.rules[to].pop(0) if state.rules.get(to) else {}
+    delay = step.get("delay", state.delay)
+    if delay:
+        await asyncio.sleep(delay)
+    code = step.get("error", state.fail_all)
+    if step.get("status"):  # a proxy's HTML error page, no JSON
+        return int(step["status"]), b"<html>Service Unavailable</html>"
+    now = time.monotonic()
+    if code is None and state.throttle_mps:
+        while state.recent and now - state.recent[0] >= 1.0:
+            state.recent.popleft()
+        if len(state.recent) >= state.throttle_mps:
+            code = 130429
+    if code is not None:
+        state.errors[int(code)] += 1
+        return (500 if code in (131000, 131016, 1, 2) else 400), error_body(int(code))
+    state.seq += 1
+    state.counts[to] += 1
+    state.accepted_at.append(now)
+    state.recent.append(now)
+    if step.get("drop"):  # accepted, but the answer never arrives
+        return DROP
+    wamid = f"wamid.FAKE{os.getpid()}x{state.seq:09d}"
+    return 200, json.dumps({"messaging_product": "whatsapp",
+                            "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+                            "messages": [{"id": wamid, "message_status": "accepted"}]}).encode()
+
+
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error",
+           503: "Service Unavailable"}
+
+
+async def _serve_conn(state: State, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            method, target, _ = line.decode("latin-1").split(" ", 2)
+            headers: dict[str, str] = {}
+            while True:
+                raw = await reader.readline()
+                if raw in (b"\r\n", b"\n", b""):
+                    break
+                key, _, value = raw.decode("latin-1").partition(":")
+                headers[key.strip().lower()] = value.strip()
+            length = int(headers.get("content-length") or 0)
+            body = await reader.readexactly(length) if length else b""
+            result = await answer(state, method, target, headers, body)
+            if result is DROP:
+                return
+            status, payload = result  # type: ignore[misc]
+            ctype = b"text/html" if payload.startswith(b"<") else b"application/json"
+            writer.write(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+                status, REASONS.get(status, "Error").encode(), ctype, len(payload), payload))
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        return
+    finally:
+        with contextlib.suppress(RuntimeError):  # the loop may already be gone at shutdown
+            writer.close()
+
+
+async def serve(host: str = "127.0.0.1", port: int = 0, ready: Any = None) -> None:
+    state = State()
+    server = await asyncio.start_server(lambda r, w: _serve_conn(state, r, w), host, port, backlog=1024)
+    if ready is not None:
+        ready(server.sockets[0].getsockname()[1])
+    async with server:
+        await server.serve_forever()
+
+
+@dataclass
+class FakeGraph:
+    """Handle on a running fake, in a thread or in another process."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/{VERSION}"
+
+    def env(self) -> dict[str, str]:
+        """Settings that point contactbot at this fake."""
+        return {"WHATSAPP_API_URL": self.api_url, "WHATSAPP_TOKEN": TOKEN,
+                "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID, "WHATSAPP_BUSINESS_ACCOUNT_ID": WABA_ID}
+
+    def configure(self, **conf: Any) -> None:
+        httpx.post(f"{self.base}/_fake/config", json=conf, timeout=10).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.base}/_fake/stats", timeout=30).json()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        if self.loop is not None:
+            asyncio.run_coroutine_threadsafe(_shutdown(), self.loop).result(timeout=10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+async def _shutdown() -> None:
+    """Cancel the server and its connections so nothing is left pending when the loop stops."""
+    me = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not me]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def start() -> FakeGraph:
+    """The fake in a daemon thread of this process (for tests)."""
+    found: list[int] = []
+    loop = asyncio.new_event_loop()
+    event = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.create_task(serve(ready=lambda p: (found.append(p), event.set())))
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    if not event.wait(10):
+        raise RuntimeError("fake Graph API did not start")
+    return FakeGraph(found[0], loop=loop)
+
+
+def spawn() -> FakeGraph:
+    """The fake in its own process, so its CPU is not the sender's (kill tests, benchmarks)."""
+    process = subprocess.Popen([sys.executable, "-m", "tests.fakes.graph_api"], stdout=subprocess.PIPE,
+                               cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    line = process.stdout.readline() if process.stdout else b""
+    if not line.strip().isdigit():
+        process.kill()
+        raise RuntimeError("fake Graph API process did not start")
+    return FakeGraph(int(line), process=process)
+
+
+if __name__ == "__main__":
+    def _announce(port: int) -> None:
+        print(port, flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0, ready=_announce))
