@@ -1,6 +1,7 @@
 """Realistic fake contacts (German names, mixed messengers, tickets) for trying the app and benchmarks.
 
-Rows go in through SQLAlchemy Core executemany in chunks, never one ORM object per row.
+Rows go in through `storage.contacts.bulk_insert` in chunks (COPY on PostgreSQL, one executemany on
+SQLite), never one ORM object per row: 1,000,000 contacts load in about a minute or two.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, insert, select
 
-from storage.contacts import name_key
+from storage.contacts import bulk_insert, name_key
 from storage.models import Contact, Message, Ticket, utcnow
 
-FIRST = (
+FIRST = (  # noqa: SIM905 (a word list reads best as text)
     "Anna Emma Mia Hannah Sofia Lea Lena Marie Laura Julia Sarah Lisa Katharina Johanna Clara Leonie "
     "Paula Charlotte Frieda Greta Ida Jana Nina Sabine Petra Monika Ursula Renate Birgit Andrea "
     "Lukas Leon Finn Paul Jonas Noah Elias Felix Maximilian Ben Luis Moritz Jakob Tim Tobias Jan "
     "Stefan Thomas Michael Andreas Markus Christian Matthias Frank Jürgen Uwe Klaus Dieter Wolfgang "
     "Özlem Mehmet Ayşe Emre Zeynep Dimitri Natalia Agnieszka Piotr Giulia Marco"
 ).split()
-LAST = (
+LAST = (  # noqa: SIM905
     "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Schäfer Koch Bauer "
     "Richter Klein Wolf Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange "
     "Schmitt Werner Schmitz Krause Meier Lehmann Schmid Schulze Maier Köhler Herrmann König Walter "
@@ -44,6 +45,8 @@ def phone_for(i: int) -> str:
     """The i-th demo number: valid German mobile numbers, unique for i < 170 million."""
     prefix = MOBILE_PREFIXES[i % len(MOBILE_PREFIXES)]
     suffix = (i // len(MOBILE_PREFIXES)) * 104729 % 10**7  # a bijection on 7 digits
+    if prefix.startswith("15"):  # 015x numbers have one digit more: 0151 1234 5678
+        return f"+49{prefix}1{suffix:07d}"
     return f"+49{prefix}{suffix:07d}"
 
 
@@ -80,13 +83,12 @@ def generate(engine: Engine, count: int, *, tickets: float = 0.1, seed: int = 1,
     rng = random.Random(seed)
     with engine.connect() as conn:
         start = int(conn.scalar(select(func.count()).select_from(Contact)) or 0)
-    contact_table = Contact.__table__  # type: ignore[attr-defined]
     done = 0
     while done < count:
         n = min(chunk, count - done)
         rows = list(_contacts(start + done, n, rng))
         with engine.begin() as conn:
-            conn.execute(insert(contact_table), rows)
+            bulk_insert(conn, rows)
             if tickets > 0:
                 _tickets(conn, [r["phone"] for r in rows], tickets, rng)
         done += n

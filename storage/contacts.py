@@ -1,22 +1,34 @@
 """Contact queries: filters, substring search and keyset pagination on indexes.
 
-The list never uses OFFSET: a page is anchored on a contact id, whose sort value is looked up
-and compared as a row value `(sort_col, id)`, which every sortable column has an index for.
-Rows whose sort value is NULL (no name, never chatted) always come last, ordered by id.
+The list never uses OFFSET: a page is anchored on a contact id, whose sort value `v` is looked
+up; the page continues with the anchor's tie group (`col = v AND id > :id`), then `col > v`, each
+a seek on the `(col, id)` index every sortable column has. Rows whose sort value is NULL (no name,
+never chatted) always come last, ordered by id.
+
+Plans at 1,000,000 contacts (see docs/benchmarks.md): a page walks the sort column's index and
+skips rows the filter rejects. SQLite has no statistics unless someone runs ANALYZE, so it would
+rather take the equality index of `active = 1` (900,000 rows) and sort them; page queries
+therefore write filter columns as `+col` on SQLite (`_Unindexed`), which keeps the sort index
+the only choice. A search with few matches is driven the other way round: from the trigram
+index's matches, then sorted. The header's total comes from `contact_tally` (kept by triggers)
+unless a search or an audience narrows the list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, delete, func, select, text, true, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, select, text, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 from bot.phone import search_digits
-from storage.models import Contact, ImportRow, Message, Ticket
+from storage.models import Contact, ContactTally, ImportRow, Message, Ticket
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "phone": Contact.phone,  # type: ignore[dict-item]
@@ -28,6 +40,8 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
 }
 STATUSES = ("active", "inactive", "all")
 MAX_SEARCH = 80
+TRIGRAM = 3  # shortest search term a trigram index can answer; shorter ones scan
+DRIVE_LIMIT = 5_000  # up to this many matches a search page sorts them; with more it walks the sort index
 
 
 @dataclass(frozen=True)
@@ -72,36 +86,96 @@ class Page:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+class _Unindexed(ColumnElement[Any]):
+    """A column the SQLite planner may not use an index for (`+col`).
+
+    Other databases have statistics and get the plain column, unless `everywhere` (a search
+    page that must sort its few matches): then `coalesce(col, col)`, which no index matches.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("col", InternalTraversal.dp_clauseelement),
+                           ("everywhere", InternalTraversal.dp_boolean)]
+
+    def __init__(self, col: Any, everywhere: bool = False) -> None:
+        self.col = col.expression if hasattr(col, "expression") else col
+        self.type = self.col.type
+        self.everywhere = everywhere
+
+
+@compiles(_Unindexed)
+def _unindexed(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    inner = compiler.process(element.col, **kw)
+    return f"coalesce({inner}, {inner})" if element.everywhere else inner
+
+
+@compiles(_Unindexed, "sqlite")
+def _unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.col, **kw)
+
+
+def _search_term(text_: str, region: str) -> tuple[str, str]:
+    """(what to look in, what to look for): the number's digits or the case-folded name."""
+    digits = search_digits(text_, region)
+    return ("digits", digits) if digits is not None else ("name_sort", text_.casefold())
+
+
 def search_condition(session: Session, text_: str, region: str) -> ColumnElement[bool]:
     """Match the name (case-insensitive substring) or the number's digits, through a trigram index."""
-    digits = search_digits(text_, region)
-    term = digits if digits is not None else text_.casefold()
-    column = "digits" if digits is not None else "name_sort"
-    if session.get_bind().dialect.name == "sqlite":
-        if len(term) >= 3:  # the trigram tokenizer needs three characters
-            quoted = '"' + term.replace('"', '""') + '"'
-            fts = text("SELECT rowid FROM contact_fts WHERE contact_fts MATCH :m").bindparams(
-                m=f"{column} : {quoted}"
-            )
-            return Contact.id.in_(fts)  # type: ignore[union-attr]
+    return _search(session, text_, region, walk=False)
+
+
+def _search(session: Session, text_: str, region: str, walk: bool) -> ColumnElement[bool]:
+    """The search, written to be the plan's driver (`walk=False`) or a check on walked rows.
+
+    SQLite: the FTS5 trigram table names the matches; a term under three characters scans the
+    narrow `(name_sort, id)` / `(phone, id)` index instead of the table. PostgreSQL: `LIKE` on
+    `pg_trgm` GIN indexes, and its planner (it has statistics) picks the plan itself; a term
+    under three characters is written so that it scans the table instead.
+    """
+    column, term = _search_term(text_, region)
+    target: Any = Contact.phone if column == "digits" else Contact.name_sort
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    if digits is not None:
-        return Contact.phone.like(pattern, escape="\\")  # type: ignore[attr-defined]
-    return Contact.name_sort.like(pattern, escape="\\")  # type: ignore[union-attr]
+    like = target.like(pattern, escape="\\")
+    if session.get_bind().dialect.name != "sqlite":
+        if len(term) < TRIGRAM:  # pg_trgm would read its whole GIN index and recheck every row
+            return (target + "").like(pattern, escape="\\")  # type: ignore[no-any-return]
+        return like  # type: ignore[no-any-return]
+    contact_id: Any = _Unindexed(Contact.id) if walk else Contact.id
+    if len(term) >= TRIGRAM:
+        quoted = '"' + term.replace('"', '""') + '"'
+        match = f"{column} : {quoted}"
+        fts = text("SELECT rowid FROM contact_fts WHERE contact_fts MATCH :m").bindparams(m=match)
+        return contact_id.in_(fts)  # type: ignore[no-any-return]
+    if walk:
+        return like  # type: ignore[no-any-return]
+    return contact_id.in_(select(Contact.id).where(like).correlate(None))  # type: ignore[no-any-return]
 
 
 def filter_conditions(session: Session, flt: ContactFilter, region: str) -> list[ColumnElement[bool]]:
+    return _conditions(session, flt, region, indexed={"active", "blocked", "messenger"})
+
+
+def _conditions(
+    session: Session, flt: ContactFilter, region: str, indexed: set[str], walk: bool = False
+) -> list[ColumnElement[bool]]:
+    """The filter as SQL; columns outside `indexed` are written so that SQLite ignores their index."""
+
+    def col(name: str) -> Any:
+        column = getattr(Contact, name)
+        return column if name in indexed else _Unindexed(column)
+
     conds: list[ColumnElement[bool]] = []
     if flt.status == "active":
-        conds.append(Contact.active == true())
+        conds.append(col("active") == true())
     elif flt.status == "inactive":
-        conds.append(Contact.active == False)  # noqa: E712
+        conds.append(col("active") == False)  # noqa: E712
     if flt.blocked is not None:
-        conds.append(Contact.blocked == flt.blocked)
+        conds.append(col("blocked") == flt.blocked)
     if flt.messenger:
-        conds.append(Contact.messenger == flt.messenger)
+        conds.append(col("messenger") == flt.messenger)
     if flt.search:
-        conds.append(search_condition(session, flt.search, region))
+        conds.append(_search(session, flt.search, region, walk))
     if flt.audience_id is not None:
         from storage.audiences import audience_condition  # optional feature, imported lazily
 
@@ -110,6 +184,16 @@ def filter_conditions(session: Session, flt: ContactFilter, region: str) -> list
 
 
 def count(session: Session, flt: ContactFilter, region: str = "DE") -> int:
+    """Exact number of contacts the filter matches: from the tally unless a search or audience narrows it."""
+    if flt.search is None and flt.audience_id is None:
+        tally: list[ColumnElement[bool]] = []
+        if flt.status != "all":
+            tally.append(ContactTally.active == (flt.status == "active"))  # type: ignore[arg-type]
+        if flt.blocked is not None:
+            tally.append(ContactTally.blocked == flt.blocked)  # type: ignore[arg-type]
+        if flt.messenger:
+            tally.append(ContactTally.messenger == flt.messenger)  # type: ignore[arg-type]
+        return int(session.scalar(select(func.coalesce(func.sum(ContactTally.n), 0)).where(*tally)) or 0)
     stmt = select(func.count()).select_from(Contact).where(*filter_conditions(session, flt, region))
     return int(session.scalar(stmt) or 0)
 
@@ -117,42 +201,51 @@ def count(session: Session, flt: ContactFilter, region: str = "DE") -> int:
 def _fetch(
     session: Session,
     conds: Sequence[ColumnElement[bool]],
-    sort: str,
+    col: Any,
     desc: bool,
     region_nulls: bool,
     bound: tuple[Any, int] | None,
     inclusive: bool,
     limit: int,
 ) -> list[Contact]:
-    """One ordered slice of either the non-NULL region or the NULL region of the sort column."""
-    col = SORT_COLUMNS[sort]
-    where = list(conds)
-    if region_nulls:
-        where.append(col.is_(None))
-        if bound is not None:
-            cmp = Contact.id.__le__ if desc else Contact.id.__ge__  # type: ignore[union-attr]
-            if not inclusive:
-                cmp = Contact.id.__lt__ if desc else Contact.id.__gt__  # type: ignore[union-attr]
-            where.append(cmp(bound[1]))
-        order = [Contact.id.desc() if desc else Contact.id.asc()]  # type: ignore[union-attr]
-    else:
-        where.append(col.is_not(None))
-        if bound is not None:
-            key = tuple_(col, Contact.id)
-            val = tuple_(bindparam(None, bound[0], type_=col.type), bindparam(None, bound[1], type_=Integer()))
-            if desc:
-                where.append(key <= val if inclusive else key < val)
-            else:
-                where.append(key >= val if inclusive else key > val)
-        order = [col.desc(), Contact.id.desc()] if desc else [col.asc(), Contact.id.asc()]  # type: ignore[union-attr]
-    stmt = select(Contact).where(and_(*where)).order_by(*order).limit(limit)
-    return list(session.scalars(stmt).all())
+    """One ordered slice of either the non-NULL region or the NULL region of the sort column.
+
+    After an anchor `(v, id)` the slice is read as two index seeks, the rest of the tie group
+    `col = v AND id > id0` and then `col > v`, instead of the row value `(col, id) > (v, id0)`:
+    SQLite seeks a row value on its first column only, which reads the whole tie group first
+    (700,000 rows of `whatsapp` when sorting by messenger).
+    """
+    drive = isinstance(col, _Unindexed) and col.everywhere  # sort the matches, walk no index
+    id_col: Any = _Unindexed(Contact.id, everywhere=True) if drive else Contact.id
+    by_id = id_col.desc() if desc else id_col.asc()
+    if region_nulls or bound is None:
+        where = [*conds, col.is_(None) if region_nulls else col.is_not(None)]
+        if region_nulls and bound is not None:
+            where.append(_beyond(id_col, bound[1], desc, inclusive))
+        order = [by_id] if region_nulls else [col.desc() if desc else col.asc(), by_id]
+        return list(session.scalars(select(Contact).where(and_(*where)).order_by(*order).limit(limit)).all())
+    value = bindparam(None, bound[0], type_=col.type)
+    tie = [*conds, col == value, _beyond(id_col, bound[1], desc, inclusive)]
+    rows = list(session.scalars(select(Contact).where(and_(*tie)).order_by(by_id).limit(limit)).all())
+    if len(rows) < limit:
+        rest = [*conds, _beyond(col, value, desc, False)]
+        order = [col.desc() if desc else col.asc(), by_id]
+        stmt = select(Contact).where(and_(*rest)).order_by(*order).limit(limit - len(rows))
+        rows += session.scalars(stmt).all()
+    return rows
+
+
+def _beyond(col: Any, value: Any, desc: bool, inclusive: bool) -> ColumnElement[bool]:
+    """`col` after `value` in list order."""
+    if desc:
+        return col <= value if inclusive else col < value  # type: ignore[no-any-return]
+    return col >= value if inclusive else col > value  # type: ignore[no-any-return]
 
 
 def _walk(
     session: Session,
     conds: Sequence[ColumnElement[bool]],
-    sort: str,
+    sort: Any,
     desc: bool,
     anchor: tuple[Any, int] | None,
     inclusive: bool,
@@ -170,7 +263,7 @@ def _walk(
 def _walk_back(
     session: Session,
     conds: Sequence[ColumnElement[bool]],
-    sort: str,
+    sort: Any,
     desc: bool,
     anchor: tuple[Any, int],
     limit: int,
@@ -186,24 +279,38 @@ def _walk_back(
 
 
 def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: str = "DE") -> Page:
-    conds = filter_conditions(session, flt, region)
     total = count(session, flt, region)
     col = SORT_COLUMNS[req.sort]
+    # The sort column's index drives a page and the filter checks the rows it yields, except for
+    # a search with few matches (known from the total): those are fetched and sorted instead,
+    # since walking the index for them would read most of it.
+    walk = not flt.search or total > DRIVE_LIMIT
+    sort: Any = col if walk else _Unindexed(col, everywhere=True)
+    conds = _conditions(session, flt, region, {col.key} & {"active", "messenger"}, walk)
+
+    listed = False  # the anchor itself is in the list: then there is a row before the page
 
     def anchor_of(contact_id: int | None) -> tuple[Any, int] | None:
+        nonlocal listed
         if contact_id is None:
             return None
-        value = session.scalars(select(col).where(Contact.id == contact_id)).first()
-        if value is None and session.get(Contact, contact_id) is None:
+        found = session.execute(
+            select(col, Contact.active, Contact.blocked, Contact.messenger).where(Contact.id == contact_id)
+        ).first()
+        if found is None:
             return None
+        value, active, blocked, messenger = found
+        listed = (not flt.search and flt.audience_id is None
+                  and flt.status in ("all", "active" if active else "inactive")
+                  and flt.blocked in (None, blocked) and flt.messenger in (None, "", messenger))
         return (value, contact_id)
 
     if req.before_id is not None and (anchor := anchor_of(req.before_id)) is not None:
-        back = _walk_back(session, conds, req.sort, req.desc, anchor, req.limit + 1)
+        back = _walk_back(session, conds, sort, req.desc, anchor, req.limit + 1)
         has_prev = len(back) > req.limit
         rows = list(reversed(back[: req.limit]))
         if len(rows) < req.limit:  # fell off the start: show the first page instead
-            rows = _walk(session, conds, req.sort, req.desc, None, True, req.limit + 1)
+            rows = _walk(session, conds, sort, req.desc, None, True, req.limit + 1)
             has_prev = False
             has_next = len(rows) > req.limit
             rows = rows[: req.limit]
@@ -215,10 +322,11 @@ def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: st
             anchor, inclusive = anchor_of(req.after_id), False
         elif req.start_id is not None:
             anchor = anchor_of(req.start_id)
-        rows = _walk(session, conds, req.sort, req.desc, anchor, inclusive, req.limit + 1)
+        rows = _walk(session, conds, sort, req.desc, anchor, inclusive, req.limit + 1)
         has_next = len(rows) > req.limit
         rows = rows[: req.limit]
-        has_prev = anchor is not None and _has_before(session, conds, req, rows)
+        has_prev = anchor is not None and bool(rows) and (
+            (listed and not inclusive) or _has_before(session, conds, sort, col.key, req.desc, rows))
     return Page(
         rows=rows,
         total=total,
@@ -229,12 +337,50 @@ def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: st
     )
 
 
-def _has_before(session: Session, conds: Sequence[ColumnElement[bool]], req: PageRequest, rows: list[Contact]) -> bool:
+def _has_before(
+    session: Session, conds: Sequence[ColumnElement[bool]], sort: Any, key: str, desc: bool,
+    rows: list[Contact],
+) -> bool:
     if not rows:
         return False
-    col = SORT_COLUMNS[req.sort]
     first = rows[0]
-    return bool(_walk_back(session, conds, req.sort, req.desc, (getattr(first, col.key), first.id), 1))
+    return bool(_walk_back(session, conds, sort, desc, (getattr(first, key), first.id), 1))
+
+
+def bulk_insert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert many contacts fast (demo data, benchmarks): COPY on PostgreSQL, one executemany on SQLite.
+
+    No ORM objects, and bind values are converted once per column rather than per statement
+    object; triggers (search index, tally) still run, so the rows are complete. Returns the count.
+    """
+    table = Contact.__table__  # type: ignore[attr-defined]
+    rows = list(rows)
+    if not rows:
+        return 0
+    names = list(rows[0])
+    dialect = conn.dialect
+    procs = [table.c[n].type._cached_bind_processor(dialect) for n in names]
+    values = [tuple(v if f is None else f(v) for f, v in zip(procs, (r[n] for n in names), strict=True))
+              for r in rows]
+    if dialect.name == "postgresql":
+        cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cur, cur.copy(f"COPY contact ({', '.join(names)}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        return len(values)
+    if dialect.name == "sqlite":
+        # 7 b-tree indexes take random inserts: a bigger page cache than SQLite's 2 MB default
+        # keeps them in memory for the load (it is set back afterwards).
+        size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql("PRAGMA cache_size = -262144")
+        try:
+            sql = f"INSERT INTO contact ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            conn.exec_driver_sql(sql, values)  # type: ignore[arg-type]
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(size or -2000)}")
+        return len(values)
+    conn.execute(insert(table), rows)
+    return len(rows)
 
 
 def name_key(name: str | None) -> str | None:

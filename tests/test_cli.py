@@ -111,3 +111,13 @@ def test_groups_and_attributes_from_the_cli(db_url: str, engine) -> None:  # typ
     assert dup.returncode == 1 and "already exists" in dup.stderr
     assert run(db_url, "groups", "delete", "Aktive").returncode == 0
     assert json.loads(run(db_url, "groups", "list", "--json").stdout) == []
+
+
+def test_demo_numbers_are_valid_and_unique() -> None:
+    import phonenumbers
+
+    from bot.demo_data import phone_for
+
+    numbers = [phone_for(i) for i in range(5000)]
+    assert len(set(numbers)) == 5000
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(n)) for n in numbers)
