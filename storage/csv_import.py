@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
+from storage.attribute_values import AttributeValueError, normalize
 from storage.contacts import name_key
 from storage.csv_format import (
     FileProblem,
@@ -73,6 +74,8 @@ class AttributeColumn:
     header: str
     key: str
     attribute_id: int | None  # None: created on confirm
+    type: str = "text"  # an existing attribute's type: its values are checked and stored canonically
+    choices: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +129,12 @@ def map_columns(conn: Connection, headers: list[str]) -> ColumnMap:
     if "phone" not in core:
         raise FileProblem("import.error.no_phone", columns=", ".join(h for h in headers if h.strip())[:300])
     known: dict[str, tuple[int, str]] = {}
-    for aid, key, label_de, label_en in conn.execute(
-        select(attributes.c.id, attributes.c.key, attributes.c.label_de, attributes.c.label_en)
+    types: dict[int, tuple[str, tuple[str, ...] | None]] = {}
+    for aid, key, label_de, label_en, kind, choices in conn.execute(
+        select(attributes.c.id, attributes.c.key, attributes.c.label_de, attributes.c.label_en,
+               attributes.c.type, attributes.c.choices)
     ):
+        types[int(aid)] = (kind or "text", tuple(choices) if choices else None)
         for name in (label_en, label_de, key):
             known[header_key(name)] = (int(aid), key)
     used: set[str] = {key for _, key in known.values()}
@@ -141,7 +147,7 @@ def map_columns(conn: Connection, headers: list[str]) -> ColumnMap:
         seen.add(norm)
         if norm in known:
             aid, key = known[norm]
-            cols.append(AttributeColumn(pos, header, key, aid))
+            cols.append(AttributeColumn(pos, header, key, aid, *types[aid]))
             continue
         key, n = attribute_key(header), 2
         while key in used:
@@ -257,6 +263,11 @@ def validate_chunk(
                 if cells is not None and (text := unneutralise(cells[i])).strip():
                     if len(text) > MAX_VALUE:
                         problem = problem or (attr.header, "too_long", text)
+                    elif attr.type != "text":
+                        try:
+                            text = normalize(attr.type, text, list(attr.choices or ()))
+                        except AttributeValueError as exc:
+                            problem = problem or (attr.header, exc.code, text)
                     values[str(attr.position)] = text
             data = json.dumps(values, ensure_ascii=False)
         if problem is not None:

@@ -215,3 +215,20 @@ def test_previews_left_open_for_a_week_are_cancelled_and_their_rows_dropped(engi
         imports.apply_run(engine, old.run_id, "cli:t", consent_confirmed=True)
     with Session(engine) as session:
         assert {r.run_id for r in session.scalars(select(ImportRow))} == {old.run_id + 1}
+
+
+def test_typed_attribute_values_are_checked_and_stored_canonically(engine: Engine, tmp_path: Path) -> None:
+    from bot import attributes
+
+    visits = attributes.create(engine, "Besuche", "Visits", "number", "test")
+    member = attributes.create(engine, "Mitglied", "Member", "bool", "test")
+    path = tmp_path / "typed.csv"
+    path.write_text("Nummer;Besuche;Mitglied\n0170 1111111;1.234,5;ja\n0170 2222222;abc;nein\n"
+                    "0170 3333333;7;vielleicht\n", encoding="utf-8")
+    preview = imports.preview(engine, str(path), "typed.csv", actor="cli:t", region="DE")
+    assert _errors(preview) == [(3, "Besuche", "attr.not_number"), (4, "Mitglied", "attr.not_bool")]
+    assert imports.reason(preview.errors[0], "de") == "keine Zahl"
+    imports.apply_run(engine, preview.run_id, "cli:t", consent_confirmed=True)
+    with Session(engine) as session:
+        stored = {(v.attribute_id, v.value) for v in session.scalars(select(ContactAttribute))}
+    assert stored == {(visits.id, "1234.5"), (member.id, "1")}
