@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -42,9 +43,11 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
     deps = Deps(settings=settings, engine=engine)
 
     @app.middleware
-    def inject_deps(context: BoltContext, next: Any) -> None:  # noqa: A002 - Bolt's name
+    def inject_deps(req: BoltRequest, context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
         from handlers.respond import RetryingRespond
 
+        if (refused := _other_workspace(req, context)) is not None:
+            return refused
         context["deps"] = deps
         if context.response_url:
             context["respond"] = RetryingRespond(response_url=context.response_url)
@@ -60,6 +63,25 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
     handlers.register(app)
     _install_audit_feed(deps, app.client)
     return app
+
+
+def _other_workspace(req: BoltRequest, context: BoltContext) -> BoltResponse | None:
+    """Refuse a request from a workspace other than the one auth.test named at start-up.
+
+    Our sealed values (handlers/integrity.py) are bound to that workspace; this stops everything
+    else (slash commands, unsealed clicks) from another one, too. None: the request may go on.
+    """
+    from bot.i18n import DEFAULT_LANGUAGE, t
+
+    installed = context.authorize_result.team_id if context.authorize_result else None
+    if not installed or not context.team_id or context.team_id == installed:
+        return None
+    log.warning("request from another workspace refused (%s)", req.body.get("type", "command"))
+    if req.body.get("command"):  # a slash command shows the ack's text to the user
+        return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral",
+                                                         "text": t("auth.other_workspace", DEFAULT_LANGUAGE)}),
+                            headers={"content-type": "application/json"})
+    return BoltResponse(status=200, body="")
 
 
 def _install_audit_feed(deps: Deps, client: WebClient) -> None:

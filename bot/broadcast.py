@@ -33,6 +33,7 @@ from bot.phone import mask
 from bot.settings import Settings
 from bot.whatsapp import Ambiguous, AsyncSender, Kind, WhatsAppError, components, send_body
 from storage import broadcasts as store
+from storage import early_status
 from storage.db import session_scope
 from storage.models import utcnow
 
@@ -203,6 +204,12 @@ class BroadcastSender:
         batch, self.run.results = self.run.results, []
         if batch:
             await self.db(store.write_outcomes, batch)
+            ids = [o["wamid"] for o in batch if o.get("wamid")]
+            if ids:  # statuses Meta reported before these ids were written: apply them now
+                try:
+                    await self.db(early_status.settle, ids)
+                except Exception as exc:  # the runner's sweep applies them a little later
+                    log.warning("broadcast %s: early statuses not applied yet: %s", self.bid, type(exc).__name__)
 
     async def _flusher(self, done: asyncio.Event) -> None:
         last_report = last_renewal = time.monotonic()
@@ -297,7 +304,8 @@ class BroadcastSender:
             while queue.qsize() > limit and not (self.run.lost or self.run.stop or self.stopping.is_set()):
                 await asyncio.sleep(0.02)  # at most about a second of sends claimed ahead
             jobs = await self.db(self._next_batch, limit)
-            if jobs is None:
+            if jobs is None:  # paused, cancelled or taken over: what is queued goes back unsent
+                self.run.lost = True
                 row = await self.db(store.get, self.bid)
                 return row.status if row is not None and row.status in ("paused", "cancelled") else "lost"
             if jobs:
@@ -383,9 +391,24 @@ class Runner:
         self.settings, self.engine, self.on_progress = settings, engine, on_progress
         self.owner = owner_id()
         self.stopping = threading.Event()  # set on shutdown: finish what is in flight, release, return
+        self.tidied = 0.0
+
+    def tidy(self) -> None:
+        """Once a minute: apply early statuses a crash left behind, forget those older than a week."""
+        if time.monotonic() - self.tidied < 60.0 and self.tidied:
+            return
+        self.tidied = time.monotonic()
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            early_status.settle(session, since=now - timedelta(hours=1))
+            early_status.purge(session, now - timedelta(days=early_status.EARLY_STATUS_DAYS))
 
     def pump(self) -> int:
         """One pass over every broadcast that needs work; returns how many it touched."""
+        try:
+            self.tidy()
+        except Exception:  # never in the way of sending; the next pass tries again
+            log.exception("early statuses: tidying failed")
         with session_scope(self.engine) as session:
             rows = [(r.id or 0, r.status, r.pause_reason) for r in store.due(session)]
         touched = 0

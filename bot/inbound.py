@@ -21,6 +21,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from bot.phone import PhoneError, to_e164
 from bot.settings import Settings
+from storage import early_status
 from storage import inbound as store
 from storage.broadcasts import apply_statuses as broadcast_statuses
 from storage.db import session_scope
@@ -342,6 +343,10 @@ def _store(engine: Engine, messages: list[IncomingMessage], opt_outs: list[OptOu
                 outcome = store.apply(session, messages, opt_outs, actor=actor)
                 apply_statuses(session, statuses)
                 broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
+                early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
+            if early:  # it may have written it meanwhile: look again now that ours is committed
+                with session_scope(engine) as session:
+                    early_status.settle(session, early)
             return outcome
         except OperationalError:  # a lock timeout or deadlock with a concurrent request: try again
             if attempt == ATTEMPTS - 1:

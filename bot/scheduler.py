@@ -9,9 +9,11 @@ storage makes a job that fires in two processes harmless.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from datetime import datetime
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -51,9 +53,23 @@ def wake(broadcast_id: int) -> None:
     pump()
 
 
+class SharedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """The job table shared by several processes: a job another scheduler already ran and removed is
+    no error. (APScheduler raises JobLookupError from its main loop then, and that kills the scheduler
+    thread: the process would never pump again. Both processes fire a date job at the same moment.)"""
+
+    def remove_job(self, job_id: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            super().remove_job(job_id)
+
+    def update_job(self, job: Any) -> None:
+        with contextlib.suppress(JobLookupError):
+            super().update_job(job)
+
+
 def _scheduler(engine: Engine) -> BackgroundScheduler:
     return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine), "memory": MemoryJobStore()},
+        jobstores={"default": SharedJobStore(engine=engine), "memory": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(2)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone="UTC",

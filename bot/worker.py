@@ -27,7 +27,7 @@ def progress_reporter(settings: Settings, engine: Engine) -> Progress | None:
     from bot.app import web_client
     from handlers.broadcast_report import SlackReporter
 
-    return SlackReporter(web_client(settings), engine)
+    return SlackReporter(web_client(settings), engine, settings)
 
 
 @dataclass

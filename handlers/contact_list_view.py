@@ -10,6 +10,7 @@ from bot.contacts import attribute_values, list_contacts
 from bot.deps import Deps
 from bot.table_settings import layout
 from handlers.blocks.contact_list import contact_list
+from handlers.integrity import Sealer
 from handlers.list_state import ListState
 from storage.contacts import PageRequest
 
@@ -24,7 +25,8 @@ def render(
     before: int | None = None,
     notice: str | None = None,
 ) -> dict[str, Any]:
-    """`viewer` is (team_id, user_id): whose table settings pick the columns."""
+    """`viewer` is (team_id, user_id): whose table settings pick the columns; the team also seals
+    the rows' menu values (handlers/integrity.py)."""
     limit = deps.settings.page_size
     req = PageRequest(
         sort=state.sort,
@@ -49,4 +51,4 @@ def render(
     if any(c.attribute_id for c in columns):
         values = attribute_values(deps.engine, [c.id for c in page.rows if c.id is not None])
     return contact_list(page, shown, lang, notice, columns=columns, values=values,
-                        audiences=audiences.names(deps.engine))
+                        audiences=audiences.names(deps.engine), seal=Sealer.of(deps.settings, viewer[0]).seal)

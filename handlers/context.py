@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.i18n import t
 from bot.slack_locale import user_lang
+from handlers.integrity import Sealer
 
 
 def deps(context: BoltContext) -> Deps:
@@ -42,7 +43,23 @@ def ephemeral(text: str) -> dict[str, Any]:
 
 def viewer(context: BoltContext) -> tuple[str | None, str | None]:
     """(team_id, user_id) of the person looking: whose table settings apply."""
-    return context.team_id, context.user_id
+    return team(context) or None, context.user_id
+
+
+def team(context: BoltContext) -> str:
+    """The workspace of the request (bot/app.py refuses any other than the one the app is installed in)."""
+    installed = context.authorize_result.team_id if context.authorize_result else None
+    return context.team_id or installed or ""
+
+
+def sealer(context: BoltContext) -> Sealer:
+    """Seals and checks our own values for this workspace (handlers/integrity.py)."""
+    return Sealer.of(deps(context).settings, team(context))
+
+
+def stale(context: BoltContext, client: WebClient, respond: Any) -> None:
+    """A value failed its seal check: say the message is out of date (ephemerally), change nothing."""
+    respond(**ephemeral(t("error.stale", lang(context, client))))
 
 
 def admin_lang(context: BoltContext, client: WebClient, respond: Any) -> str | None:

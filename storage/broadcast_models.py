@@ -70,3 +70,24 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _when()
     status_at: datetime | None = _when()
     updated_at: datetime = _when(now=True)
+
+
+class EarlyStatus(SQLModel, table=True):
+    """A status webhook for a message id we do not know (yet): Meta can report `sent`/`delivered`
+    before the sender has written the id onto its delivery row. Applied when the id is written,
+    deleted after EARLY_STATUS_DAYS otherwise (ids we never sent, e.g. from another system)."""
+
+    __tablename__ = "early_status"
+    __table_args__ = (
+        UniqueConstraint("wa_message_id", "status", name="uq_early_status_wamid_status"),
+        Index("ix_early_status_received_at", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    wa_message_id: str = Field(max_length=200)
+    status: str = Field(max_length=10)
+    rank: int
+    status_at: datetime = _when(now=True)
+    error_code: int | None = None
+    error_title: str | None = Field(default=None, max_length=300)
+    received_at: datetime = _when(now=True)

@@ -159,6 +159,18 @@ def block_actions(action: dict[str, Any], user: str = ADMIN, response_url: str =
     }
 
 
+def sealed(value: str, team: str = "T111", secret: str = SIGNING_SECRET) -> str:
+    """A value as the app seals it for a workspace (handlers/integrity.py), for payloads built by hand."""
+    from handlers.integrity import derive_key, seal
+
+    return seal(value, team, derive_key(secret))
+
+
+def sealed_metadata(data: dict[str, Any], team: str = "T111") -> str:
+    """A modal's `private_metadata` as the app seals it."""
+    return sealed(json.dumps(data, separators=(",", ":")), team)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ from bot import attributes
 from bot.attributes import AttributeValueError, normalize
 from storage.models import Attribute, AuditEntry, ContactAttribute
 from tests.blockkit import check_blocks, check_view
-from tests.conftest import ADMIN, USER, RunningApp, block_actions, text_value, view_submission
+from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed, text_value, view_submission
 from tests.factories import add_contact
 
 
@@ -41,7 +41,7 @@ def _open_menu(app: RunningApp, contact_id: int, choice: str, user: str = ADMIN)
     block = next(b for b in message["blocks"] if b.get("block_id", "").startswith(f"row{contact_id}|"))
     app.fake.clear()
     app.interact(block_actions({"type": "overflow", "action_id": "contact_menu", "block_id": block["block_id"],
-                                "selected_option": {"value": f"{choice}:{contact_id}"}}, user=user,
+                                "selected_option": {"value": sealed(f"{choice}:{contact_id}")}}, user=user,
                                response_url=app.fake.response_url("list")))
     return app.fake.wait_for("views.open")[0].body["view"]
 
@@ -104,7 +104,7 @@ def test_attribute_overview_add_and_delete_naming_holders(running_app: RunningAp
     running_app.fake.clear()
     running_app.interact(block_actions({"type": "overflow", "action_id": "attribute_menu",
                                         "block_id": f"attr{attribute.id}",
-                                        "selected_option": {"value": f"delete:{attribute.id}"}},
+                                        "selected_option": {"value": sealed(f"delete:{attribute.id}")}},
                                        response_url=running_app.fake.response_url("a")))
     confirm = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(confirm)

@@ -14,7 +14,7 @@ from bot import attributes, audiences
 from bot.audiences import AudienceError
 from storage.models import Audience, utcnow
 from tests.blockkit import check_blocks, check_view
-from tests.conftest import ADMIN, USER, RunningApp, block_actions, text_value, view_submission
+from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed, text_value, view_submission
 from tests.factories import add_contact
 
 
@@ -118,7 +118,7 @@ def test_save_list_filter_as_group_then_filter_by_it(running_app: RunningApp) ->
 def test_non_admin_cannot_save_or_delete_groups(running_app: RunningApp) -> None:
     info = audiences.create(running_app.engine, "Alle", {"conditions": []}, "test")
     running_app.interact(block_actions({"type": "overflow", "action_id": "audience_menu", "block_id": f"aud{info.id}",
-                                        "selected_option": {"value": f"delete:{info.id}"}},
+                                        "selected_option": {"value": sealed(f"delete:{info.id}")}},
                                        user=USER, response_url=running_app.fake.response_url("g")))
     refusal = running_app.fake.wait_for("response_url")[0].body
     assert "CONTACTBOT_ADMINS" in refusal["text"]
@@ -132,7 +132,7 @@ def test_delete_group_keeps_contacts(running_app: RunningApp) -> None:
     info = audiences.create(running_app.engine, "Berlin", {"conditions": [
         {"field": "attr:plz", "op": "contains", "value": "101"}]}, "test")
     running_app.interact(block_actions({"type": "overflow", "action_id": "audience_menu", "block_id": f"aud{info.id}",
-                                        "selected_option": {"value": f"delete:{info.id}"}}, user=ADMIN,
+                                        "selected_option": {"value": sealed(f"delete:{info.id}")}}, user=ADMIN,
                                        response_url=running_app.fake.response_url("g")))
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(view)

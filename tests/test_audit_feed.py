@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.settings import Settings, load_settings
-from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, block_actions
+from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, block_actions, sealed, sealed_metadata
 from tests.factories import add_contact
 
 AUDIT = "C0AUDIT01"
@@ -31,7 +31,7 @@ def _audit_posts(app: RunningApp, count: int = 1) -> list[str]:
 
 
 def _press(app: RunningApp, action_id: str, cid: int) -> None:
-    action = {"type": "button", "action_id": action_id, "block_id": f"card|{cid}|buttons", "value": str(cid),
+    action = {"type": "button", "action_id": action_id, "block_id": f"card|{cid}|buttons", "value": sealed(str(cid)),
               "action_ts": str(time.time())}
     assert app.interact(block_actions(action, response_url=app.fake.response_url("card"))).status_code == 200
 
@@ -53,7 +53,7 @@ def test_deletion_post_names_neither_the_person_nor_the_number(running_app: Runn
         "type": "view_submission", "user": {"id": ADMIN, "username": "admin", "team_id": "T111"},
         "team": {"id": "T111"}, "api_app_id": "A111", "token": "legacy", "trigger_id": "1.2.3",
         "view": {"id": "V1", "type": "modal", "callback_id": "contact_delete", "state": {"values": {}},
-                 "private_metadata": f'{{"cid":{cid},"url":null,"blk":"card|{cid}|buttons"}}'},
+                 "private_metadata": sealed_metadata({"cid": cid, "url": None, "blk": f"card|{cid}|buttons"})},
     }
     assert running_app.interact(submission).status_code == 200
     post = _audit_posts(running_app)[0]
@@ -65,7 +65,7 @@ def test_a_refused_change_is_not_posted(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917012345678", "Max Muster")
     other = add_contact(running_app.engine, "+4917099999999", "Erika Muster")
     running_app.fake.clear()
-    action = {"type": "button", "action_id": "card_block", "block_id": f"card|{cid}|buttons", "value": str(cid),
+    action = {"type": "button", "action_id": "card_block", "block_id": f"card|{cid}|buttons", "value": sealed(str(cid)),
               "action_ts": str(time.time())}
     running_app.interact(block_actions(action, user="UPLAIN01", response_url=running_app.fake.response_url("x")))
     running_app.fake.wait_for("response_url")

@@ -14,7 +14,17 @@ from handlers.broadcast_report import SlackReporter
 from handlers.list_state import ListState, join
 from tests.blockkit import check_blocks, check_view
 from tests.broadcast_helpers import add_reachable
-from tests.conftest import ADMIN, USER, RunningApp, block_actions, select_value, text_value, view_submission
+from tests.conftest import (
+    ADMIN,
+    USER,
+    RunningApp,
+    block_actions,
+    sealed,
+    sealed_metadata,
+    select_value,
+    text_value,
+    view_submission,
+)
 from tests.factories import BASE, add_contact
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack
@@ -98,7 +108,7 @@ def test_compose_confirm_send_and_watch_the_report(running_app: RunningApp, fake
     post = running_app.fake.wait_for("chat.postMessage")[0].body
     check_blocks(post["blocks"])
     assert "#1" in post["blocks"][0]["text"]["text"]
-    reporter = SlackReporter(web_client(running_app.settings), running_app.engine)
+    reporter = SlackReporter(web_client(running_app.settings), running_app.engine, running_app.settings)
     Runner(running_app.settings, running_app.engine, reporter).run_forever(poll=0.05, until_idle=True)
     assert sum(fake_graph.stats()["counts"].values()) == 4
     update = running_app.fake.wait_for("chat.update")[-1].body
@@ -111,8 +121,8 @@ def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(running_app: R
                                                                  fake_graph: FakeGraph) -> None:
     add_reachable(running_app.engine, 2)
     view = {"type": "modal", "callback_id": "bc_confirm", "title": {"type": "plain_text", "text": "x"},
-            "blocks": [], "private_metadata": json.dumps({"ch": "C111", "tpl": "hello_world|en_US", "aud": "all",
-                                                           "p": {}})}
+            "blocks": [], "private_metadata": sealed_metadata({"ch": "C111", "tpl": "hello_world|en_US", "aud": "all",
+                                                               "p": {}})}
     _submit(running_app, view, {}, user=USER)
     refusal = running_app.fake.wait_for("chat.postEphemeral")[0].body
     assert refusal["user"] == USER
@@ -157,9 +167,9 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(running_ap
     row, _ = service.create(running_app.engine, running_app.settings,
                             draft(running_app.settings, name="hello_world", lang="en_US"))
     client = web_client(running_app.settings)
-    post_report(client, running_app.engine, row.id or 0, "C111", ADMIN)
-    Runner(running_app.settings, running_app.engine, SlackReporter(client, running_app.engine)).run_forever(
-        poll=0.05, until_idle=True)
+    post_report(client, running_app.engine, row.id or 0, "C111", ADMIN, sealed)
+    Runner(running_app.settings, running_app.engine,
+           SlackReporter(client, running_app.engine, running_app.settings)).run_forever(poll=0.05, until_idle=True)
     final = running_app.fake.wait_for("chat.update")[-1].body
     check_blocks(final["blocks"])
     text = final["blocks"][0]["text"]["text"]
@@ -168,7 +178,7 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(running_ap
     assert "bc_retry" not in buttons and "bc_resume" in buttons  # nothing failed: all three are still to send
 
     fake_graph.configure(fail_all=None)  # the token is replaced: resume from the report
-    resume = {"type": "button", "action_id": "bc_resume", "value": str(row.id), "block_id": f"bca|{row.id}",
+    resume = {"type": "button", "action_id": "bc_resume", "value": sealed(str(row.id)), "block_id": f"bca|{row.id}",
               "action_ts": "1"}
     running_app.interact(block_actions(resume, response_url=running_app.fake.response_url("report")))
     running_app.fake.wait_for("response_url")

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from storage.models import AuditEntry, Contact, ImportRun
 from tests.blockkit import check_blocks
-from tests.conftest import ADMIN, BOT_TOKEN, USER, RunningApp, block_actions
+from tests.conftest import ADMIN, BOT_TOKEN, USER, RunningApp, block_actions, sealed
 from tests.factories import add_contact
 from tests.fakes.slack_api import Call
 
@@ -52,7 +52,7 @@ def _preview(app: RunningApp) -> Call:
 
 
 def _click(app: RunningApp, action_id: str, run_id: int, user: str = ADMIN) -> None:
-    action = {"type": "button", "action_id": action_id, "block_id": f"import|{run_id}", "value": str(run_id),
+    action = {"type": "button", "action_id": action_id, "block_id": f"import|{run_id}", "value": sealed(str(run_id)),
               "action_ts": str(time.time())}
     container = {"type": "message", "message_ts": "1700000000.000300", "channel_id": "C111", "is_ephemeral": False}
     response = app.interact(block_actions(action, user=user, response_url=app.fake.response_url("imp"),

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from storage.models import AuditEntry, Contact, Message, Ticket
 from tests.blockkit import check_blocks, check_view
-from tests.conftest import ADMIN, USER, RunningApp, block_actions
+from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed
 from tests.factories import add_contact, add_many, add_ticket
 
 
@@ -43,7 +43,7 @@ def _click(app: RunningApp, message: dict[str, Any], block_prefix: str, action_i
 
 def _menu(app: RunningApp, message: dict[str, Any], contact_id: int, choice: str, user: str = ADMIN) -> None:
     block = _block(message, f"row{contact_id}|")
-    option = next(o for o in block["accessory"]["options"] if o["value"] == f"{choice}:{contact_id}")
+    option = next(o for o in block["accessory"]["options"] if o["value"] == sealed(f"{choice}:{contact_id}"))
     action = {"type": "overflow", "action_id": "contact_menu", "block_id": block["block_id"],
               "selected_option": option, "action_ts": str(time.time())}
     app.fake.clear()
@@ -134,7 +134,7 @@ def test_block_by_admin_changes_the_contact_and_is_audited(running_app: RunningA
         entry = s.scalars(select(AuditEntry)).one()
     assert (entry.actor, entry.action, entry.object_id) == (f"slack:{ADMIN}", "contact.block", str(cid))
     row = _block(updated, f"row{cid}|")
-    assert any(o["value"] == f"unblock:{cid}" for o in row["accessory"]["options"])
+    assert any(o["value"] == sealed(f"unblock:{cid}") for o in row["accessory"]["options"])
 
 
 def test_non_admin_is_refused_and_nothing_changes(running_app: RunningApp) -> None:
@@ -219,8 +219,8 @@ def test_customer_text_cannot_ping_or_link(running_app: RunningApp) -> None:
 def test_bad_or_stale_signature_is_rejected_and_changes_nothing(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917011111111", "Max")
     payload = block_actions({"type": "overflow", "action_id": "contact_menu", "block_id": f"row{cid}|l|d|a||||0|",
-                             "selected_option": {"value": f"block:{cid}", "text": {"type": "plain_text",
-                                                                                   "text": "x"}}})
+                             "selected_option": {"value": sealed(f"block:{cid}"),
+                                                 "text": {"type": "plain_text", "text": "x"}}})
     from urllib.parse import urlencode
 
     from tests.conftest import sign

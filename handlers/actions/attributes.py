@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.i18n import t
 from bot.table_settings import layout
 from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
-from handlers.context import admin_lang, deps, ephemeral, lang, refusal
+from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealer
 from storage import attributes as store
 from storage.models import Attribute
 
@@ -23,15 +23,17 @@ def on_add(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
     ack()
     if (language := admin_lang(context, client, respond)) is None:
         return
-    client.views_open(trigger_id=body["trigger_id"],
-                      view=attribute_modal(None, language, {"url": body.get("response_url")}))
+    view = attribute_modal(None, language, {"url": body.get("response_url")})
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
     language = lang(context, client)
-    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
-    if match is None:
+    value = sealer(context).unseal((body["actions"][0].get("selected_option") or {}).get("value"))
+    match = MENU_VALUE.match(value or "")
+    if match is None:  # changed, foreign or too old
+        respond(**ephemeral(t("error.stale", language)))
         return
     if why := refusal(context, language):
         respond(**ephemeral(why))
@@ -46,7 +48,7 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
     meta = {"id": attribute_id, "url": body.get("response_url")}
     view = (attribute_modal(attribute, language, meta) if what == "edit"
             else attribute_delete_modal(attribute, holders, language, meta))
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 def on_table_settings(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -55,7 +57,8 @@ def on_table_settings(ack: Ack, body: dict[str, Any], context: BoltContext, clie
     table = layout(deps(context).engine, context.team_id or "", context.user_id or "", language)
     is_admin = refusal(context, language) is None
     meta = {"url": body.get("response_url"), "blk": body["actions"][0].get("block_id", "")}
-    client.views_open(trigger_id=body["trigger_id"], view=table_settings_modal(table, is_admin, language, meta))
+    view = table_settings_modal(table, is_admin, language, meta)
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 def register(app: App) -> None:

@@ -12,7 +12,7 @@ from bot import audiences as service
 from bot.i18n import t
 from handlers.blocks.audiences import delete_modal, new_modal, rename_modal, save_modal
 from handlers.contact_list_view import render
-from handlers.context import admin_lang, deps, ephemeral, lang, refusal, viewer
+from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealer, viewer
 from handlers.list_state import BadState, ListState, split
 from storage import attributes as attribute_store
 
@@ -38,14 +38,17 @@ def on_save_from_list(ack: Ack, body: dict[str, Any], context: BoltContext, clie
         respond(**ephemeral(t("error.stale", language)))
         return
     meta = {"blk": body["actions"][0]["block_id"], "url": body.get("response_url")}
-    client.views_open(trigger_id=body["trigger_id"], view=save_modal(describe(state, language), language, meta))
+    view = save_modal(describe(state, language), language, meta)
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
     language = lang(context, client)
-    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
-    if match is None:
+    value = sealer(context).unseal((body["actions"][0].get("selected_option") or {}).get("value"))
+    match = MENU_VALUE.match(value or "")
+    if match is None:  # changed, foreign or too old
+        respond(**ephemeral(t("error.stale", language)))
         return
     what, audience_id = match.group(1), int(match.group(2))
     info = service.find(deps(context).engine, str(audience_id))
@@ -62,7 +65,7 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
         return
     meta = {"id": audience_id, "url": body.get("response_url")}
     view = rename_modal(info, language, meta) if what == "rename" else delete_modal(info, language, meta)
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
@@ -73,8 +76,8 @@ def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
 
     with Session(deps(context).engine) as session:
         attributes = attribute_store.all_attributes(session)
-    client.views_open(trigger_id=body["trigger_id"],
-                      view=new_modal(attributes, language, {"url": body.get("response_url")}))
+    view = new_modal(attributes, language, {"url": body.get("response_url")})
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 def register(app: App) -> None:

@@ -15,7 +15,7 @@ from bot.broadcast_report import write_csv
 from bot.i18n import number, t
 from handlers.blocks.broadcasts import ACTIONS, broadcast_list, report_message
 from handlers.commands.contacts import subcommand
-from handlers.context import actor, deps, ephemeral, lang, refusal
+from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
 from handlers.errors import answers_errors
 from handlers.views.broadcast_composer import open_composer
 
@@ -33,7 +33,7 @@ def on_list_notify(ack: Ack, body: dict[str, Any], context: BoltContext, client:
     action = body["actions"][0]
     meta = {"ch": (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id"),
             "blk": action.get("block_id", "")[:255]}
-    open_composer(client, body["trigger_id"], deps(context), language, meta)
+    open_composer(client, body["trigger_id"], deps(context), language, meta, sealer(context))
 
 
 @subcommand("notify", "benachrichtigen")
@@ -42,12 +42,14 @@ def notify_command(command: dict[str, Any], context: BoltContext, client: WebCli
     if why := refusal(context, lang):
         respond(**ephemeral(why))
         return
-    open_composer(client, command["trigger_id"], deps(context), lang, {"ch": command.get("channel_id")})
+    open_composer(client, command["trigger_id"], deps(context), lang, {"ch": command.get("channel_id")},
+                  sealer(context))
 
 
 @subcommand("broadcasts", "benachrichtigungen")
 def broadcasts_command(respond: Respond, context: BoltContext, lang: str, **_: Any) -> None:
-    respond(response_type="ephemeral", **broadcast_list(service.recent(deps(context).engine, LIST_LIMIT), lang))
+    respond(response_type="ephemeral", **broadcast_list(service.recent(deps(context).engine, LIST_LIMIT), lang,
+                                                        seal=sealer(context).seal))
 
 
 def _ack(ack: Ack) -> None:
@@ -73,10 +75,11 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
     if why := refusal(context, language):
         respond(**ephemeral(why))
         return
-    if not str(action.get("value", "")).isdigit():
+    value = sealer(context).unseal(action.get("value")) or ""
+    if not value.isdigit():  # changed, foreign or too old
         respond(**ephemeral(t("error.stale", language)))
         return
-    broadcast_id = int(action["value"])
+    broadcast_id = int(value)
     what = action["action_id"].removeprefix("bc_")
     engine = deps(context).engine
     try:
@@ -92,10 +95,11 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
         respond(**ephemeral(t(exc.code, language, **exc.values)))
     if action.get("block_id", "").startswith("bcla|"):  # clicked in `/contacts broadcasts`
         respond(replace_original=True, response_type="ephemeral",
-                **broadcast_list(service.recent(engine, LIST_LIMIT), language))
+                **broadcast_list(service.recent(engine, LIST_LIMIT), language, seal=sealer(context).seal))
     else:
         report = service.report(engine, broadcast_id)
-        respond(replace_original=True, **report_message(report, report.broadcast.report_lang))
+        respond(replace_original=True,
+                **report_message(report, report.broadcast.report_lang, seal=sealer(context).seal))
 
 
 def register(app: App) -> None:

@@ -19,18 +19,22 @@ from bot.i18n import t
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
-from handlers.context import actor, deps, ephemeral, lang, refusal
+from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale
 from handlers.errors import answers_errors
 
 ACTION = re.compile(r"^card_(block|unblock|activate|deactivate|delete|ticket)$")
 CONTACT_ID = re.compile(r"^\d{1,18}$")
 
 
-def _parse(body: dict[str, Any]) -> tuple[str, int] | None:
+def _parse(body: dict[str, Any], context: BoltContext) -> tuple[str, int] | None:
+    """(what, contact id) when the button's value is sealed for this workspace and names the card's contact."""
     action = body["actions"][0]
     match = ACTION.match(action.get("action_id", ""))
-    value = str(action.get("value", ""))
+    value = sealer(context).unseal(action.get("value")) or ""
     if match is None or not CONTACT_ID.match(value):
+        return None
+    block = str(action.get("block_id", ""))
+    if block.startswith("card|") and block.split("|")[1] != value:
         return None
     return match.group(1), int(value)
 
@@ -39,8 +43,11 @@ def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
                 respond: Respond) -> None:
     """Modals open here, while the trigger_id is fresh (3 s); changes run in the lazy listener."""
     ack()
-    parsed = _parse(body)
-    if parsed is None or parsed[0] not in ("ticket", "delete"):
+    parsed = _parse(body, context)
+    if parsed is None:  # changed, foreign or too old: refused here, the lazy listener does nothing
+        stale(context, client, respond)
+        return
+    if parsed[0] not in ("ticket", "delete"):
         return
     what, cid = parsed
     language = lang(context, client)
@@ -50,7 +57,7 @@ def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     try:
         if what == "ticket":
             contact, found = service.last_ticket(deps(context).engine, cid)
-            view = last_ticket(contact, found, language)
+            view = last_ticket(contact, found, language, seal=sealer(context).seal)
         else:
             contact = service.contact_or_raise(deps(context).engine, cid)
             metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}
@@ -58,14 +65,14 @@ def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     except service.NotFound:
         respond(**ephemeral(t("gone", language)))
         return
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 @answers_errors
 def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
-    parsed = _parse(body)
+    parsed = _parse(body, context)
     if parsed is None or parsed[0] not in service.CHANGES:
-        return
+        return  # a failed check was answered by on_card_ack
     what, cid = parsed
     language = lang(context, client)
     if why := refusal(context, language):
@@ -79,7 +86,8 @@ def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient
         respond(replace_original=True, response_type="ephemeral", text=t("gone", language))
         return
     notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))
-    respond(replace_original=True, response_type="ephemeral", **card_message(card, language, notice))
+    respond(replace_original=True, response_type="ephemeral",
+            **card_message(card, language, notice, seal=sealer(context).seal))
 
 
 def register(app: App) -> None:

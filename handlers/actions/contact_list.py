@@ -15,7 +15,7 @@ from handlers.blocks.attributes import details_modal
 from handlers.blocks.contact_list import contact_label
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
 from handlers.contact_list_view import render
-from handlers.context import actor, deps, ephemeral, lang, refusal, viewer
+from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale, viewer
 from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
 from storage.contacts import SORT_COLUMNS
@@ -82,13 +82,27 @@ def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient,
     _update(respond, render(deps(context), state, language, viewer=viewer(context), after=after, before=before))
 
 
+def _menu_choice(body: dict[str, Any], context: BoltContext) -> tuple[str, int] | None:
+    """(what, contact id) when the value is sealed for this workspace and names the row's own contact."""
+    action = body["actions"][0]
+    match = MENU_VALUE.match(sealer(context).unseal((action.get("selected_option") or {}).get("value")) or "")
+    if match is None:
+        return None
+    what, cid = match.group(1), int(match.group(2))
+    kind = str(action.get("block_id", "")).partition("|")[0]
+    if kind.startswith("row") and kind != f"row{cid}":
+        return None
+    return what, cid
+
+
 def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     """Ticket and delete open a modal, which must happen while the trigger_id is fresh (3 s)."""
     ack()
-    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
-    if match is None:
+    choice = _menu_choice(body, context)
+    if choice is None:  # changed, foreign or too old: refused here, the lazy listener does nothing
+        stale(context, client, respond)
         return
-    what, cid = match.group(1), int(match.group(2))
+    what, cid = choice
     if what not in ("ticket", "details", "delete"):
         return
     language = lang(context, client)
@@ -98,7 +112,8 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     try:
         if what == "ticket":
             contact, found = service.last_ticket(deps(context).engine, cid)
-            view = last_ticket(contact, found, language, can_close=refusal(context, language) is None)
+            view = last_ticket(contact, found, language, can_close=refusal(context, language) is None,
+                               seal=sealer(context).seal)
         elif what == "details":
             contact, attributes, values = service.details(deps(context).engine, cid)
             view = details_modal(contact, attributes, values, refusal(context, language) is None, language,
@@ -110,15 +125,15 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     except service.NotFound:
         respond(**ephemeral(t("gone", language)))
         return
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 
 @answers_errors
 def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
-    match = MENU_VALUE.match(body["actions"][0].get("selected_option", {}).get("value", ""))
-    if match is None or match.group(1) not in service.CHANGES:
-        return
-    what, cid = match.group(1), int(match.group(2))
+    choice = _menu_choice(body, context)
+    if choice is None or choice[0] not in service.CHANGES:
+        return  # a failed check was answered by on_menu_ack
+    what, cid = choice
     language = lang(context, client)
     if why := refusal(context, language):
         respond(**ephemeral(why))

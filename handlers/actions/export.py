@@ -18,7 +18,7 @@ from bot import exports
 from bot.i18n import t
 from bot.slack_files import limit_text
 from handlers.blocks import exports as blocks
-from handlers.context import actor, deps, ephemeral, lang
+from handlers.context import actor, deps, ephemeral, lang, sealer
 from handlers.list_state import BadState, ListState, split
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def on_export_click(body: dict[str, Any], context: BoltContext, client: WebClien
     except BadState:
         respond(**ephemeral(t("error.stale", language)))
         return
-    respond(response_type="ephemeral", replace_original=False, **blocks.choice(state, language))
+    respond(response_type="ephemeral", replace_original=False,
+            **blocks.choice(state, language, seal=sealer(context).seal))
 
 
 def on_import_help(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
@@ -54,8 +55,8 @@ def import_help(context: BoltContext, language: str) -> str:
 def on_export_target(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     try:
-        state = _state(body)
-    except BadState:
+        state = split(sealer(context).unseal(body["actions"][0]["block_id"]) or "")[1]
+    except BadState:  # changed, foreign or too old
         respond(**ephemeral(t("error.stale", language)))
         return
     respond(replace_original=True, response_type="ephemeral", **blocks.notice(t("export.started", language)))

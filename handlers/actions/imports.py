@@ -1,4 +1,8 @@
-"""Confirm / Cancel under an import preview: admins only (checked here, not just by who sees the buttons)."""
+"""Confirm / Cancel under an import preview: admins only (checked here, not just by who sees the buttons).
+
+The buttons carry the import run id sealed (handlers/integrity.py): a changed, foreign or old value
+is refused as out of date and nothing is applied or cancelled.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot import imports
 from bot.i18n import t
 from handlers.blocks import imports as blocks
-from handlers.context import actor, deps, ephemeral, lang, refusal
+from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
@@ -23,8 +27,8 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def _run_id(body: dict[str, Any]) -> int | None:
-    value = str(body["actions"][0].get("value") or "")
+def _run_id(body: dict[str, Any], context: BoltContext) -> int | None:
+    value = sealer(context).unseal(body["actions"][0].get("value")) or ""
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
@@ -39,7 +43,7 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
     if why := refusal(context, language):
         respond(**ephemeral(why))
         return
-    run_id = _run_id(body)
+    run_id = _run_id(body, context)
     if run_id is None:
         respond(**ephemeral(t("error.stale", language)))
         return
@@ -83,7 +87,7 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
         log.exception("import apply failed for run %s", run_id)
         show(blocks.failed(imports.load(engine, run_id).file_name, language))
         # the preview is intact (the transaction rolled back): offer the buttons again
-        show(blocks.preview_message(imports.load(engine, run_id), language))
+        show(blocks.preview_message(imports.load(engine, run_id), language, seal=sealer(context).seal))
         raise
     show(blocks.done(result, user, language))
     imports.discard_staging(engine, run_id)

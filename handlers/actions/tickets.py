@@ -1,8 +1,11 @@
-"""The "close ticket" button in the last-ticket modal: admins only, checked here on the server."""
+"""The "close ticket" button in the last-ticket modal: admins only, checked here on the server.
+
+The button's ticket id and the modal's contact id are sealed (handlers/integrity.py); a click whose
+values fail the check closes nothing and the modal says it is out of date.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -13,7 +16,8 @@ from bot import contacts as contact_service
 from bot import tickets as service
 from bot.i18n import t
 from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION, last_ticket
-from handlers.context import actor, deps, lang, refusal
+from handlers.context import actor, deps, lang, refusal, sealer
+from handlers.views.submission import stale_view
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +26,9 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def _contact_id(body: dict[str, Any]) -> int | None:
+def _contact_id(body: dict[str, Any], context: BoltContext) -> int | None:
     try:
-        return int(json.loads(body["view"]["private_metadata"])["cid"])
+        return int((sealer(context).metadata(body.get("view")) or {})["cid"])
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -33,12 +37,17 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
     language = lang(context, client)
     engine = deps(context).engine
     view_id = body.get("view", {}).get("id")
-    cid = _contact_id(body)
+    cid = _contact_id(body, context)
+    ticket_value = sealer(context).unseal(body["actions"][0].get("value"))
+    if cid is None or ticket_value is None or not ticket_value.isdigit():
+        if view_id is not None:  # changed, foreign or too old: close nothing, say so in the modal
+            client.views_update(view_id=view_id, view=stale_view(language))
+        return
     why = refusal(context, language)
     notice = why
     if why is None:
         try:
-            ticket_id = int(body["actions"][0].get("value") or 0)
+            ticket_id = int(ticket_value)
             ticket, changed = service.close(engine, ticket_id, actor(context))
         except (ValueError, service.TicketNotFound):
             notice = t("inbound.ticket.gone", language)
@@ -53,8 +62,8 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
         contact, found = contact_service.last_ticket(engine, cid)
     except contact_service.NotFound:
         return
-    view = last_ticket(contact, found, language, can_close=why is None, notice=notice)
-    client.views_update(view_id=view_id, view=view)
+    view = last_ticket(contact, found, language, can_close=why is None, notice=notice, seal=sealer(context).seal)
+    client.views_update(view_id=view_id, view=sealer(context).view(view))
 
 
 def register(app: App) -> None:

@@ -11,6 +11,7 @@ from bot.phone import display
 from bot.table_settings import TableLayout
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from handlers.integrity import Seal
 from storage.models import Attribute, Contact
 
 ATTR_SAVE_CALLBACK = "attribute_save"
@@ -27,7 +28,8 @@ def _label(attribute: Attribute, lang: str) -> str:
     return attribute.label_en if lang == "en" else attribute.label_de
 
 
-def attributes_message(rows: list[tuple[Attribute, int]], lang: str) -> dict[str, Any]:
+def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Seal) -> dict[str, Any]:
+    """The attributes with a menu each; its values (`delete:3`) are sealed (handlers/integrity.py)."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(t("attr.list_title", lang, count=len(rows)))},
     ]
@@ -40,8 +42,8 @@ def attributes_message(rows: list[tuple[Attribute, int]], lang: str) -> dict[str
             text += "\n" + t("attr.choices", lang, choices=escape(cut(", ".join(attribute.choices), 500)))
         blocks.append({"type": "section", "block_id": f"attr{attribute.id}", "text": mrkdwn(text),
                        "accessory": {"type": "overflow", "action_id": "attribute_menu", "options": [
-                           option(t("attr.edit", lang), f"edit:{attribute.id}"),
-                           option(t("attr.delete", lang), f"delete:{attribute.id}"),
+                           option(t("attr.edit", lang), seal(f"edit:{attribute.id}")),
+                           option(t("attr.delete", lang), seal(f"delete:{attribute.id}")),
                        ]}})
     blocks.append({"type": "actions", "block_id": "attr_actions",
                    "elements": [button(t("attr.add", lang), "attribute_add", "add", "primary")]})

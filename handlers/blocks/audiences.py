@@ -8,6 +8,7 @@ from typing import Any
 from bot.audiences import AudienceInfo
 from bot.i18n import number, t
 from handlers.blocks.text import button, cut, escape, mrkdwn, option, plain
+from handlers.integrity import Seal
 from storage.models import MESSENGERS, Attribute
 
 SAVE_CALLBACK = "audience_save"
@@ -96,7 +97,8 @@ def new_modal(attributes: list[Attribute], lang: str, meta: dict[str, Any]) -> d
     return _modal(NEW_CALLBACK, t("audience.new_title", lang), t("audience.save_submit", lang), lang, blocks, meta)
 
 
-def groups_message(infos: list[AudienceInfo], lang: str) -> dict[str, Any]:
+def groups_message(infos: list[AudienceInfo], lang: str, *, seal: Seal) -> dict[str, Any]:
+    """The groups with a menu each; its values (`delete:7`) are sealed (handlers/integrity.py)."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(t("audience.list_title", lang, count=len(infos)))},
     ]
@@ -109,9 +111,9 @@ def groups_message(infos: list[AudienceInfo], lang: str) -> dict[str, Any]:
             "text": mrkdwn(f"*{escape(cut(info.name, 100))}*\n"
                            f"{t('audience.members', lang, members=number(info.members, lang))}"),
             "accessory": {"type": "overflow", "action_id": "audience_menu", "options": [
-                option(t("audience.show", lang), f"show:{info.id}"),
-                option(t("audience.rename", lang), f"rename:{info.id}"),
-                option(t("audience.delete", lang), f"delete:{info.id}"),
+                option(t("audience.show", lang), seal(f"show:{info.id}")),
+                option(t("audience.rename", lang), seal(f"rename:{info.id}")),
+                option(t("audience.delete", lang), seal(f"delete:{info.id}")),
             ]},
         })
     blocks.append({"type": "actions", "block_id": "aud_actions",

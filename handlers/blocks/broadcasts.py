@@ -10,6 +10,7 @@ from bot.broadcasts import Preview, Report
 from bot.i18n import number, t
 from bot.whatsapp import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from handlers.integrity import Seal
 from storage.broadcasts import EXCLUSIONS
 
 PICK_CALLBACK = "bc_pick"
@@ -48,22 +49,23 @@ def template_value(tpl: Template) -> str:
     return f"{tpl.name}|{tpl.language}"[:150]
 
 
-def _audience_options(lang: str, audiences: Sequence[tuple[int, str]], has_filter: bool) -> list[dict[str, Any]]:
+def _audience_options(lang: str, audiences: Sequence[tuple[int, str]], has_filter: bool,
+                      seal: Seal) -> list[dict[str, Any]]:
     options = [option(t("broadcast.composer.audience.all", lang), "all")]
     if has_filter:
         options.append(option(t("broadcast.composer.audience.filter", lang), "filter"))
-    options += [option(t("broadcast.composer.audience.saved", lang, name=name), f"aud:{aid}")
+    options += [option(t("broadcast.composer.audience.saved", lang, name=name), seal(f"aud:{aid}"))
                 for aid, name in audiences[:98]]
     return options
 
 
 def pick_view(templates: Sequence[Template], audiences: Sequence[tuple[int, str]], lang: str,
-              meta: dict[str, Any]) -> dict[str, Any]:
-    """Step 1: template, recipients, when, optional test number."""
+              meta: dict[str, Any], *, seal: Seal) -> dict[str, Any]:
+    """Step 1: template, recipients (a saved group's value is sealed), when, optional test number."""
     approved = [tpl for tpl in templates if tpl.status == "APPROVED"][:MAX_TEMPLATES]
     if not approved:
         return message_view(lang, t("broadcast.composer.no_templates", lang))
-    audience_options = _audience_options(lang, audiences, bool(meta.get("blk")))
+    audience_options = _audience_options(lang, audiences, bool(meta.get("blk")), seal)
     initial = audience_options[1] if meta.get("blk") and len(audience_options) > 1 else audience_options[0]
     when_options = [option(t("broadcast.composer.now", lang), "now"),
                     option(t("broadcast.composer.later", lang), "later")]
@@ -182,9 +184,9 @@ def _counts_text(report: Report, lang: str) -> str:
              remaining=number(report.n("pending", "sending"), lang))
 
 
-def _buttons(report: Report, lang: str) -> list[dict[str, Any]]:
+def _buttons(report: Report, lang: str, seal: Seal) -> list[dict[str, Any]]:
     b = report.broadcast
-    value = str(b.id)
+    value = seal(str(b.id))
     out = []
     if b.status == "running":
         out.append(button(t("broadcast.report.pause", lang), "bc_pause", value))
@@ -212,8 +214,9 @@ def _funnel(report: Report, lang: str, width: int = 20) -> str | None:
     return "\n".join(lines)
 
 
-def report_message(report: Report, lang: str) -> dict[str, Any]:
-    """The broadcast's own message, updated while it sends: counts, reasons, and what one can do."""
+def report_message(report: Report, lang: str, *, seal: Seal) -> dict[str, Any]:
+    """The broadcast's own message, updated while it sends: counts, reasons, and what one can do
+    (the buttons' value, the broadcast id, is sealed: handlers/integrity.py)."""
     b = report.broadcast
     title = t("broadcast.report.title", lang, id=b.id, template=escape(b.template))
     text = f"*{title}*\n{_status_text(report, lang)}\n{_counts_text(report, lang)}"
@@ -227,13 +230,13 @@ def report_message(report: Report, lang: str) -> dict[str, Any]:
         blocks.append({"type": "section", "text": mrkdwn("\n".join(lines))})
     if funnel := _funnel(report, lang):
         blocks.append({"type": "context", "elements": [mrkdwn(funnel)]})
-    if buttons := _buttons(report, lang):
+    if buttons := _buttons(report, lang, seal):
         blocks.append({"type": "actions", "block_id": f"bca|{b.id}", "elements": buttons})
     fallback = t("broadcast.report.fallback", lang, id=b.id, status=t(f"broadcast.status.{b.status}", lang))
     return {"text": fallback, "blocks": blocks}
 
 
-def broadcast_list(reports: Sequence[Report], lang: str) -> dict[str, Any]:
+def broadcast_list(reports: Sequence[Report], lang: str, *, seal: Seal) -> dict[str, Any]:
     """`/contacts broadcasts`: the latest ones, each with its counts and buttons."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(t("broadcast.list.title", lang), 150)}]
     if not reports:
@@ -244,7 +247,7 @@ def broadcast_list(reports: Sequence[Report], lang: str) -> dict[str, Any]:
         text = f"*{title}* · {date_token(b.scheduled_at or b.created_at)}\n{_status_text(report, lang)}\n" \
                f"{_counts_text(report, lang)}"
         blocks.append({"type": "section", "block_id": f"bcl|{b.id}", "text": mrkdwn(text)})
-        if buttons := _buttons(report, lang):
+        if buttons := _buttons(report, lang, seal):
             blocks.append({"type": "actions", "block_id": f"bcla|{b.id}", "elements": buttons})
     if len(reports) > MAX_LISTED:
         blocks.append({"type": "context", "elements": [mrkdwn(t("broadcast.list.more", lang, n=MAX_LISTED))]})

@@ -1,7 +1,8 @@
 """The contact card: one contact with every field, attributes, consent, last ticket and its buttons.
 
-Buttons carry the contact id as value and `card_<what>` as action_id; their block_id starts with
-`card|` so a click re-renders this card (not the list). Delete reuses the list's confirmation modal.
+Buttons carry the contact id, sealed (handlers/integrity.py), as value and `card_<what>` as
+action_id; their block_id starts with `card|` so a click re-renders this card (not the list).
+Delete reuses the list's confirmation modal.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bot.phone import display
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
 from handlers.blocks.people import who
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn
+from handlers.integrity import Seal
 from storage.models import Attribute
 
 CARD_ACTIONS = ("block", "unblock", "activate", "deactivate", "delete", "ticket")
@@ -61,20 +63,21 @@ def _ticket(card: ContactCard, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _buttons(card: ContactCard, lang: str) -> dict[str, Any]:
+def _buttons(card: ContactCard, lang: str, seal: Seal) -> dict[str, Any]:
     c = card.contact
     cid = str(c.id)
+    value = seal(cid)
     block_what = "unblock" if c.blocked else "block"
     active_what = "deactivate" if c.active else "activate"
     return {"type": "actions", "block_id": f"card|{cid}|buttons", "elements": [
-        button(t(f"menu.{block_what}", lang), f"card_{block_what}", cid),
-        button(t(f"menu.{active_what}", lang), f"card_{active_what}", cid),
-        button(t("menu.delete", lang), "card_delete", cid, "danger"),
-        button(t("card.button.details", lang), "card_ticket", cid),
+        button(t(f"menu.{block_what}", lang), f"card_{block_what}", value),
+        button(t(f"menu.{active_what}", lang), f"card_{active_what}", value),
+        button(t("menu.delete", lang), "card_delete", value, "danger"),
+        button(t("card.button.details", lang), "card_ticket", value),
     ]}
 
 
-def card_blocks(card: ContactCard, lang: str) -> list[dict[str, Any]]:
+def card_blocks(card: ContactCard, lang: str, *, seal: Seal) -> list[dict[str, Any]]:
     """The card's blocks (at most 9), so several cards fit in one message."""
     c = card.contact
     cid = c.id
@@ -117,27 +120,28 @@ def card_blocks(card: ContactCard, lang: str) -> list[dict[str, Any]]:
             blocks.append({"type": "context", "block_id": f"card|{cid}|attrs_more", "elements": [
                 mrkdwn(t("card.attributes.more", lang, count=len(card.attributes) - MAX_ATTRIBUTE_FIELDS))]})
     blocks.append({"type": "section", "block_id": f"card|{cid}|ticket", "text": mrkdwn(_ticket(card, lang))})
-    blocks.append(_buttons(card, lang))
+    blocks.append(_buttons(card, lang, seal))
     return blocks
 
 
-def contact_card(card: ContactCard, lang: str, notice: str | None = None) -> dict[str, Any]:
+def contact_card(card: ContactCard, lang: str, notice: str | None = None, *, seal: Seal) -> dict[str, Any]:
     """A whole message with one card (`text` is the notification fallback)."""
     blocks: list[dict[str, Any]] = []
     if notice:
         blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
-    blocks.extend(card_blocks(card, lang))
+    blocks.extend(card_blocks(card, lang, seal=seal))
     blocks.append({"type": "divider"})
     return {"blocks": blocks, "text": t("card.fallback", lang, who=contact_label(card.contact, lang))}
 
 
-def contact_cards(cards: list[ContactCard], lang: str, notice: str | None = None) -> dict[str, Any]:
+def contact_cards(cards: list[ContactCard], lang: str, notice: str | None = None, *,
+                  seal: Seal) -> dict[str, Any]:
     """Several cards in one message (the message shortcut), within the 50-block limit."""
     blocks: list[dict[str, Any]] = []
     if notice:
         blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
     for card in cards:
-        more = card_blocks(card, lang) + [{"type": "divider"}]
+        more = card_blocks(card, lang, seal=seal) + [{"type": "divider"}]
         if len(blocks) + len(more) > 50:
             break
         blocks.extend(more)

@@ -8,6 +8,7 @@ from bot.i18n import number, t
 from bot.phone import display
 from bot.table_settings import CORE, Column
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from handlers.integrity import Seal
 from handlers.list_state import SORT_CODES, ListState, join
 from storage.contacts import Page
 from storage.models import MESSENGERS, Contact
@@ -52,7 +53,8 @@ def _cell(column: Column, contact: Contact, values: dict[int, str], lang: str) -
 
 
 def contact_row(contact: Contact, state: ListState, lang: str, columns: list[Column] | None = None,
-                values: dict[int, str] | None = None, limit: int = 3000) -> dict[str, Any]:
+                values: dict[int, str] | None = None, limit: int = 3000, *, seal: Seal) -> dict[str, Any]:
+    """One contact; its menu's values (`block:42`) are sealed, so a click names the contact shown."""
     columns = columns if columns is not None else default_columns(lang)
     values = values or {}
     keys = [c.key for c in columns]
@@ -69,13 +71,13 @@ def contact_row(contact: Contact, state: ListState, lang: str, columns: list[Col
     lines += ["  ·  ".join(items[i:i + 3]) for i in range(0, len(items), 3)]
     cid = contact.id
     menu = [
-        option(t("menu.ticket", lang), f"ticket:{cid}"),
+        option(t("menu.ticket", lang), seal(f"ticket:{cid}")),
         option(t("menu.unblock" if contact.blocked else "menu.block", lang),
-               f"{'unblock' if contact.blocked else 'block'}:{cid}"),
+               seal(f"{'unblock' if contact.blocked else 'block'}:{cid}")),
         option(t("menu.deactivate" if contact.active else "menu.activate", lang),
-               f"{'deactivate' if contact.active else 'activate'}:{cid}"),
-        option(t("menu.details", lang), f"details:{cid}"),
-        option(t("menu.delete", lang), f"delete:{cid}"),
+               seal(f"{'deactivate' if contact.active else 'activate'}:{cid}")),
+        option(t("menu.details", lang), seal(f"details:{cid}")),
+        option(t("menu.delete", lang), seal(f"delete:{cid}")),
     ]
     return {
         "type": "section",
@@ -174,8 +176,8 @@ def _list_actions(state: ListState, lang: str) -> dict[str, Any]:
 
 def contact_list(page: Page, state: ListState, lang: str, notice: str | None = None,
                  columns: list[Column] | None = None, values: dict[int, dict[int, str]] | None = None,
-                 audiences: list[tuple[int, str]] | None = None) -> dict[str, Any]:
-    """The whole list message (`text` is the notification fallback)."""
+                 audiences: list[tuple[int, str]] | None = None, *, seal: Seal) -> dict[str, Any]:
+    """The whole list message (`text` is the notification fallback); `seal` seals the rows' menu values."""
     values = values or {}
     blocks: list[dict[str, Any]] = []
     if notice:
@@ -189,7 +191,8 @@ def contact_list(page: Page, state: ListState, lang: str, notice: str | None = N
     blocks.append({"type": "divider"})
     if page.rows:
         limit = min(1000, ROWS_TEXT_BUDGET // len(page.rows))
-        blocks.extend(contact_row(c, state, lang, columns, values.get(c.id or 0), limit) for c in page.rows)
+        blocks.extend(contact_row(c, state, lang, columns, values.get(c.id or 0), limit, seal=seal)
+                      for c in page.rows)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("list.empty", lang))})
     nav = _nav(page, state, lang)

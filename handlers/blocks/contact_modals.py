@@ -10,6 +10,7 @@ from bot.i18n import t
 from bot.inbound import KINDS
 from handlers.blocks.contact_list import contact_label
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, plain
+from handlers.integrity import Seal
 from storage.models import Contact
 
 DELETE_CALLBACK = "contact_delete"
@@ -33,12 +34,12 @@ TICKET_CALLBACK = "contact_ticket"
 CLOSE_TICKET_ACTION = "ticket_close"
 
 
-def _close_button(ticket_id: int, lang: str) -> dict[str, Any]:
+def _close_button(ticket_id: int, lang: str, seal: Seal) -> dict[str, Any]:
     return {
         "type": "actions",
         "block_id": "ticket_actions",
         "elements": [{
-            **button(t("inbound.ticket.close_button", lang), CLOSE_TICKET_ACTION, str(ticket_id), "danger"),
+            **button(t("inbound.ticket.close_button", lang), CLOSE_TICKET_ACTION, seal(str(ticket_id)), "danger"),
             "confirm": {
                 "title": plain(t("inbound.ticket.close_confirm_title", lang), 100),
                 "text": plain(t("inbound.ticket.close_confirm_text", lang, id=ticket_id), 300),
@@ -70,8 +71,10 @@ def message_body(kind: str, text_: str | None, lang: str) -> str:
 
 
 def last_ticket(contact: Contact, found: LastTicket | None, lang: str, can_close: bool = False,
-                notice: str | None = None) -> dict[str, Any]:
-    """The last-ticket modal; admins (`can_close`) get a button closing an open ticket."""
+                notice: str | None = None, *, seal: Seal) -> dict[str, Any]:
+    """The last-ticket modal; admins (`can_close`) get a button closing an open ticket (its value sealed).
+
+    The metadata is plain here: the listener seals the whole view before opening it."""
     who = contact_label(contact, lang)
     blocks: list[dict[str, Any]] = []
     if notice:
@@ -103,7 +106,7 @@ def last_ticket(contact: Contact, found: LastTicket | None, lang: str, can_close
                     "elements": [mrkdwn(f"*{author}* · {date_token(message.sent_at, never)}\n{body}")],
                 })
         if can_close and ticket.status == "open":
-            blocks.append(_close_button(ticket.id or 0, lang))
+            blocks.append(_close_button(ticket.id or 0, lang, seal))
     return {
         "type": "modal",
         "callback_id": TICKET_CALLBACK,

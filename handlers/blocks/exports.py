@@ -7,14 +7,17 @@ from typing import Any
 from bot.i18n import number, t
 from handlers.blocks.contact_list import MESSENGER_NAMES
 from handlers.blocks.text import button, escape, mrkdwn
+from handlers.integrity import MAC_CHARS, Seal
 from handlers.list_state import ListState, join
 
 
-def choice(state: ListState, lang: str) -> dict[str, Any]:
-    """Two buttons; the list's state rides along in the block_id, so any process can do the export."""
+def choice(state: ListState, lang: str, *, seal: Seal) -> dict[str, Any]:
+    """Two buttons; the list's state rides along in the block_id (sealed: what is exported is what was
+    shown), so any process can do the export."""
+    block_id = seal(join("exp", state)[:255 - MAC_CHARS - 1])
     return {"text": t("export.where", lang), "blocks": [
         {"type": "section", "text": mrkdwn(f"*{t('export.where', lang)}*  ({describe(state, lang)})")},
-        {"type": "actions", "block_id": join("exp", state), "elements": [
+        {"type": "actions", "block_id": block_id, "elements": [
             button(t("export.to_dm", lang), "export_dm", "dm", "primary"),
             button(t("export.to_channel", lang), "export_channel", "channel"),
         ]},

@@ -7,6 +7,7 @@ from typing import Any
 from bot.i18n import number, t
 from bot.imports import Preview, reason
 from handlers.blocks.text import button, cut, escape, mrkdwn, plain
+from handlers.integrity import Seal
 
 COUNT_KEYS = ("created", "updated", "unchanged", "activated", "deactivated", "rejected")
 
@@ -39,8 +40,10 @@ def _counts(preview: Preview, lang: str) -> dict[str, Any]:
     ]}
 
 
-def preview_message(preview: Preview, lang: str, *, attached: bool = False) -> dict[str, Any]:
-    """The dry run's result; Confirm records consent for the new contacts (admins only, checked on click)."""
+def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal: Seal) -> dict[str, Any]:
+    """The dry run's result; Confirm records consent for the new contacts (admins only, checked on click).
+
+    The buttons' value is the import run id, sealed (handlers/integrity.py)."""
     c = preview.counts
     name = escape(cut(preview.file_name, 100))
     blocks: list[dict[str, Any]] = [
@@ -69,7 +72,7 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False) -> d
         if c.created:
             blocks.append(_section(t("import.preview.consent", lang, count=number(c.created, lang))))
         confirm = button(t("import.confirm_consent" if c.created else "import.confirm", lang), "import_confirm",
-                         str(preview.run_id), "primary")
+                         seal(str(preview.run_id)), "primary")
         if c.created:
             confirm["confirm"] = {"title": plain(t("import.confirm_dialog.title", lang), 100),
                                   "text": plain(t("import.confirm_dialog.text", lang), 300),
@@ -78,7 +81,7 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False) -> d
         buttons.append(confirm)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("import.preview.nothing", lang))})
-    buttons.append(button(t("import.cancel", lang), "import_cancel", str(preview.run_id)))
+    buttons.append(button(t("import.cancel", lang), "import_cancel", seal(str(preview.run_id))))
     blocks.append({"type": "actions", "block_id": f"import|{preview.run_id}", "elements": buttons})
     blocks.append({"type": "context", "elements": [mrkdwn(t("import.preview.only_admins", lang))]})
     return {"text": t("import.preview.fallback", lang, file=cut(preview.file_name, 100)), "blocks": blocks}

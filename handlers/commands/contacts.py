@@ -18,7 +18,7 @@ from bot import contact_card
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.help import help_message
 from handlers.contact_list_view import render
-from handlers.context import deps, lang, viewer
+from handlers.context import deps, lang, sealer, viewer
 from handlers.direct_reply import DirectReply, dm_channel
 from handlers.errors import answers_errors
 from handlers.list_state import ListState
@@ -58,7 +58,8 @@ def run_command(command: dict[str, Any], context: BoltContext, client: WebClient
     region = d.settings.default_region
     if text and (cid := contact_card.find_one(d.engine, text, region)) is not None:
         try:
-            respond(response_type="ephemeral", **card_message(contact_card.load(d.engine, cid), language))
+            respond(response_type="ephemeral",
+                    **card_message(contact_card.load(d.engine, cid), language, seal=sealer(context).seal))
             return
         except contact_card.NotFound:  # deleted between the two reads: fall back to the search
             pass

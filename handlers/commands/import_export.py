@@ -9,7 +9,7 @@ from slack_bolt import BoltContext, Respond
 from handlers.actions.export import import_help
 from handlers.blocks import exports as blocks
 from handlers.commands.contacts import subcommand
-from handlers.context import ephemeral
+from handlers.context import ephemeral, sealer
 from handlers.list_state import ListState
 
 
@@ -19,6 +19,6 @@ def import_command(*, rest: str, context: BoltContext, respond: Respond, lang: s
 
 
 @subcommand("export", "exportieren")
-def export_command(*, rest: str, respond: Respond, lang: str, **_: Any) -> None:
+def export_command(*, rest: str, context: BoltContext, respond: Respond, lang: str, **_: Any) -> None:
     state = ListState(status="all" if rest == "all" else "active", search=None if rest in ("", "all") else rest)
-    respond(response_type="ephemeral", **blocks.choice(state, lang))
+    respond(response_type="ephemeral", **blocks.choice(state, lang, seal=sealer(context).seal))

@@ -20,7 +20,7 @@ from bot import imports
 from bot.i18n import t
 from bot.slack_files import SharedFile, download, file_info
 from handlers.blocks import imports as blocks
-from handlers.context import actor, deps, lang
+from handlers.context import actor, deps, lang, sealer
 from storage.csv_format import FileProblem
 from storage.idempotency import claim
 
@@ -95,7 +95,7 @@ def preview_file(file_id: str, channel: str, thread_ts: str, context: BoltContex
             os.unlink(path)
     imports.set_message(d.engine, result.run_id, channel, ts)
     attached = result.counts.rejected > SHOWN_ERRORS
-    show(blocks.preview_message(result, language, attached=attached))
+    show(blocks.preview_message(result, language, attached=attached, seal=sealer(context).seal))
     if attached:
         client.files_upload_v2(channel=channel, thread_ts=thread_ts, filename=t("import.rejected_file", language),
                                content=imports.rejected_csv(d.engine, result.run_id, language),

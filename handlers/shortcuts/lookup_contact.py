@@ -14,7 +14,7 @@ from bot import contact_card
 from bot.i18n import t
 from bot.phone import display
 from handlers.blocks.contact_card import contact_cards
-from handlers.context import deps, ephemeral, lang
+from handlers.context import deps, ephemeral, lang, sealer
 from handlers.errors import answers_errors
 
 CALLBACK_ID = "lookup_contact"
@@ -50,7 +50,7 @@ def on_lookup(body: dict[str, Any], context: BoltContext, client: WebClient, res
         respond(**ephemeral(" ".join(notes) or t("gone", language)))
         return
     respond(response_type="ephemeral", replace_original=False,
-            **contact_cards(cards, language, " ".join(notes) or None))
+            **contact_cards(cards, language, " ".join(notes) or None, seal=sealer(context).seal))
 
 
 def register(app: App) -> None:

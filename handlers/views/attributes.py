@@ -19,13 +19,22 @@ from handlers.blocks.attributes import (
     TABLE_CALLBACK,
 )
 from handlers.blocks.contact_list import contact_label
-from handlers.context import actor, deps, lang, refusal
-from handlers.views.submission import metadata, refresh_list, tell, values
+from handlers.context import actor, deps, lang, refusal, sealer
+from handlers.views.submission import metadata, refresh_list, stale_view, tell, values
+
+
+def _sealed_meta(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
+    """The modal's metadata as we sealed it; else the modal says it is out of date (None)."""
+    meta = metadata(body, context)
+    if meta is None:
+        ack(response_action="update", view=stale_view(language))
+    return meta
 
 
 def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    meta = metadata(body)
+    if (meta := _sealed_meta(ack, body, context, language)) is None:
+        return
     if why := refusal(context, language):
         ack()
         tell(meta, why)
@@ -52,7 +61,8 @@ def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, clie
 
 def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    meta = metadata(body)
+    if (meta := _sealed_meta(ack, body, context, language)) is None:
+        return
     ack()
     if why := refusal(context, language):
         tell(meta, why)
@@ -66,7 +76,8 @@ def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, cl
 
 def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    meta = metadata(body)
+    if (meta := _sealed_meta(ack, body, context, language)) is None:
+        return
     if why := refusal(context, language):
         ack()
         tell(meta, why)
@@ -90,7 +101,8 @@ def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client
 
 def on_table_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    meta = metadata(body)
+    if (meta := _sealed_meta(ack, body, context, language)) is None:
+        return
     submitted = values(body)
     scope = submitted.get("scope") or "user"
     is_admin = refusal(context, language) is None
@@ -128,7 +140,7 @@ def on_table_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: 
         notice = t("table.saved", language)
         confirm = _deletion_confirmation(deps(context).engine, deletions if is_admin else [], language, meta)
         if confirm is not None:  # the column is hidden now; deleting the attribute needs its own yes
-            ack(response_action="push", view=confirm)
+            ack(response_action="push", view=sealer(context).view(confirm))
         else:
             ack()
     refresh_list(meta, context, language, notice)

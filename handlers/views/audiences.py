@@ -13,27 +13,33 @@ from bot.i18n import number, t
 from handlers.blocks.audiences import DELETE_CALLBACK, NEW_CALLBACK, RENAME_CALLBACK, SAVE_CALLBACK
 from handlers.context import actor, deps, lang, refusal
 from handlers.list_state import BadState, ListState, split
-from handlers.views.submission import metadata, refresh_list, tell, values
+from handlers.views.submission import metadata, refresh_list, stale_view, tell, values
 
 
 def _value(body: dict[str, Any], block_id: str) -> Any:
     return values(body).get(block_id)
 
 
-def _guard(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> bool:
-    """Re-check the admin list on submit (the modal may be older than a config change)."""
+def _guard(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
+    """The modal's metadata when it is the one we sealed and the user is (still) an admin.
+
+    Otherwise the modal says it is out of date, or the conversation hears why not; None.
+    """
+    meta = metadata(body, context)
+    if meta is None:
+        ack(response_action="update", view=stale_view(language))
+        return None
     if why := refusal(context, language):
         ack()
-        tell(metadata(body), why)
-        return False
-    return True
+        tell(meta, why)
+        return None
+    return meta
 
 
 def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if not _guard(ack, body, context, language):
+    if (meta := _guard(ack, body, context, language)) is None:
         return
-    meta = metadata(body)
     try:
         state = split(str(meta.get("blk", "")))[1]
     except BadState:
@@ -53,9 +59,8 @@ def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
 
 def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if not _guard(ack, body, context, language):
+    if (meta := _guard(ack, body, context, language)) is None:
         return
-    meta = metadata(body)
     name = _value(body, "name") or ""
     try:
         service.rename(deps(context).engine, int(meta.get("id", 0)), name, actor(context))
@@ -68,10 +73,9 @@ def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
 
 def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if not _guard(ack, body, context, language):
+    if (meta := _guard(ack, body, context, language)) is None:
         return
     ack()
-    meta = metadata(body)
     try:
         service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
         tell(meta, t("audience.deleted", language))
@@ -105,9 +109,8 @@ def spec_from_form(body: dict[str, Any]) -> dict[str, Any]:
 
 def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if not _guard(ack, body, context, language):
+    if (meta := _guard(ack, body, context, language)) is None:
         return
-    meta = metadata(body)
     try:
         info = service.create(deps(context).engine, _value(body, "name") or "", spec_from_form(body),
                               actor(context))

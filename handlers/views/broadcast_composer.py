@@ -1,8 +1,10 @@
 """The broadcast composer modal: pick (template, recipients, when, test number) -> parameters -> confirm.
 
-Each step's answers travel in `private_metadata`; slow steps (counting the audience, the test
-send) run in lazy listeners that redraw the modal with views.update. The final submit creates the
-broadcast with the view id as its idempotency key and posts the live report; the runner sends.
+Each step's answers travel in `private_metadata`, sealed (handlers/integrity.py) so the confirmed
+broadcast is the one composed here (a changed, foreign or old modal is answered "out of date");
+slow steps (counting the audience, the test send) run in lazy listeners that redraw the modal with
+views.update. The final submit creates the broadcast with the view id as its idempotency key and
+posts the live report; the runner sends.
 """
 
 from __future__ import annotations
@@ -32,27 +34,30 @@ from handlers.blocks.broadcasts import (
     pick_view,
 )
 from handlers.broadcast_report import post_report
-from handlers.context import actor, deps, lang, refusal
+from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.errors import answers_errors
+from handlers.integrity import Sealer
 from handlers.list_state import BadState, split
-from handlers.views.submission import metadata, values
+from handlers.views.submission import ack_sealed, metadata, stale_view, values
 
 log = logging.getLogger(__name__)
 MIN_LEAD_SECONDS = 60
 
 
-def open_composer(client: WebClient, trigger_id: str, d: Deps, language: str, meta: dict[str, Any]) -> None:
+def open_composer(client: WebClient, trigger_id: str, d: Deps, language: str, meta: dict[str, Any],
+                  seal: Sealer) -> None:
     """Open at once (the trigger lives 3 s), then fill in the templates, which may take a round trip to Meta."""
-    opened = client.views_open(trigger_id=trigger_id, view=loading_view(language, meta))
+    opened = client.views_open(trigger_id=trigger_id, view=seal.view(loading_view(language, meta)))
     view_id = opened["view"]["id"]
     try:
         templates = service.templates(d.settings)
     except (WhatsAppError, httpx.HTTPError) as exc:
         code = getattr(exc, "code", None) or type(exc).__name__
         text = t("broadcast.error.templates", language, code=code, title=getattr(exc, "title", ""))
-        client.views_update(view_id=view_id, view=message_view(language, text))
+        client.views_update(view_id=view_id, view=seal.view(message_view(language, text)))
         return
-    client.views_update(view_id=view_id, view=pick_view(templates, audiences.names(d.engine), language, meta))
+    view = pick_view(templates, audiences.names(d.engine), language, meta, seal=seal.seal)
+    client.views_update(view_id=view_id, view=seal.view(view))
 
 
 def _template(d: Deps, value: str) -> Template:
@@ -66,10 +71,21 @@ def _picked_time(body: dict[str, Any]) -> int | None:
     return int(value) if value else None
 
 
-def _picked(body: dict[str, Any], d: Deps, language: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """Step 1's answers as metadata, and the input errors to show (none: go on)."""
+def _picked(body: dict[str, Any], context: BoltContext,
+            language: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Step 1's answers as metadata (None: the modal's own metadata failed its check), and the input
+    errors to show (none: go on). A saved group's value must carry its seal."""
+    d = deps(context)
+    earlier = metadata(body, context)
+    if earlier is None:
+        return None, {}
     vals = values(body)
     errors: dict[str, str] = {}
+    aud = vals.get("aud") or "all"
+    if aud not in ("all", "filter"):
+        aud = sealer(context).unseal(aud) or ""
+        if not aud.startswith("aud:"):
+            errors["aud"] = t("error.stale", language)
     at = _picked_time(body) if vals.get("when") == "later" else None
     if vals.get("when") == "later" and (at is None or at < datetime.now(UTC).timestamp() + MIN_LEAD_SECONDS):
         errors["at"] = t("broadcast.error.past", language)
@@ -79,31 +95,35 @@ def _picked(body: dict[str, Any], d: Deps, language: str) -> tuple[dict[str, Any
             test = to_e164(test, d.settings.default_region)
         except PhoneError:
             errors["test"] = t("broadcast.error.bad_phone", language, value=test[:30])
-    meta = {**metadata(body), "tpl": vals["tpl"], "aud": vals.get("aud") or "all", "at": at, "test": test or None}
+    meta = {**earlier, "tpl": vals["tpl"], "aud": aud, "at": at, "test": test or None}
     return meta, errors
 
 
 def on_pick(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
     d = deps(context)
-    meta, errors = _picked(body, d, language)
+    meta, errors = _picked(body, context, language)
+    if meta is None:
+        ack(response_action="update", view=stale_view(language))
+        return
     if errors:
         ack(response_action="errors", errors=errors)
         return
     template = _template(d, meta["tpl"])
     if template.params:
         fields = service.attribute_fields(d.engine, language)
-        ack(response_action="update", view=params_view(template, fields, language, meta))
+        ack(response_action="update", view=sealer(context).view(params_view(template, fields, language, meta)))
     else:
-        ack(response_action="update", view=loading_view(language, {**meta, "p": {}}, CONFIRM_CALLBACK))
+        view = loading_view(language, {**meta, "p": {}}, CONFIRM_CALLBACK)
+        ack(response_action="update", view=sealer(context).view(view))
 
 
 @answers_errors
 def after_pick(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """Templates without parameters skip step 2: count and confirm right away."""
     d = deps(context)
-    meta, errors = _picked(body, d, lang(context, client))
-    if not errors and not _template(d, meta["tpl"]).params:
+    meta, errors = _picked(body, context, lang(context, client))
+    if meta is not None and not errors and not _template(d, meta["tpl"]).params:
         show_confirmation(body["view"]["id"], {**meta, "p": {}}, context, client)
 
 
@@ -121,21 +141,26 @@ def _sources(body: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 def on_params(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
+    if (earlier := metadata(body, context)) is None:
+        ack(response_action="update", view=stale_view(language))
+        return
     sources = _sources(body)
     errors = {f"val:{k}": t("broadcast.error.params", language, problems=f"missing:{k}")
               for k, s in sources.items() if "text" in s and not s["text"]}
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    ack(response_action="update", view=loading_view(language, {**metadata(body), "p": sources}, CONFIRM_CALLBACK))
+    ack(response_action="update", view=sealer(context).view(loading_view(language, {**earlier, "p": sources},
+                                                                         CONFIRM_CALLBACK)))
 
 
 @answers_errors
 def after_params(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     sources = _sources(body)
-    if any("text" in s and not s["text"] for s in sources.values()):
+    earlier = metadata(body, context)
+    if earlier is None or any("text" in s and not s["text"] for s in sources.values()):
         return
-    show_confirmation(body["view"]["id"], {**metadata(body), "p": sources}, context, client)
+    show_confirmation(body["view"]["id"], {**earlier, "p": sources}, context, client)
 
 
 def _audience(d: Deps, meta: dict[str, Any], language: str) -> service.AudienceSpec:
@@ -175,7 +200,8 @@ def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, 
         if preview.problems:
             raise service.BroadcastError("broadcast.error.params", problems=", ".join(preview.problems))
     except service.BroadcastError as exc:
-        client.views_update(view_id=view_id, view=message_view(language, t(exc.code, language, **exc.values)))
+        view = message_view(language, t(exc.code, language, **exc.values))
+        client.views_update(view_id=view_id, view=sealer(context).view(view))
         return
     note = None
     if meta.get("test"):
@@ -187,17 +213,19 @@ def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, 
     meta = {k: v for k, v in meta.items() if k != "test"}  # the test is done; confirming must not repeat it
     view = confirm_view(draft.template, preview, language, meta, meta.get("at"), note,
                         refusal(context, language) is None)
-    client.views_update(view_id=view_id, view=view)
+    client.views_update(view_id=view_id, view=sealer(context).view(view))
 
 
-def _ack(ack: Ack) -> None:
-    ack()
+def _ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack_sealed(ack, body, context, client)
 
 
 @answers_errors
 def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    meta = metadata(body)
+    meta = metadata(body, context)
+    if meta is None:
+        return  # the ack said "out of date" in the modal
     user = str(context.user_id)
     channel = str(meta.get("ch") or "")
     if why := refusal(context, language):
@@ -211,7 +239,7 @@ def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) ->
         client.chat_postEphemeral(channel=channel, user=user, text=t(exc.code, language, **exc.values))
         return
     if created:
-        post_report(client, d.engine, row.id or 0, channel, user)
+        post_report(client, d.engine, row.id or 0, channel, user, sealer(context).seal)
 
 
 def register(app: App) -> None:

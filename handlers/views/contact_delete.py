@@ -13,19 +13,21 @@ from bot.i18n import t
 from handlers.blocks.contact_modals import DELETE_CALLBACK
 from handlers.context import actor, deps, lang, refusal
 from handlers.errors import answers_errors
-from handlers.views.submission import metadata, refresh_list
+from handlers.views.submission import ack_sealed, metadata, refresh_list
 
 log = logging.getLogger(__name__)
 
 
-def _ack(ack: Ack) -> None:
-    ack()
+def _ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack_sealed(ack, body, context, client)
 
 
 @answers_errors
 def on_submit(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    meta = metadata(body)
+    meta = metadata(body, context)
+    if meta is None:
+        return  # the ack said "out of date" in the modal
     try:
         cid = int(meta["cid"])
     except (KeyError, ValueError, TypeError):

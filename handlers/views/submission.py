@@ -1,28 +1,43 @@
 """What every modal submission needs: its metadata, the submitted values, and a way to answer.
 
 Modals carry the interaction's `response_url` (and the list state's block_id) in
-`private_metadata`, so the answer lands in the conversation the modal was opened from.
+`private_metadata`, so the answer lands in the conversation the modal was opened from. The
+metadata is sealed (handlers/integrity.py): a modal whose metadata fails the check is answered
+"out of date" in the modal itself and nothing is changed.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from slack_bolt import BoltContext
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
 
+from bot.i18n import t
+from handlers.blocks.app_home import info_modal
 from handlers.contact_list_view import render
-from handlers.context import deps, viewer
+from handlers.context import deps, lang, sealer, viewer
 from handlers.list_state import BadState, ListState, split
 from handlers.respond import webhook
 
 
-def metadata(body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(body["view"].get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def metadata(body: dict[str, Any], context: BoltContext) -> dict[str, Any] | None:
+    """The modal's metadata as we sealed it for this workspace, or None (changed, foreign or too old)."""
+    return sealer(context).metadata(body.get("view"))
+
+
+def stale_view(language: str) -> dict[str, Any]:
+    """What a modal shows when its metadata failed the check: open it again."""
+    return info_modal(t("stale.title", language), t("error.stale", language), language)
+
+
+def ack_sealed(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> bool:
+    """Ack a submission whose work runs later: True when its metadata is ours, else say so in the modal."""
+    if metadata(body, context) is None:
+        ack(response_action="update", view=stale_view(lang(context, client)))
+        return False
+    ack()
+    return True
 
 
 def values(body: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -79,6 +81,11 @@ class State:
     errors: Counter[int] = field(default_factory=Counter)
     invalid: list[str] = field(default_factory=list)
     seq: int = 0
+    # Like Meta, post status webhooks for an accepted message: {"url", "secret", "statuses": [...]}; each
+    # status "sent"/"delivered"/"read" or {"status": "failed", "code": N}; a rule step's "statuses" wins.
+    # They are posted before the send is answered, so they always arrive before the sender knows the id.
+    webhook: dict[str, Any] | None = None
+    client: Any = None
 
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
@@ -214,12 +221,41 @@ async def answer(state: State, method: str, target: str, headers: dict[str, str]
     state.counts[to] += 1
     state.accepted_at.append(now)
     state.recent.append(now)
+    wamid = f"wamid.FAKE{os.getpid()}x{state.seq:09d}"
+    if state.webhook:
+        await post_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
     if step.get("drop"):  # accepted, but the answer never arrives
         return DROP
-    wamid = f"wamid.FAKE{os.getpid()}x{state.seq:09d}"
     return 200, json.dumps({"messaging_product": "whatsapp",
                             "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
                             "messages": [{"id": wamid, "message_status": "accepted"}]}).encode()
+
+
+async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) -> None:
+    """Status webhooks for one message, signed with the app secret, in the given order (repeats allowed)."""
+    if not statuses or state.webhook is None:
+        return
+    items = []
+    for i, raw in enumerate(statuses):
+        item = raw if isinstance(raw, dict) else {"status": raw}
+        entry: dict[str, Any] = {"id": wamid, "status": item["status"], "timestamp": str(int(time.time()) + i),
+                                 "recipient_id": to.lstrip("+")}
+        if item.get("code"):
+            entry["errors"] = [{"code": item["code"], "title": TITLES.get(item["code"], "Error")}]
+        items.append(entry)
+    if state.client is None:
+        state.client = httpx.AsyncClient(timeout=10)
+    for entry in items:  # one webhook per status, as Meta sends them
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [
+            {"field": "messages", "value": {"messaging_product": "whatsapp",
+                                            "metadata": {"display_phone_number": "4930123456",
+                                                         "phone_number_id": PHONE_ID},
+                                            "statuses": [entry]}}]}]}).encode()
+        signature = "sha256=" + hmac.new(state.webhook["secret"].encode(), body, hashlib.sha256).hexdigest()
+        response = await state.client.post(state.webhook["url"], content=body, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": signature})
+        if response.status_code != 200:
+            state.invalid.append(f"webhook answered {response.status_code}")
 
 
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error",

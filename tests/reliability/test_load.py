@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from bot.demo_data import generate
 from storage.models import Contact
-from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER, RunningApp, block_actions, free_port
+from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER, RunningApp, block_actions, free_port, sealed
 
 CONTACTS = 100_000
 REQUESTS = 200
@@ -80,7 +80,7 @@ def test_200_concurrent_requests_are_all_acknowledged_in_time(served: RunningApp
             choice = "block" if i % 2 else "unblock"
             response = running_app.interact(block_actions(
                 {"type": "overflow", "action_id": "contact_menu", "block_id": f"row{cid}|{state}",
-                 "selected_option": {"value": f"{choice}:{cid}"}}, response_url=url))
+                 "selected_option": {"value": sealed(f"{choice}:{cid}")}}, response_url=url))
         assert response.status_code == 200, response.text
         return time.perf_counter() - started
 

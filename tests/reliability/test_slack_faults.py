@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from storage.models import AuditEntry, Contact
-from tests.conftest import RunningApp, block_actions
+from tests.conftest import RunningApp, block_actions, sealed
 from tests.factories import add_contact
 from tests.fakes.slack_api import Call
 
@@ -41,7 +41,7 @@ def test_rate_limited_response_url_is_retried_and_the_change_happens_once(runnin
     running_app.fake.clear()
     running_app.fake.responders["response_url"] = failing_first(1, 429, plain_ok, {"Retry-After": "1"})
     running_app.interact(block_actions({"type": "overflow", "action_id": "contact_menu", "block_id": row["block_id"],
-                                        "selected_option": {"value": f"block:{cid}"}},
+                                        "selected_option": {"value": sealed(f"block:{cid}")}},
                                        response_url=running_app.fake.response_url("list")))
     calls = running_app.fake.wait_for("response_url", count=2)
     assert calls[0].body == calls[1].body and "blockiert" in json.dumps(calls[1].body, ensure_ascii=False)
@@ -64,7 +64,7 @@ def test_rate_limited_views_open_still_opens_the_modal(running_app: RunningApp) 
         1, 429, lambda call: {"ok": True, "view": {"id": "V1"}}, {"Retry-After": "1"})
     running_app.interact(block_actions({"type": "overflow", "action_id": "contact_menu",
                                         "block_id": f"row{cid}|l|d|a||||0|",
-                                        "selected_option": {"value": f"ticket:{cid}"}},
+                                        "selected_option": {"value": sealed(f"ticket:{cid}")}},
                                        response_url=running_app.fake.response_url("list")))
     opened = running_app.fake.wait_for("views.open", count=2)
     assert opened[1].body["view"]["callback_id"] == "contact_ticket"

@@ -82,6 +82,8 @@ DE = {
     ),
     "error.generic": "Das hat nicht geklappt. Bitte versuche es gleich noch einmal.",
     "error.stale": "Diese Liste ist veraltet. Öffne sie mit /contacts neu.",
+    "stale.title": "Veraltet",
+    "auth.other_workspace": "contactbot arbeitet nur im Workspace, in dem er installiert ist.",
 }
 
 EN = {
@@ -165,4 +167,6 @@ EN = {
     ),
     "error.generic": "That did not work. Please try again in a moment.",
     "error.stale": "This list is out of date. Open it again with /contacts.",
+    "stale.title": "Out of date",
+    "auth.other_workspace": "contactbot only works in the workspace it is installed in.",
 }

@@ -1,0 +1,99 @@
+"""Tamper-evident values in our own Block Kit: what comes back in a click or a modal is what we wrote.
+
+Slack signs every request, but the values inside it (overflow option values like `block:42`, button
+values with record ids, a modal's `private_metadata` with contact ids and response_urls) are ours,
+and a forged or replayed payload could change them. Every value that names a record to act on, and
+every modal's metadata, is sealed: `value~mac`, where mac is HMAC-SHA256 over
+`team_id + "\\x1f" + value`, truncated to 12 base64url characters (72 bits), keyed by a key derived
+with a fixed label from the app's Slack secret (the raw secret is never used as the key). A value
+that was changed, sealed for another workspace, or never sealed (a message older than this code)
+fails `unseal` and the listener answers "out of date, open it again" without changing anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from bot.settings import Settings
+
+SEPARATOR = "~"
+MAC_CHARS = 12  # 9 bytes of the HMAC, base64url without padding
+LABEL = b"contactbot/block-kit-seal/v1"
+MAX_METADATA = 3000  # Slack's limit for a view's private_metadata
+
+Seal = Callable[[str], str]
+
+
+@lru_cache(maxsize=8)
+def derive_key(secret: str) -> bytes:
+    """The sealing key: an HMAC of a fixed label under the secret, so the secret itself is never the key."""
+    return hmac.new(secret.encode(), LABEL, hashlib.sha256).digest()
+
+
+def key_for(settings: Settings) -> bytes:
+    """Every process of one app (web, worker) derives the same key from the same configuration."""
+    secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token
+    return derive_key(secret or "contactbot-without-slack-secrets")
+
+
+def _mac(key: bytes, team_id: str, value: str) -> str:
+    digest = hmac.new(key, f"{team_id}\x1f{value}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode()
+
+
+def seal(value: str, team_id: str, key: bytes) -> str:
+    return f"{value}{SEPARATOR}{_mac(key, team_id, value)}"
+
+
+def unseal(sealed: object, team_id: str | None, key: bytes) -> str | None:
+    """The value, or None when the seal is missing, wrong, or for another workspace."""
+    if not isinstance(sealed, str) or not team_id:
+        return None
+    value, sep, mac = sealed.rpartition(SEPARATOR)
+    if not sep or len(mac) != MAC_CHARS:
+        return None
+    return value if hmac.compare_digest(mac, _mac(key, team_id, value)) else None
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """Seals and checks values for one workspace (the one the app is installed in)."""
+
+    key: bytes
+    team_id: str
+
+    @classmethod
+    def of(cls, settings: Settings, team_id: str | None) -> Sealer:
+        return cls(key_for(settings), team_id or "")
+
+    def seal(self, value: str) -> str:
+        return seal(value, self.team_id, self.key)
+
+    def unseal(self, sealed: object) -> str | None:
+        return unseal(sealed, self.team_id, self.key)
+
+    def view(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The modal with its `private_metadata` (a dict, or JSON text) sealed; other keys unchanged."""
+        raw = view.get("private_metadata")
+        if raw is None:
+            return view
+        text = raw if isinstance(raw, str) else json.dumps(raw, separators=(",", ":"))
+        return {**view, "private_metadata": self.seal(text)[:MAX_METADATA]}  # cut: refused later, never misread
+
+    def metadata(self, view: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A submitted modal's metadata, or None when it is not what we sealed for this workspace."""
+        text = self.unseal((view or {}).get("private_metadata"))
+        if text is None:
+            return None
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None

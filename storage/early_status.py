@@ -1,0 +1,91 @@
+"""Status webhooks that arrive before we know the message id they name, kept until we do.
+
+Meta answers a send with the message id (wamid) and may post `sent`, `delivered`, even `read`
+within milliseconds; the broadcast sender writes the ids onto delivery rows in batches about half
+a second later. A status whose wamid matches no delivery and no outgoing message is kept here
+(one row per wamid and status, so a redelivered webhook changes nothing) and applied, by the same
+rank rule, when the id is written. Both sides look again after their own commit (`settle`), so
+whichever commits second finds the other's row: no interleaving loses a status. Rows for ids we
+never learn (another system's messages, a send whose answer was lost) are purged after a while.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from storage import broadcasts, message_status
+from storage.broadcast_models import Delivery, EarlyStatus
+from storage.message_status import StatusUpdate, strongest
+from storage.models import Message, utcnow
+
+EARLY_STATUS_DAYS = 7
+CHUNK = 500
+E: Table = EarlyStatus.__table__  # type: ignore[attr-defined]
+D: Table = Delivery.__table__  # type: ignore[attr-defined]
+M: Table = Message.__table__  # type: ignore[attr-defined]
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def _known(session: Session, ids: Sequence[str]) -> set[str]:
+    """The ids that name a broadcast delivery or an outgoing message."""
+    found: set[str] = set()
+    for part in _chunks(ids):
+        found.update(session.execute(select(D.c.wa_message_id).where(D.c.wa_message_id.in_(part))).scalars())
+        found.update(session.execute(select(M.c.wa_message_id).where(M.c.wa_message_id.in_(part),
+                                                                      M.c.direction == "out")).scalars())
+    return found
+
+
+def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[str]:
+    """Store the statuses whose id we do not know (yet); returns those ids. Idempotent on redelivery."""
+    best = strongest(statuses)
+    if not best:
+        return []
+    known = _known(session, sorted({s.wa_message_id for s in best}))
+    rows = [{"wa_message_id": s.wa_message_id, "status": s.status, "rank": s.rank, "status_at": s.timestamp,
+             "error_code": s.error_code if s.status == "failed" else None,
+             "error_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
+             "received_at": utcnow()} for s in best if s.wa_message_id not in known]
+    if not rows:
+        return []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.connection().execute(dialect.insert(E).on_conflict_do_nothing(), rows)
+    return [r["wa_message_id"] for r in rows]
+
+
+def settle(session: Session, ids: Sequence[str] | None = None, since: datetime | None = None) -> int:
+    """Apply kept statuses whose id is known now (these ids, or all received since then) and delete them."""
+    matched = or_(exists(select(D.c.id).where(D.c.wa_message_id == E.c.wa_message_id)),
+                  exists(select(M.c.id).where(M.c.wa_message_id == E.c.wa_message_id, M.c.direction == "out")))
+    stmt = select(E.c.id, E.c.wa_message_id, E.c.status, E.c.status_at, E.c.error_code, E.c.error_title)
+    rows: list[Any] = []
+    if ids is None:
+        recent = E.c.received_at >= since if since is not None else E.c.id.is_not(None)
+        rows = list(session.execute(stmt.where(recent, matched)).all())
+    else:
+        for part in _chunks(sorted(set(ids))):
+            rows.extend(session.execute(stmt.where(E.c.wa_message_id.in_(part), matched)).all())
+    if not rows:
+        return 0
+    rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
+    updates = [StatusUpdate(r.wa_message_id, r.status, r.status_at, error_code=r.error_code,
+                            error_title=r.error_title) for r in rows]
+    message_status.apply_statuses(session, updates)
+    broadcasts.apply_statuses(session, updates)
+    session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])))
+    return len(rows)
+
+
+def purge(session: Session, before: datetime) -> int:
+    """Forget kept statuses received before then (their id never turned up)."""
+    return session.execute(delete(E).where(E.c.received_at < before)).rowcount

@@ -1,0 +1,130 @@
+"""Two `contactbot worker` processes against one PostgreSQL: scheduled jobs and a running broadcast are
+shared without a duplicate send and without a lost recipient, also when the sending one is killed -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from bot import broadcasts as service
+from bot.settings import load_settings
+from storage.broadcast_models import Broadcast, Delivery
+from storage.contacts import ContactFilter
+from storage.models import utcnow
+from tests.broadcast_helpers import add_reachable, draft, phone
+from tests.factories import BASE, add_contact
+from tests.fakes import graph_api
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ("tests.broadcast_fixtures",)
+
+
+@pytest.fixture
+def graph_process() -> Iterator[graph_api.FakeGraph]:
+    fake = graph_api.spawn()
+    yield fake
+    fake.stop()
+
+
+def _wait(what: Callable[[], bool], timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)
+
+
+def _broadcast(engine: Engine, bid: int) -> Broadcast:
+    with Session(engine) as s:
+        row = s.get(Broadcast, bid)
+        assert row is not None
+        return row
+
+
+def _rows(engine: Engine, bid: int) -> dict[str, str]:
+    with Session(engine) as s:
+        return {d.phone: d.status for d in s.scalars(select(Delivery).where(Delivery.broadcast_id == bid))}
+
+
+def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
+        engine: Engine, db_url: str, graph_process: graph_api.FakeGraph, tmp_path: Path) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("several workers run against PostgreSQL (set CONTACTBOT_TEST_DATABASE_URL)")
+    add_reachable(engine, 300)  # "Kunde i": the big broadcast
+    early = [phone(500 + i) for i in range(10)]
+    late = [phone(900 + i) for i in range(20)]
+    for i, number in enumerate(early):
+        add_contact(engine, number, f"Frueh {i}", consent_at=BASE)
+    for i, number in enumerate(late):
+        add_contact(engine, number, f"Spaet {i}", consent_at=BASE)
+    graph_process.configure(delay=0.01)
+    env = {"DATABASE_URL": db_url, "WHATSAPP_MAX_MPS": "50", "WHATSAPP_DAILY_LIMIT": "0",
+           "BROADCAST_CONCURRENCY": "6", "BROADCAST_LEASE_SECONDS": "2", "SLACK_BOT_TOKEN": "",
+           **graph_process.env()}
+    settings = load_settings(**env)
+
+    def audience(name: str) -> service.AudienceSpec:
+        return service.AudienceSpec.of_filter(ContactFilter(status="all", search=name))
+
+    # A scheduled broadcast due while both workers run: both schedulers see its job, it runs once.
+    first = draft(settings, name="hello_world", lang="en_US", audience=audience("Frueh"))
+    first.scheduled_at = utcnow() + timedelta(seconds=4)
+    b0, _ = service.create(engine, settings, first)
+    worker = [sys.executable, "-m", "bot", "worker"]
+    logs = [(tmp_path / f"worker{i}.log").open("wb") for i in range(2)]
+    procs = [subprocess.Popen(worker, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+             for log in logs]
+    try:
+        _wait(lambda: _broadcast(engine, b0.id or 0).status == "done", 30, "the scheduled broadcast did not run")
+        assert all(p.poll() is None for p in procs)
+
+        b1, _ = service.create(engine, settings, draft(settings, audience=audience("Kunde")))
+        _wait(lambda: graph_process.stats()["accepted"] >= 10 + 90, 30, "the broadcast did not get going")
+        owner = _broadcast(engine, b1.id or 0).lease_owner or ""
+        holder = next(p for p in procs if owner.split(":")[-2:-1] == [str(p.pid)])
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=10)
+        survivor = next(p for p in procs if p is not holder)
+        in_flight = {p for p, status in _rows(engine, b1.id or 0).items() if status == "sending"}
+        assert 10 + 90 <= graph_process.stats()["accepted"] < 10 + 300, "the kill must land in the middle"
+
+        # Due while the sending worker is dead: the survivor runs it too, once.
+        second = draft(settings, name="hello_world", lang="en_US", audience=audience("Spaet"))
+        second.scheduled_at = utcnow() + timedelta(seconds=1)
+        b2, _ = service.create(engine, settings, second)
+        _wait(lambda: _broadcast(engine, b2.id or 0).status == "done", 45, "the survivor did not finish")
+        assert survivor.poll() is None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for log in logs:
+            log.close()
+
+    counts = graph_process.stats()["counts"]
+    assert max(counts.values()) == 1, "somebody got a message twice"
+    assert _broadcast(engine, b1.id or 0).status == "done"
+    rows = _rows(engine, b1.id or 0)
+    assert {p for p, status in rows.items() if status == "unknown"} == in_flight  # exactly those, not resent
+    assert {p for p, status in rows.items() if status != "unknown"} == {phone(i) for i in range(300)} - in_flight
+    assert {status for p, status in rows.items() if p not in in_flight} == {"sent"}
+    sent = {p for p, status in rows.items() if status == "sent"}
+    assert sent <= set(counts)  # every `sent` row really reached WhatsApp
+    assert set(counts) - in_flight == sent | set(early) | set(late)  # and nobody else did
+    for bid, numbers in ((b0.id or 0, early), (b2.id or 0, late)):
+        assert _rows(engine, bid) == dict.fromkeys(numbers, "sent")
+    assert {p: counts.get(p) for p in early + late} == dict.fromkeys(early + late, 1)
