@@ -18,7 +18,7 @@ from bot import contacts as service
 from bot.i18n import t
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
-from handlers.blocks.contact_modals import delete_confirmation, last_ticket
+from handlers.contact_modal import MODALS, open_contact_modal
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale
 from handlers.errors import answers_errors
 
@@ -47,25 +47,9 @@ def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
     if parsed is None:  # changed, foreign or too old: refused here, the lazy listener does nothing
         stale(context, client, respond)
         return
-    if parsed[0] not in ("ticket", "delete"):
-        return
     what, cid = parsed
-    language = lang(context, client)
-    if what == "delete" and (why := refusal(context, language)):
-        respond(**ephemeral(why))
-        return
-    try:
-        if what == "ticket":
-            contact, found = service.last_ticket(deps(context).engine, cid)
-            view = last_ticket(contact, found, language, seal=sealer(context).seal)
-        else:
-            contact = service.contact_or_raise(deps(context).engine, cid)
-            metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}
-            view = delete_confirmation(contact, language, metadata)
-    except service.NotFound:
-        respond(**ephemeral(t("gone", language)))
-        return
-    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
+    if what in MODALS:
+        open_contact_modal(what, cid, body, context, client, respond)
 
 
 @answers_errors

@@ -11,10 +11,9 @@ from slack_sdk import WebClient
 
 from bot import contacts as service
 from bot.i18n import t
-from handlers.blocks.attributes import details_modal
 from handlers.blocks.contact_list import contact_label
-from handlers.blocks.contact_modals import delete_confirmation, last_ticket
 from handlers.contact_list_view import render
+from handlers.contact_modal import MODALS, open_contact_modal
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale, viewer
 from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
@@ -103,29 +102,8 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
         stale(context, client, respond)
         return
     what, cid = choice
-    if what not in ("ticket", "details", "delete"):
-        return
-    language = lang(context, client)
-    if what == "delete" and (why := refusal(context, language)):
-        respond(**ephemeral(why))
-        return
-    try:
-        if what == "ticket":
-            contact, found = service.last_ticket(deps(context).engine, cid)
-            view = last_ticket(contact, found, language, can_close=refusal(context, language) is None,
-                               seal=sealer(context).seal)
-        elif what == "details":
-            contact, attributes, values = service.details(deps(context).engine, cid)
-            view = details_modal(contact, attributes, values, refusal(context, language) is None, language,
-                                 {"cid": cid, "url": body.get("response_url")})
-        else:
-            contact = service.contact_or_raise(deps(context).engine, cid)
-            metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}
-            view = delete_confirmation(contact, language, metadata)
-    except service.NotFound:
-        respond(**ephemeral(t("gone", language)))
-        return
-    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
+    if what in MODALS:
+        open_contact_modal(what, cid, body, context, client, respond)
 
 
 @answers_errors
