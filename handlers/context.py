@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import BoltContext
@@ -69,3 +70,9 @@ def admin_lang(context: BoltContext, client: WebClient, respond: Any) -> str | N
         respond(**ephemeral(why))
         return None
     return language
+
+
+def sealed_choice(body: dict[str, Any], context: BoltContext, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    """The clicked menu option's value, if its seal holds for this workspace and it has our shape."""
+    value = sealer(context).unseal((body["actions"][0].get("selected_option") or {}).get("value"))
+    return pattern.match(value or "")

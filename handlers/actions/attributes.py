@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.i18n import t
 from bot.table_settings import layout
 from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
-from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealer
+from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale
 from storage import attributes as store
 from storage.models import Attribute
 
@@ -29,12 +29,11 @@ def on_add(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
 
 def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
-    language = lang(context, client)
-    value = sealer(context).unseal((body["actions"][0].get("selected_option") or {}).get("value"))
-    match = MENU_VALUE.match(value or "")
+    match = sealed_choice(body, context, MENU_VALUE)
     if match is None:  # changed, foreign or too old
-        respond(**ephemeral(t("error.stale", language)))
+        stale(context, client, respond)
         return
+    language = lang(context, client)
     if why := refusal(context, language):
         respond(**ephemeral(why))
         return

@@ -12,7 +12,7 @@ from bot import audiences as service
 from bot.i18n import t
 from handlers.blocks.audiences import delete_modal, new_modal, rename_modal, save_modal
 from handlers.contact_list_view import render
-from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealer, viewer
+from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale, viewer
 from handlers.list_state import BadState, ListState, split
 from storage import attributes as attribute_store
 
@@ -44,12 +44,11 @@ def on_save_from_list(ack: Ack, body: dict[str, Any], context: BoltContext, clie
 
 def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
-    language = lang(context, client)
-    value = sealer(context).unseal((body["actions"][0].get("selected_option") or {}).get("value"))
-    match = MENU_VALUE.match(value or "")
+    match = sealed_choice(body, context, MENU_VALUE)
     if match is None:  # changed, foreign or too old
-        respond(**ephemeral(t("error.stale", language)))
+        stale(context, client, respond)
         return
+    language = lang(context, client)
     what, audience_id = match.group(1), int(match.group(2))
     info = service.find(deps(context).engine, str(audience_id))
     if info is None:

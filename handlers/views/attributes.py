@@ -31,13 +31,20 @@ def _sealed_meta(ack: Ack, body: dict[str, Any], context: BoltContext, language:
     return meta
 
 
-def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    language = lang(context, client)
+def _admin_meta(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
+    """Sealed metadata of a modal an admin submitted; otherwise answered here (stale or refused) and None."""
     if (meta := _sealed_meta(ack, body, context, language)) is None:
-        return
+        return None
     if why := refusal(context, language):
         ack()
         tell(meta, why)
+        return None
+    return meta
+
+
+def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    language = lang(context, client)
+    if (meta := _admin_meta(ack, body, context, language)) is None:
         return
     submitted = values(body)
     choices = [c for c in (submitted.get("choices") or "").splitlines() if c.strip()]
@@ -61,12 +68,9 @@ def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, clie
 
 def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _sealed_meta(ack, body, context, language)) is None:
+    if (meta := _admin_meta(ack, body, context, language)) is None:
         return
     ack()
-    if why := refusal(context, language):
-        tell(meta, why)
-        return
     try:
         held = service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
         tell(meta, ":wastebasket: " + t("attr.deleted", language, holders=number(held, language)))
@@ -76,11 +80,7 @@ def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, cl
 
 def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _sealed_meta(ack, body, context, language)) is None:
-        return
-    if why := refusal(context, language):
-        ack()
-        tell(meta, why)
+    if (meta := _admin_meta(ack, body, context, language)) is None:
         return
     raw = {int(k[1:]): (v or "") for k, v in values(body).items() if k.startswith("a") and k[1:].isdigit()}
     try:
