@@ -20,31 +20,12 @@ from handlers.blocks.attributes import (
 )
 from handlers.blocks.contact_list import contact_label
 from handlers.context import actor, deps, lang, refusal, sealer
-from handlers.views.submission import metadata, refresh_list, stale_view, tell, values
-
-
-def _sealed_meta(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
-    """The modal's metadata as we sealed it; else the modal says it is out of date (None)."""
-    meta = metadata(body, context)
-    if meta is None:
-        ack(response_action="update", view=stale_view(language))
-    return meta
-
-
-def _admin_meta(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
-    """Sealed metadata of a modal an admin submitted; otherwise answered here (stale or refused) and None."""
-    if (meta := _sealed_meta(ack, body, context, language)) is None:
-        return None
-    if why := refusal(context, language):
-        ack()
-        tell(meta, why)
-        return None
-    return meta
+from handlers.views.submission import admin_metadata, refresh_list, sealed_metadata, tell, values
 
 
 def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _admin_meta(ack, body, context, language)) is None:
+    if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     submitted = values(body)
     choices = [c for c in (submitted.get("choices") or "").splitlines() if c.strip()]
@@ -68,7 +49,7 @@ def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, clie
 
 def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _admin_meta(ack, body, context, language)) is None:
+    if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     ack()
     try:
@@ -80,7 +61,7 @@ def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, cl
 
 def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _admin_meta(ack, body, context, language)) is None:
+    if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     raw = {int(k[1:]): (v or "") for k, v in values(body).items() if k.startswith("a") and k[1:].isdigit()}
     try:
@@ -101,7 +82,7 @@ def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client
 
 def on_table_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _sealed_meta(ack, body, context, language)) is None:
+    if (meta := sealed_metadata(ack, body, context, language)) is None:
         return
     submitted = values(body)
     scope = submitted.get("scope") or "user"

@@ -11,34 +11,18 @@ from bot import audiences as service
 from bot.audiences import AudienceError
 from bot.i18n import number, t
 from handlers.blocks.audiences import DELETE_CALLBACK, NEW_CALLBACK, RENAME_CALLBACK, SAVE_CALLBACK
-from handlers.context import actor, deps, lang, refusal
+from handlers.context import actor, deps, lang
 from handlers.list_state import BadState, ListState, split
-from handlers.views.submission import metadata, refresh_list, stale_view, tell, values
+from handlers.views.submission import admin_metadata, refresh_list, tell, values
 
 
 def _value(body: dict[str, Any], block_id: str) -> Any:
     return values(body).get(block_id)
 
 
-def _guard(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
-    """The modal's metadata when it is the one we sealed and the user is (still) an admin.
-
-    Otherwise the modal says it is out of date, or the conversation hears why not; None.
-    """
-    meta = metadata(body, context)
-    if meta is None:
-        ack(response_action="update", view=stale_view(language))
-        return None
-    if why := refusal(context, language):
-        ack()
-        tell(meta, why)
-        return None
-    return meta
-
-
 def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _guard(ack, body, context, language)) is None:
+    if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     try:
         state = split(str(meta.get("blk", "")))[1]
@@ -59,7 +43,7 @@ def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
 
 def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _guard(ack, body, context, language)) is None:
+    if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     name = _value(body, "name") or ""
     try:
@@ -73,7 +57,7 @@ def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
 
 def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _guard(ack, body, context, language)) is None:
+    if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     ack()
     try:
@@ -109,7 +93,7 @@ def spec_from_form(body: dict[str, Any]) -> dict[str, Any]:
 
 def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (meta := _guard(ack, body, context, language)) is None:
+    if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     try:
         info = service.create(deps(context).engine, _value(body, "name") or "", spec_from_form(body),

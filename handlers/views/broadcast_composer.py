@@ -38,7 +38,7 @@ from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.errors import answers_errors
 from handlers.integrity import Sealer
 from handlers.list_state import BadState, split
-from handlers.views.submission import ack_sealed, metadata, stale_view, values
+from handlers.views.submission import ack_sealed, metadata, sealed_metadata, stale_view, values
 
 log = logging.getLogger(__name__)
 MIN_LEAD_SECONDS = 60
@@ -141,8 +141,7 @@ def _sources(body: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 def on_params(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
-    if (earlier := metadata(body, context)) is None:
-        ack(response_action="update", view=stale_view(language))
+    if (earlier := sealed_metadata(ack, body, context, language)) is None:
         return
     sources = _sources(body)
     errors = {f"val:{k}": t("broadcast.error.params", language, problems=f"missing:{k}")

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from bot.i18n import t
 from handlers.blocks.app_home import info_modal
 from handlers.contact_list_view import render
-from handlers.context import deps, lang, sealer, viewer
+from handlers.context import deps, lang, refusal, sealer, viewer
 from handlers.list_state import BadState, ListState, split
 from handlers.respond import webhook
 
@@ -29,6 +29,28 @@ def metadata(body: dict[str, Any], context: BoltContext) -> dict[str, Any] | Non
 def stale_view(language: str) -> dict[str, Any]:
     """What a modal shows when its metadata failed the check: open it again."""
     return info_modal(t("stale.title", language), t("error.stale", language), language)
+
+
+def sealed_metadata(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
+    """The modal's metadata as we sealed it; otherwise the modal says it is out of date, and None."""
+    meta = metadata(body, context)
+    if meta is None:
+        ack(response_action="update", view=stale_view(language))
+    return meta
+
+
+def admin_metadata(ack: Ack, body: dict[str, Any], context: BoltContext, language: str) -> dict[str, Any] | None:
+    """Sealed metadata of a modal an admin submitted; otherwise answered here (stale or refused), and None.
+
+    The admin list is checked again on submit: the modal may be older than a change to it.
+    """
+    if (meta := sealed_metadata(ack, body, context, language)) is None:
+        return None
+    if why := refusal(context, language):
+        ack()
+        tell(meta, why)
+        return None
+    return meta
 
 
 def ack_sealed(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> bool:
