@@ -25,6 +25,7 @@ from bot.phone import to_e164_many
 from storage import csv_import as store
 from storage.csv_format import FileProblem, sniff
 from storage.csv_import import ColumnMap, Counts
+from storage.db import bulk_cache
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def preview(
     sha = _sha256(path)
     pool = _pool(path)
     try:
-        with engine.begin() as conn:
+        with engine.begin() as conn, bulk_cache(conn):
             cols = store.map_columns(conn, sniffed.header)
             run_id = store.create_run(
                 conn, file_id=file_id, file_name=file_name[:255], file_sha256=sha, status="preview",
@@ -175,7 +176,7 @@ def apply_run(
     has shown the result: at a million rows that delete takes seconds.
     """
     now = utcnow()
-    with engine.begin() as conn:
+    with engine.begin() as conn, bulk_cache(conn):
         run = store.get_run(conn, run_id)
         if run is None:
             raise ImportRefused("import.gone")

@@ -28,6 +28,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 from bot.phone import search_digits
+from storage.db import bulk_cache
 from storage.models import Contact, ContactTally, ImportRow, Message, Ticket
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
@@ -120,6 +121,12 @@ def _search_term(text_: str, region: str) -> tuple[str, str]:
     return ("digits", digits) if digits is not None else ("name_sort", text_.casefold())
 
 
+def trigram_query(term: str) -> str:
+    """An FTS5 query for rows holding every trigram of `term` (each a quoted one-token string)."""
+    grams = dict.fromkeys(term[i : i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1))
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+
+
 def search_condition(session: Session, text_: str, region: str) -> ColumnElement[bool]:
     """Match the name (case-insensitive substring) or the number's digits, through a trigram index."""
     return _search(session, text_, region, walk=False)
@@ -143,10 +150,9 @@ def _search(session: Session, text_: str, region: str, walk: bool) -> ColumnElem
         return like  # type: ignore[no-any-return]
     contact_id: Any = _Unindexed(Contact.id) if walk else Contact.id
     if len(term) >= TRIGRAM:
-        quoted = '"' + term.replace('"', '""') + '"'
-        match = f"{column} : {quoted}"
-        fts = text("SELECT rowid FROM contact_fts WHERE contact_fts MATCH :m").bindparams(m=match)
-        return contact_id.in_(fts)  # type: ignore[no-any-return]
+        table = "contact_digits_fts" if column == "digits" else "contact_name_fts"  # migration 0004
+        fts = text(f"SELECT rowid FROM {table} WHERE {table} MATCH :m").bindparams(m=trigram_query(term))
+        return and_(contact_id.in_(fts), like)  # the index finds rows with every trigram, LIKE the substring
     if walk:
         return like  # type: ignore[no-any-return]
     return contact_id.in_(select(Contact.id).where(like).correlate(None))  # type: ignore[no-any-return]
@@ -369,15 +375,9 @@ def bulk_insert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
                 copy.write_row(row)
         return len(values)
     if dialect.name == "sqlite":
-        # 7 b-tree indexes take random inserts: a bigger page cache than SQLite's 2 MB default
-        # keeps them in memory for the load (it is set back afterwards).
-        size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        conn.exec_driver_sql("PRAGMA cache_size = -262144")
-        try:
+        with bulk_cache(conn):  # 7 b-tree indexes take random inserts
             sql = f"INSERT INTO contact ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
             conn.exec_driver_sql(sql, values)  # type: ignore[arg-type]
-        finally:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {int(size or -2000)}")
         return len(values)
     conn.execute(insert(table), rows)
     return len(rows)

@@ -16,6 +16,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
+from storage import bulk_load
 from storage.attribute_values import AttributeValueError, normalize
 from storage.contacts import name_key
 from storage.csv_format import (
@@ -486,6 +488,23 @@ def apply(
     """
     counts = counts or preview_counts(conn, run_id, cols)
     cols = _create_attributes(conn, cols, now)
+    bulk = bulk_load.worth_it(conn, counts.created + counts.updated, counts.created)
+    with bulk_load.indexes_rebuilt(conn, renames=counts.updated > 0) if bulk else nullcontext(False):
+        _write_contacts(conn, run_id, counts, now=now, consent_source=consent_source, consent_by=consent_by,
+                        progress=progress)
+    for attr in cols.attributes:
+        if progress is not None:
+            progress("attributes", 0)
+        _upsert_attribute(conn, run_id, attr)
+    return counts  # the staged rows go in a separate, later transaction (see discard)
+
+
+def _write_contacts(
+    conn: Connection, run_id: int, counts: Counts, *, now: datetime, consent_source: str, consent_by: str,
+    progress: Progress | None,
+) -> None:
+    """Update the matched contacts, then insert the new ones: a set-based statement each, skipped when
+    the counts (taken in this transaction) say it has nothing to do."""
     r = staged.alias("r")
     same = and_(r.c.phone == contact.c.phone, r.c.messenger == contact.c.messenger)
     wake_ok = or_(r.c.active == false(), contact.c.opted_out_at.is_(None))
@@ -496,19 +515,22 @@ def apply(
     )
     if progress is not None:
         progress("update", 0)
-    conn.execute(
-        update(contact)
-        .where(r.c.run_id == run_id, r.c.action == "row", same, core_change)
-        .values(
-            name=func.coalesce(r.c.name, contact.c.name),
-            name_sort=func.coalesce(r.c.name_sort, contact.c.name_sort),
-            blocked=func.coalesce(r.c.blocked, contact.c.blocked),
-            active=case((and_(r.c.active.is_not(None), wake_ok), r.c.active), else_=contact.c.active),
-            updated_at=now,
+    if counts.updated:
+        conn.execute(
+            update(contact)
+            .where(r.c.run_id == run_id, r.c.action == "row", same, core_change)
+            .values(
+                name=func.coalesce(r.c.name, contact.c.name),
+                name_sort=func.coalesce(r.c.name_sort, contact.c.name_sort),
+                blocked=func.coalesce(r.c.blocked, contact.c.blocked),
+                active=case((and_(r.c.active.is_not(None), wake_ok), r.c.active), else_=contact.c.active),
+                updated_at=now,
+            )
         )
-    )
     if progress is not None:
         progress("create", 0)
+    if not counts.created:
+        return
     new_rows = select(
         r.c.phone, r.c.messenger, r.c.name, r.c.name_sort,
         func.coalesce(r.c.first_contact_at, literal(now, Contact.__table__.c.first_contact_at.type)),
@@ -521,11 +543,6 @@ def apply(
         ["phone", "messenger", "name", "name_sort", "first_contact_at", "last_chat_at", "blocked", "active",
          "consent_at", "consent_source", "consent_by", "opted_out_at", "blocked_messages", "created_at",
          "updated_at"], new_rows))
-    for attr in cols.attributes:
-        if progress is not None:
-            progress("attributes", 0)
-        _upsert_attribute(conn, run_id, attr)
-    return counts  # the staged rows go in a separate, later transaction (see discard)
 
 
 def _create_attributes(conn: Connection, cols: ColumnMap, now: datetime) -> ColumnMap:
