@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 from bot import exports, imports
 from storage.contacts import ContactFilter, name_key
+from storage.csv_format import BOOL_WORDS, EXPORT_MESSENGER, STATUS_WORDS, neutralise, unneutralise
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRun
 from tests.factories import BASE, add_contact
 
@@ -104,3 +106,26 @@ def test_export_is_exactly_the_filtered_list_in_english(engine: Engine, tmp_path
     assert result.count == 1
     assert rows == [["Number", "Messenger", "Name", "Status"], ["+4917011111111", "WhatsApp", "Active Anna", "active"]]
     assert name_key("Active Anna") == "active anna"
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_formula_guard_is_the_same_whichever_database_writes_the_file(engine: Engine, tmp_path: Path,
+                                                                      lang: str) -> None:
+    """PostgreSQL formats the rows itself (COPY); every cell must be what csv_format.neutralise writes."""
+    names = ["=1+2", "+4917012345678", "+49 170 123", "-minus", "@at", "'=schon", "''+zwei", "\tTab", "'normal",
+             "Jürgen; \"Jo\"", "Zeile\neins", "ok"]
+    for i, name in enumerate(names):
+        add_contact(engine, f"+49170000000{i:02d}", name, blocked=i % 2 == 0, active=i % 3 != 0,
+                    messenger=("whatsapp", "telegram", "sms")[i % 3])
+    out = tmp_path / "f.csv"
+    delimiter = exports.delimiter_for(lang)
+    exports.export(engine, ContactFilter(status="all"), lang=lang, delimiter=delimiter, path=str(out))
+    rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"), newline=""), delimiter=delimiter))
+    by_phone = {r[0]: r for r in rows[1:]}
+    yes, no = BOOL_WORDS[lang]
+    on, off = STATUS_WORDS[lang]
+    for i, name in enumerate(names):
+        row = by_phone[f"+49170000000{i:02d}"]
+        assert row[1] == EXPORT_MESSENGER[("whatsapp", "telegram", "sms")[i % 3]]
+        assert row[2] == neutralise(name) and unneutralise(row[2]) == name
+        assert row[5:] == [yes if i % 2 == 0 else no, on if i % 3 != 0 else off]
