@@ -92,7 +92,7 @@ def neutralise(value: str) -> str:
 
 def unneutralise(value: str) -> str:
     """Import: undo `neutralise` exactly (one `'` before a formula character)."""
-    return value[1:] if _GUARDED.match(value) else value
+    return value[1:] if value[:1] == "'" and _GUARDED.match(value) else value
 
 
 def format_when(when: datetime | None) -> str:

@@ -216,7 +216,7 @@ class ImportRow(SQLModel, table=True):
     __table_args__ = (Index("ix_import_row_run_row", "run_id", "row_no"),)
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
                                                           primary_key=True, autoincrement=True))
-    run_id: int = _fk("import_run.id", index=False)
+    run_id: int  # no foreign key: PostgreSQL would check it once per staged row (migration 0005)
     row_no: int
     phone: str = Field(max_length=20)
     messenger: str = Field(max_length=20)
