@@ -18,10 +18,11 @@ branch_labels = None
 depends_on = None
 
 TRIGGERS = ("contact_fts_ai", "contact_fts_ad", "contact_fts_au")
+OPTIONS = "content='', detail=none, columnsize=0, tokenize='trigram'"
 
 NEW = [
-    "CREATE VIRTUAL TABLE contact_name_fts USING fts5(name_sort, content='', detail=none, columnsize=0, tokenize='trigram')",
-    "CREATE VIRTUAL TABLE contact_digits_fts USING fts5(digits, content='', detail=none, columnsize=0, tokenize='trigram')",
+    "CREATE VIRTUAL TABLE contact_name_fts USING fts5(name_sort, " + OPTIONS + ")",
+    "CREATE VIRTUAL TABLE contact_digits_fts USING fts5(digits, " + OPTIONS + ")",
     """CREATE TRIGGER contact_fts_ai AFTER INSERT ON contact BEGIN
          INSERT INTO contact_name_fts(rowid, name_sort) VALUES (new.id, coalesce(new.name_sort, ''));
          INSERT INTO contact_digits_fts(rowid, digits) VALUES (new.id, substr(new.phone, 2));
