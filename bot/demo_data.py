@@ -1,7 +1,8 @@
 """Realistic fake contacts (German names, mixed messengers, tickets) for trying the app and benchmarks.
 
 Rows go in through `storage.contacts.bulk_insert` in chunks (COPY on PostgreSQL, one executemany on
-SQLite), never one ORM object per row: 1,000,000 contacts load in about a minute or two.
+SQLite), never one ORM object per row; a large load into a small table rebuilds the indexes once at
+the end instead of keeping them row by row (storage.bulk_load).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, insert, select
 
+from storage import bulk_load
 from storage.contacts import bulk_insert, name_key
+from storage.db import bulk_cache
 from storage.models import Contact, Message, Ticket, utcnow
 
 FIRST = (  # noqa: SIM905 (a word list reads best as text)
@@ -84,15 +87,25 @@ def generate(engine: Engine, count: int, *, tickets: float = 0.1, seed: int = 1,
     with engine.connect() as conn:
         start = int(conn.scalar(select(func.count()).select_from(Contact)) or 0)
     done = 0
+    with engine.connect() as conn:
+        bulk = bulk_load.worth_it(conn, count, count)
+    if bulk:  # one transaction: the indexes are rebuilt once at the end (storage.bulk_load)
+        with engine.begin() as conn, bulk_cache(conn), bulk_load.indexes_rebuilt(conn, renames=False):
+            while done < count:
+                done += _chunk(conn, start + done, min(chunk, count - done), tickets, rng)
+        return done
     while done < count:
-        n = min(chunk, count - done)
-        rows = list(_contacts(start + done, n, rng))
         with engine.begin() as conn:
-            bulk_insert(conn, rows)
-            if tickets > 0:
-                _tickets(conn, [r["phone"] for r in rows], tickets, rng)
-        done += n
+            done += _chunk(conn, start + done, min(chunk, count - done), tickets, rng)
     return done
+
+
+def _chunk(conn, first: int, n: int, tickets: float, rng: random.Random) -> int:  # type: ignore[no-untyped-def]
+    rows = list(_contacts(first, n, rng))
+    bulk_insert(conn, rows)
+    if tickets > 0:
+        _tickets(conn, [r["phone"] for r in rows], tickets, rng)
+    return n
 
 
 def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> None:  # type: ignore[no-untyped-def]

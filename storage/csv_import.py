@@ -489,9 +489,11 @@ def apply(
     counts = counts or preview_counts(conn, run_id, cols)
     cols = _create_attributes(conn, cols, now)
     bulk = bulk_load.worth_it(conn, counts.created + counts.updated, counts.created)
-    with bulk_load.indexes_rebuilt(conn, renames=counts.updated > 0) if bulk else nullcontext(False):
+    with bulk_load.indexes_rebuilt(conn, renames=counts.updated > 0) if bulk else nullcontext(False) as rebuilt:
         _write_contacts(conn, run_id, counts, now=now, consent_source=consent_source, consent_by=consent_by,
                         progress=progress)
+        if rebuilt and progress is not None:
+            progress("index", 0)
     for attr in cols.attributes:
         if progress is not None:
             progress("attributes", 0)

@@ -60,10 +60,13 @@ def test_a_bulk_import_leaves_indexes_search_and_totals_as_row_by_row_would(
     rows += ["+4917000000001;WhatsApp;Neue Berta;inaktiv"]
     caplog.set_level(logging.INFO, logger="storage.bulk_load")
     preview = imports.preview(engine, _file(tmp_path / "kunden.csv", rows), "kunden.csv", actor="t", region="DE")
-    result = imports.apply_run(engine, preview.run_id, "slack:UADMIN01", consent_confirmed=True)
+    stages: list[str] = []
+    result = imports.apply_run(engine, preview.run_id, "slack:UADMIN01", consent_confirmed=True,
+                               progress=lambda stage, _rows: stages.append(stage))
 
     assert result.counts.created == 30 and result.counts.updated == 1 and result.counts.deactivated == 1
     assert any("bulk load" in r.getMessage() for r in caplog.records)  # the path under test was taken
+    assert stages[-2:] == ["create", "index"]  # the thread says why the last step takes a while
     assert _catalog(engine) == before  # every index and trigger is back, exactly as defined
     # The search index knows the new contacts and the new name, and forgot the old one.
     assert _names(engine, "berta") == ["Neue Berta"] and _names(engine, "alte anna") == []
