@@ -29,7 +29,7 @@ def _catalog(engine: Engine) -> list[tuple[str, str]]:
         else:
             rows = conn.execute(text(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'contact' UNION ALL "
-                "SELECT tgname, pg_get_triggerdef(oid) || ' ' || tgenabled FROM pg_trigger "
+                "SELECT tgname, pg_get_triggerdef(oid) || ' ' || tgenabled::text FROM pg_trigger "
                 "WHERE tgrelid = 'contact'::regclass UNION ALL "
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'contact'::regclass"
             )).all()
