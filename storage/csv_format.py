@@ -51,7 +51,7 @@ EXPORT_MESSENGER = {"whatsapp": "WhatsApp", "telegram": "Telegram", "facebook": 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RISKY_FIRST = frozenset("=+-@\t\r'")
 _GUARDED = re.compile(r"^'+[=+\-@\t\r]")
-_PLAIN_PHONE = re.compile(r"^\+\d{7,15}$")
+_PLAIN_PHONE = re.compile(r"\+[0-9]{7,15}")  # fullmatch, ASCII digits: the SQL export does the same
 _SPACES = re.compile(r"[\s_\-]+")
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y %H:%M:%S",
                 "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d.%m.%y %H:%M", "%d.%m.%y", "%m/%d/%Y %H:%M", "%m/%d/%Y")
@@ -85,7 +85,7 @@ def neutralise(value: str) -> str:
     """Export: a cell a spreadsheet would run as a formula gets a leading `'` (valid numbers stay)."""
     if not value or value[0] not in _RISKY_FIRST:
         return value
-    if (value.startswith(_FORMULA_START) and not _PLAIN_PHONE.match(value)) or _GUARDED.match(value):
+    if (value.startswith(_FORMULA_START) and not _PLAIN_PHONE.fullmatch(value)) or _GUARDED.match(value):
         return "'" + value
     return value
 

@@ -113,7 +113,8 @@ def test_formula_guard_is_the_same_whichever_database_writes_the_file(engine: En
                                                                       lang: str) -> None:
     """PostgreSQL formats the rows itself (COPY); every cell must be what csv_format.neutralise writes."""
     names = ["=1+2", "+4917012345678", "+49 170 123", "-minus", "@at", "'=schon", "''+zwei", "\tTab", "'normal",
-             "Jürgen; \"Jo\"", "Zeile\neins", "ok"]
+             "Jürgen; \"Jo\"", "Zeile\neins", "ok",
+             "+4917012345678\n", "+١٢٣٤٥٦٧٨٩"]
     for i, name in enumerate(names):
         add_contact(engine, f"+49170000000{i:02d}", name, blocked=i % 2 == 0, active=i % 3 != 0,
                     messenger=("whatsapp", "telegram", "sms")[i % 3])
