@@ -86,9 +86,8 @@ def generate(engine: Engine, count: int, *, tickets: float = 0.1, seed: int = 1,
     rng = random.Random(seed)
     with engine.connect() as conn:
         start = int(conn.scalar(select(func.count()).select_from(Contact)) or 0)
-    done = 0
-    with engine.connect() as conn:
         bulk = bulk_load.worth_it(conn, count, count)
+    done = 0
     if bulk:  # one transaction: the indexes are rebuilt once at the end (storage.bulk_load)
         with engine.begin() as conn, bulk_cache(conn), bulk_load.indexes_rebuilt(conn, renames=False):
             while done < count:

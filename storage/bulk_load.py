@@ -128,9 +128,9 @@ def _postgresql(conn: Connection) -> Iterator[bool]:
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = 'contact'::regclass AND contype = 'u'"
     ).all()
-    triggers = [name for name in POSTGRES_TALLY_TRIGGERS if conn.exec_driver_sql(
-        "SELECT 1 FROM pg_trigger WHERE tgrelid = 'contact'::regclass AND tgname = %(name)s AND tgenabled <> 'D'",
-        {"name": name}).first()]
+    triggers = list(conn.exec_driver_sql(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'contact'::regclass AND tgname = ANY(%(names)s) "
+        "AND tgenabled <> 'D' ORDER BY tgname", {"names": list(POSTGRES_TALLY_TRIGGERS)}).scalars())
     wait = conn.exec_driver_sql("SELECT current_setting('lock_timeout')").scalar()
     savepoint = conn.begin_nested()
     try:

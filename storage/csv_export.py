@@ -80,8 +80,10 @@ def write(
     region: str = "DE",
 ) -> int:
     """Write the header and every matching contact in list order; returns the number of contacts."""
-    yes, no = BOOL_WORDS["en" if lang == "en" else "de"]
-    active_word, inactive_word = STATUS_WORDS["en" if lang == "en" else "de"]
+    flags = BOOL_WORDS["en" if lang == "en" else "de"]
+    statuses = STATUS_WORDS["en" if lang == "en" else "de"]
+    yes, no = flags
+    active_word, inactive_word = statuses
     sqlite = conn.dialect.name == "sqlite"
     selected: list[Any] = []
     convert: list[Callable[[Any], str]] = []
@@ -119,7 +121,7 @@ def write(
         [order_col.asc().nulls_last(), contact.c.id.asc()]
     header = [neutralise(c.header) for c in columns]
     if conn.dialect.name == "postgresql" and delimiter in COPY_DELIMITERS:
-        formatted = [_in_sql(col, expr, lang) for col, expr in zip(columns, selected, strict=True)]
+        formatted = [_in_sql(col, expr, flags, statuses) for col, expr in zip(columns, selected, strict=True)]
         stmt = select(*formatted).select_from(frm).where(*conds).order_by(*order)
         return _copy_out(conn, out, stmt, header, delimiter)
     stmt = select(*selected).select_from(frm).where(*conds).order_by(*order)
@@ -148,10 +150,9 @@ def _neutralised(value: Any) -> Any:
     return case((or_(risky, value.regexp_match("^'+[-=+@\t\r]")), literal("'") + value), else_=value)
 
 
-def _in_sql(col: ExportColumn, expr: Any, lang: str) -> Any:
-    """The column exactly as the Python path writes it, computed by PostgreSQL."""
-    yes, no = BOOL_WORDS["en" if lang == "en" else "de"]
-    active_word, inactive_word = STATUS_WORDS["en" if lang == "en" else "de"]
+def _in_sql(col: ExportColumn, expr: Any, flags: tuple[str, str], statuses: tuple[str, str]) -> Any:
+    """The column exactly as the Python path writes it (same words from `write`), computed by PostgreSQL."""
+    (yes, no), (active_word, inactive_word) = flags, statuses
     if col.attribute_id is not None or col.key == "name":
         return _neutralised(expr)
     if col.key == "messenger":
