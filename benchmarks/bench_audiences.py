@@ -28,14 +28,24 @@ from storage.db import make_engine, upgrade  # noqa: E402
 from storage.models import Contact, ContactAttribute  # noqa: E402
 
 GROUPS = {
-    "active + PLZ starts 10 (contains)": {"conditions": [
-        {"field": "status", "value": "active"}, {"field": "attr:plz", "op": "contains", "value": "101"}]},
+    "active + PLZ starts 10 (contains)": {
+        "conditions": [{"field": "status", "value": "active"}, {"field": "attr:plz", "op": "contains", "value": "101"}]
+    },
     "PLZ equals 10111": {"conditions": [{"field": "attr:plz", "op": "eq", "value": "10111"}]},
     "visits > 40": {"conditions": [{"field": "attr:besuche", "op": "gt", "value": "40"}]},
-    "WhatsApp + last chat within 30 days": {"conditions": [
-        {"field": "messenger", "value": ["whatsapp"]}, {"field": "last_chat", "op": "within_days", "value": 30}]},
-    "telegram OR visits < 2 (any)": {"match": "any", "conditions": [
-        {"field": "messenger", "value": ["telegram"]}, {"field": "attr:besuche", "op": "lt", "value": "2"}]},
+    "WhatsApp + last chat within 30 days": {
+        "conditions": [
+            {"field": "messenger", "value": ["whatsapp"]},
+            {"field": "last_chat", "op": "within_days", "value": 30},
+        ]
+    },
+    "telegram OR visits < 2 (any)": {
+        "match": "any",
+        "conditions": [
+            {"field": "messenger", "value": ["telegram"]},
+            {"field": "attr:besuche", "op": "lt", "value": "2"},
+        ],
+    },
     "all active": {"conditions": [{"field": "status", "value": "active"}]},
 }
 
@@ -50,7 +60,7 @@ def fill(engine: Engine, count: int) -> None:
     chunk = 100_000
     for start in range(0, len(ids), chunk):
         rows = []
-        for cid in ids[start:start + chunk]:
+        for cid in ids[start : start + chunk]:
             if cid % 3 == 0:
                 rows.append({"contact_id": cid, "attribute_id": plz.id, "value": f"{10000 + cid % 89999:05d}"})
             if cid % 5 == 0:

@@ -34,9 +34,23 @@ BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def fill(engine, count: int) -> None:  # type: ignore[no-untyped-def]
-    rows = ({"phone": f"+49170{i:08d}", "messenger": "whatsapp", "name": f"Kunde {i}", "name_sort": f"kunde {i}",
-             "first_contact_at": BASE, "last_chat_at": BASE, "blocked": False, "active": True, "consent_at": BASE,
-             "blocked_messages": 0, "created_at": BASE, "updated_at": BASE} for i in range(count))
+    rows = (
+        {
+            "phone": f"+49170{i:08d}",
+            "messenger": "whatsapp",
+            "name": f"Kunde {i}",
+            "name_sort": f"kunde {i}",
+            "first_contact_at": BASE,
+            "last_chat_at": BASE,
+            "blocked": False,
+            "active": True,
+            "consent_at": BASE,
+            "blocked_messages": 0,
+            "created_at": BASE,
+            "updated_at": BASE,
+        }
+        for i in range(count)
+    )
     table = Contact.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
         chunk: list[dict] = []
@@ -80,12 +94,20 @@ def main() -> int:
 
     fake = graph_api.spawn()
     try:
-        settings = load_settings(DATABASE_URL=url, WHATSAPP_MAX_MPS=args.mps, WHATSAPP_DAILY_LIMIT=0,
-                                 BROADCAST_CONCURRENCY=args.concurrency, **fake.env())
+        settings = load_settings(
+            DATABASE_URL=url,
+            WHATSAPP_MAX_MPS=args.mps,
+            WHATSAPP_DAILY_LIMIT=0,
+            BROADCAST_CONCURRENCY=args.concurrency,
+            **fake.env(),
+        )
         tpl = service.find_template(settings, "termin_erinnerung", "de")
-        draft = service.Draft(template=tpl, params={"1": service.ParamSource(field="name", fallback="Kunde"),
-                                                    "2": service.ParamSource(text="Montag")},
-                              audience=service.AudienceSpec(), created_by="bench")
+        draft = service.Draft(
+            template=tpl,
+            params={"1": service.ParamSource(field="name", fallback="Kunde"), "2": service.ParamSource(text="Montag")},
+            audience=service.AudienceSpec(),
+            created_by="bench",
+        )
         row, _ = service.create(engine, settings, draft)
         started = time.perf_counter()
         total = service.start(engine, settings, row.id or 0)
@@ -102,15 +124,21 @@ def main() -> int:
         sent = report.n("sent")
         span = (stats["last"] - stats["first"]) if stats["accepted"] > 1 else elapsed
         print(f"status {status}: {report.counts}")
-        print(f"sent {sent} in {elapsed:.1f} s = {sent / elapsed:.0f} msg/s overall; "
-              f"{(stats['accepted'] - 1) / span:.0f} msg/s first-to-last accept at the fake "
-              f"(configured {args.mps}, {100 * (stats['accepted'] - 1) / span / args.mps:.1f}%)")
+        print(
+            f"sent {sent} in {elapsed:.1f} s = {sent / elapsed:.0f} msg/s overall; "
+            f"{(stats['accepted'] - 1) / span:.0f} msg/s first-to-last accept at the fake "
+            f"(configured {args.mps}, {100 * (stats['accepted'] - 1) / span / args.mps:.1f}%)"
+        )
         fake_cpu = _cpu_seconds(fake.process.pid) if fake.process else 0.0
-        print(f"sender CPU {cpu:.1f} s ({100 * cpu / elapsed:.0f}% of one core), fake Graph API CPU {fake_cpu:.1f} s; "
-              f"peak RSS {rss_before / 1024:.0f} MB before sending, {rss_after / 1024:.0f} MB after")
+        print(
+            f"sender CPU {cpu:.1f} s ({100 * cpu / elapsed:.0f}% of one core), fake Graph API CPU {fake_cpu:.1f} s; "
+            f"peak RSS {rss_before / 1024:.0f} MB before sending, {rss_after / 1024:.0f} MB after"
+        )
         counts = stats["counts"]
-        print(f"recipients reached {len(counts)}, max messages per recipient {max(counts.values()) if counts else 0}, "
-              f"errors {stats['errors']}")
+        print(
+            f"recipients reached {len(counts)}, max messages per recipient {max(counts.values()) if counts else 0}, "
+            f"errors {stats['errors']}"
+        )
         print(f"busiest one-second window: {stats['window_max']} messages (limit {args.mps})")
         ok = status == "done" and sent == args.count and max(counts.values()) == 1
         if args.window:

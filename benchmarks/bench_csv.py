@@ -85,9 +85,14 @@ def step_import(url: str, file: str) -> dict[str, Any]:
     result = imports.apply_run(engine, preview.run_id, "bench", consent_confirmed=True, cleanup=False)
     done = time.perf_counter()
     imports.discard_staging(engine, preview.run_id)
-    return {"preview_s": staged - started, "apply_s": done - staged, "total_s": done - started,
-            "cleanup_s": time.perf_counter() - done,
-            "counts": result.counts.as_dict(), "peak_mb": peak_mb()}
+    return {
+        "preview_s": staged - started,
+        "apply_s": done - staged,
+        "total_s": done - started,
+        "cleanup_s": time.perf_counter() - done,
+        "counts": result.counts.as_dict(),
+        "peak_mb": peak_mb(),
+    }
 
 
 def step_export(url: str, file: str) -> dict[str, Any]:
@@ -98,8 +103,12 @@ def step_export(url: str, file: str) -> dict[str, Any]:
     engine = make_engine(url)
     started = time.perf_counter()
     result = exports.export(engine, ContactFilter(status="all"), lang="de", delimiter=";", path=file)
-    return {"total_s": time.perf_counter() - started, "rows": result.count, "peak_mb": peak_mb(),
-            "bytes": os.path.getsize(file)}
+    return {
+        "total_s": time.perf_counter() - started,
+        "rows": result.count,
+        "peak_mb": peak_mb(),
+        "bytes": os.path.getsize(file),
+    }
 
 
 def step_demo(url: str, rows: str) -> dict[str, Any]:
@@ -112,8 +121,9 @@ def step_demo(url: str, rows: str) -> dict[str, Any]:
 
 
 def child(step: str, url: str, arg: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", step, url, arg], capture_output=True, text=True,
-                         cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", step, url, arg], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"{step} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -132,24 +142,36 @@ def _timed(cmd: list[str], **kw: Any) -> float:
 def sqlite_import_baseline(file: Path, work: Path) -> float:
     db = work / "baseline.db"
     db.unlink(missing_ok=True)
-    schema = ("CREATE TABLE t (phone TEXT, messenger TEXT, name TEXT, first_contact TEXT, last_chat TEXT, "
-              "blocked TEXT, status TEXT); CREATE UNIQUE INDEX ux ON t (phone, messenger);")
+    schema = (
+        "CREATE TABLE t (phone TEXT, messenger TEXT, name TEXT, first_contact TEXT, last_chat TEXT, "
+        "blocked TEXT, status TEXT); CREATE UNIQUE INDEX ux ON t (phone, messenger);"
+    )
     subprocess.run(["sqlite3", str(db), schema], check=True)
     return _timed(["sqlite3", str(db), ".mode csv", ".separator ;", f".import --skip 1 {file} t"])
 
 
 def pg_import_baseline(file: Path, url: str) -> float:
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    subprocess.run(["psql", dsn, "-qc", "DROP TABLE IF EXISTS bench_t; CREATE TABLE bench_t (phone text, messenger "
-                    "text, name text, first_contact text, last_chat text, blocked text, status text); "
-                    "CREATE UNIQUE INDEX ON bench_t (phone, messenger);"], check=True)
+    subprocess.run(
+        [
+            "psql",
+            dsn,
+            "-qc",
+            "DROP TABLE IF EXISTS bench_t; CREATE TABLE bench_t (phone text, messenger "
+            "text, name text, first_contact text, last_chat text, blocked text, status text); "
+            "CREATE UNIQUE INDEX ON bench_t (phone, messenger);",
+        ],
+        check=True,
+    )
     took = _timed(["psql", dsn, "-qc", f"\\copy bench_t FROM '{file}' WITH (FORMAT csv, HEADER, DELIMITER ';')"])
     subprocess.run(["psql", dsn, "-qc", "DROP TABLE bench_t"], check=True)
     return took
 
 
-EXPORT_SQL = ("SELECT phone, messenger, name, first_contact_at, last_chat_at, blocked, active FROM contact "
-              "ORDER BY last_chat_at DESC, id DESC")
+EXPORT_SQL = (
+    "SELECT phone, messenger, name, first_contact_at, last_chat_at, blocked, active FROM contact "
+    "ORDER BY last_chat_at DESC, id DESC"
+)
 
 
 def sqlite_export_baseline(url: str, out: Path) -> float:
@@ -188,8 +210,9 @@ def main() -> None:
         make_file(create, args.rows, update=False)
         make_file(update, args.rows, update=True)
         results["file_mb"] = round(create.stat().st_size / 1e6, 1)
-        results["import_baseline_s"] = (sqlite_import_baseline(create, work) if args.db == "sqlite"
-                                        else pg_import_baseline(create, url))
+        results["import_baseline_s"] = (
+            sqlite_import_baseline(create, work) if args.db == "sqlite" else pg_import_baseline(create, url)
+        )
         fresh(url)
         results["import_create"] = child("import", url, str(create))
         results["import_update"] = child("import", url, str(update))
@@ -198,8 +221,11 @@ def main() -> None:
         fresh(url)
         results["demo_fill_s"] = child("demo", url, str(args.rows))["total_s"]
         out = work / "export.csv"
-        results["export_baseline_s"] = (sqlite_export_baseline(url, work / "baseline.csv") if args.db == "sqlite"
-                                        else pg_export_baseline(url, work / "baseline.csv"))
+        results["export_baseline_s"] = (
+            sqlite_export_baseline(url, work / "baseline.csv")
+            if args.db == "sqlite"
+            else pg_export_baseline(url, work / "baseline.csv")
+        )
         results["export"] = child("export", url, str(out))
     print(json.dumps(results, indent=2))
     if args.out:

@@ -39,8 +39,10 @@ def main(url: str, count: int, runs: int = 7) -> None:
         started = time.perf_counter()
         board = dashboard.load(engine)
         times.append((time.perf_counter() - started) * 1000)
-    print(f"dashboard.load over {board.counts.total} contacts: first {times[0]:.1f} ms, "
-          f"median {statistics.median(times[1:]):.1f} ms")
+    print(
+        f"dashboard.load over {board.counts.total} contacts: first {times[0]:.1f} ms, "
+        f"median {statistics.median(times[1:]):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

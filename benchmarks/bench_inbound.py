@@ -75,16 +75,32 @@ def body(ids: itertools.count, senders: int, n: int) -> bytes:
         i = next(ids)
         wa_id = f"49176{i % senders:07d}"
         names[wa_id] = f"Kunde {i % senders}"
-        messages.append({"from": wa_id, "id": f"wamid.bench.{i}", "timestamp": str(1767261600 + i),
-                         "type": "text", "text": {"body": f"Nachricht {i}"}})
-    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1"},
-             "contacts": [{"profile": {"name": v}, "wa_id": k} for k, v in names.items()], "messages": messages}
-    return json.dumps({"object": "whatsapp_business_account",
-                       "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}]}).encode()
+        messages.append(
+            {
+                "from": wa_id,
+                "id": f"wamid.bench.{i}",
+                "timestamp": str(1767261600 + i),
+                "type": "text",
+                "text": {"body": f"Nachricht {i}"},
+            }
+        )
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"phone_number_id": "1"},
+        "contacts": [{"profile": {"name": v}, "wa_id": k} for k, v in names.items()],
+        "messages": messages,
+    }
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+        }
+    ).encode()
 
 
-def run_scenario(port: int, per_request: int, seconds: float, threads: int, senders: int,
-                 ids: itertools.count) -> tuple[int, float, list[float]]:
+def run_scenario(
+    port: int, per_request: int, seconds: float, threads: int, senders: int, ids: itertools.count
+) -> tuple[int, float, list[float]]:
     lock = threading.Lock()
     sent = [0]
     latencies: list[float] = []
@@ -97,8 +113,11 @@ def run_scenario(port: int, per_request: int, seconds: float, threads: int, send
                     raw = body(ids, senders, per_request)
                 signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
                 started = time.perf_counter()
-                r = http.post(f"http://127.0.0.1:{port}/whatsapp/webhook", content=raw,
-                              headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+                r = http.post(
+                    f"http://127.0.0.1:{port}/whatsapp/webhook",
+                    content=raw,
+                    headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+                )
                 elapsed = time.perf_counter() - started
                 if r.status_code != 200:
                     raise SystemExit(f"webhook answered {r.status_code}: {r.text[:200]}")
@@ -140,8 +159,10 @@ def main() -> int:
     from tests.conftest import free_port
 
     port = free_port()
-    child = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(port), "--url", url],
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--port", str(port), "--url", url],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -153,14 +174,18 @@ def main() -> int:
                     raise SystemExit("server did not start") from None
                 time.sleep(0.1)
         ids = itertools.count()
-        print(f"database {args.db}, {args.threads} client threads, {args.senders} senders, "
-              f"{args.seconds:.0f} s per scenario")
+        print(
+            f"database {args.db}, {args.threads} client threads, {args.senders} senders, "
+            f"{args.seconds:.0f} s per scenario"
+        )
         total = 0
         for per_request in (1, args.batch):
             n, wall, lat = run_scenario(port, per_request, args.seconds, args.threads, args.senders, ids)
             total += n
-            print(f"  {per_request:>4} message(s)/request: {n / wall:8.0f} messages/s  "
-                  f"({len(lat)} requests, latency p50 {pct(lat, 0.5):.1f} ms, p95 {pct(lat, 0.95):.1f} ms)")
+            print(
+                f"  {per_request:>4} message(s)/request: {n / wall:8.0f} messages/s  "
+                f"({len(lat)} requests, latency p50 {pct(lat, 0.5):.1f} ms, p95 {pct(lat, 0.95):.1f} ms)"
+            )
         engine = make_engine(url)
         with Session(engine) as s:
             stored = s.scalar(select(func.count()).select_from(Message))

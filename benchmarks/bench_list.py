@@ -142,8 +142,11 @@ def query_benchmarks(engine: Engine, repeat: int) -> list[Result]:
     def add(group: str, name: str, fn: Callable[[], Any], target: float) -> None:
         med, p95, statements, db = timed(fn, repeat, counter)
         results.append((group, name, med, p95, statements, target, db))
-        print(f"  {group:<8} {name:<44} median {med:8.2f} ms  p95 {p95:8.2f} ms  db {db:7.2f} ms  "
-              f"({statements} statements)", flush=True)
+        print(
+            f"  {group:<8} {name:<44} median {med:8.2f} ms  p95 {p95:8.2f} ms  db {db:7.2f} ms  "
+            f"({statements} statements)",
+            flush=True,
+        )
 
     active = ContactFilter()
 
@@ -157,37 +160,76 @@ def query_benchmarks(engine: Engine, repeat: int) -> list[Result]:
     add("count", "total, status active (list header)", count_only(active), TARGET_PAGE_MS)
     add("count", "total, status all", count_only(ContactFilter(status="all")), TARGET_PAGE_MS)
     add("count", "total, blocked", count_only(ContactFilter(status="all", blocked=True)), TARGET_PAGE_MS)
-    add("count", "total, whatsapp, inactive", count_only(ContactFilter(status="inactive", messenger="whatsapp")),
-        TARGET_PAGE_MS)
+    add(
+        "count",
+        "total, whatsapp, inactive",
+        count_only(ContactFilter(status="inactive", messenger="whatsapp")),
+        TARGET_PAGE_MS,
+    )
     add("page", "first page (active, last chat desc)", page(active, PageRequest()), TARGET_PAGE_MS)
     for sort in store.SORT_COLUMNS:
         for desc in (False, True):
-            add("page", f"sort {sort} {'desc' if desc else 'asc'}", page(active, PageRequest(sort=sort, desc=desc)),
-                TARGET_PAGE_MS)
-    for sort, desc in (("last_chat", True), ("name", False), ("phone", False), ("first_contact", True),
-                       ("messenger", False), ("status", True)):
+            add(
+                "page",
+                f"sort {sort} {'desc' if desc else 'asc'}",
+                page(active, PageRequest(sort=sort, desc=desc)),
+                TARGET_PAGE_MS,
+            )
+    for sort, desc in (
+        ("last_chat", True),
+        ("name", False),
+        ("phone", False),
+        ("first_contact", True),
+        ("messenger", False),
+        ("status", True),
+    ):
         anchor = deep_anchor(engine, active, sort, desc, 0.6)
         label = f"{sort} {'desc' if desc else 'asc'}"
-        add("deep", f"next page at 60% ({label})", page(active, PageRequest(sort=sort, desc=desc, after_id=anchor)),
-            TARGET_PAGE_MS)
-        add("deep", f"previous page at 60% ({label})",
-            page(active, PageRequest(sort=sort, desc=desc, before_id=anchor)), TARGET_PAGE_MS)
+        add(
+            "deep",
+            f"next page at 60% ({label})",
+            page(active, PageRequest(sort=sort, desc=desc, after_id=anchor)),
+            TARGET_PAGE_MS,
+        )
+        add(
+            "deep",
+            f"previous page at 60% ({label})",
+            page(active, PageRequest(sort=sort, desc=desc, before_id=anchor)),
+            TARGET_PAGE_MS,
+        )
     anchor = deep_anchor(engine, active, "last_chat", True, 0.95)  # inside the never-chatted (NULL) tail
-    add("deep", "next page at 95% (last chat NULL tail)",
-        page(active, PageRequest(sort="last_chat", desc=True, after_id=anchor)), TARGET_PAGE_MS)
+    add(
+        "deep",
+        "next page at 95% (last chat NULL tail)",
+        page(active, PageRequest(sort="last_chat", desc=True, after_id=anchor)),
+        TARGET_PAGE_MS,
+    )
     add("filter", "status inactive", page(ContactFilter(status="inactive"), PageRequest()), TARGET_PAGE_MS)
     add("filter", "blocked", page(ContactFilter(status="all", blocked=True), PageRequest()), TARGET_PAGE_MS)
     add("filter", "status all", page(ContactFilter(status="all"), PageRequest()), TARGET_PAGE_MS)
     add("filter", "messenger sms (4%)", page(ContactFilter(messenger="sms"), PageRequest()), TARGET_PAGE_MS)
-    add("filter", "messenger telegram, sort name", page(ContactFilter(messenger="telegram"),
-                                                        PageRequest(sort="name", desc=False)), TARGET_PAGE_MS)
-    for term, note in (("xaver quast", "rare name (1 match)"), ("zlem yıl", "name ~100 matches"),
-                       ("0170 123", "number `0170 123` (~60)"), ("+49 170 1234", "number `+49 170 1234`"),
-                       ("4917098765", "digits, rare"), ("1234567", "digits, 7"),
-                       ("MÜLLER", "common name (~8k matches)")):
+    add(
+        "filter",
+        "messenger telegram, sort name",
+        page(ContactFilter(messenger="telegram"), PageRequest(sort="name", desc=False)),
+        TARGET_PAGE_MS,
+    )
+    for term, note in (
+        ("xaver quast", "rare name (1 match)"),
+        ("zlem yıl", "name ~100 matches"),
+        ("0170 123", "number `0170 123` (~60)"),
+        ("+49 170 1234", "number `+49 170 1234`"),
+        ("4917098765", "digits, rare"),
+        ("1234567", "digits, 7"),
+        ("MÜLLER", "common name (~8k matches)"),
+    ):
         add("search", f"{term!r}: {note}", page(ContactFilter(search=term), PageRequest()), TARGET_SEARCH_MS)
-    for term, note in (("ann", "very common (~100k)"), ("0170", "very common (~53k)"),
-                       ("xa", "2 chars, rare: scan"), ("an", "2 chars, common: scan")):
+    for term, note in (
+        ("ann", "very common (~100k)"),
+        ("0170", "very common (~53k)"),
+        ("xa", "2 chars, rare: scan"),
+        ("an", "2 chars, common: scan"),
+    ):
         add("info", f"search {term!r}: {note}", page(ContactFilter(search=term), PageRequest()), TARGET_SEARCH_MS)
     return results
 
@@ -213,12 +255,19 @@ def round_trip(engine: Engine, url: str, repeat: int) -> list[Result]:
         return 200, {"Content-Type": "text/plain"}, b"ok"
 
     fake.responders["response_url"] = on_response
-    settings = load_settings(DATABASE_URL=url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=fake.api_url, CONTACTBOT_ADMINS=ADMIN, CONTACTBOT_DEFAULT_REGION="DE")
+    settings = load_settings(
+        DATABASE_URL=url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.api_url,
+        CONTACTBOT_ADMINS=ADMIN,
+        CONTACTBOT_DEFAULT_REGION="DE",
+    )
     bolt = create_app(settings, engine)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_asgi(settings, engine, bolt), host="127.0.0.1", port=port,
-                                          log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_asgi(settings, engine, bolt), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -236,22 +285,40 @@ def round_trip(engine: Engine, url: str, repeat: int) -> list[Result]:
             return last["body"]
 
         def command(text_: str) -> Callable[[], Any]:
-            form = {"token": "t", "team_id": "T111", "team_domain": "acme", "channel_id": "C111",
-                    "channel_name": "support", "user_id": ADMIN, "user_name": "admin", "command": "/contacts",
-                    "text": text_, "api_app_id": "A111", "response_url": fake.response_url("cmd"),
-                    "trigger_id": "111.222.abc"}
+            form = {
+                "token": "t",
+                "team_id": "T111",
+                "team_domain": "acme",
+                "channel_id": "C111",
+                "channel_name": "support",
+                "user_id": ADMIN,
+                "user_name": "admin",
+                "command": "/contacts",
+                "text": text_,
+                "api_app_id": "A111",
+                "response_url": fake.response_url("cmd"),
+                "trigger_id": "111.222.abc",
+            }
             return lambda: send(urlencode(form))
 
         first = command("")()
-        button = next(e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]
-                      if e.get("action_id") == "list_next")
-        click = block_actions({**button, "block_id": next(b["block_id"] for b in first["blocks"]
-                                                         if button in b.get("elements", []))},
-                              response_url=fake.response_url("click"))
+        button = next(
+            e
+            for b in first["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e.get("action_id") == "list_next"
+        )
+        click = block_actions(
+            {**button, "block_id": next(b["block_id"] for b in first["blocks"] if button in b.get("elements", []))},
+            response_url=fake.response_url("click"),
+        )
         click_body = urlencode({"payload": json.dumps(click)})
-        for name, fn in (("`/contacts` (first page)", command("")),
-                         ("`/contacts 0170 123` (search)", command("0170 123")),
-                         ("next-page button click", lambda: send(click_body))):
+        for name, fn in (
+            ("`/contacts` (first page)", command("")),
+            ("`/contacts 0170 123` (search)", command("0170 123")),
+            ("next-page button click", lambda: send(click_body)),
+        ):
             med, p95, _, db = timed(fn, repeat, StatementCounter(engine))
             results.append(("slack", name, med, p95, 0, TARGET_ROUND_TRIP_MS, db))
             print(f"  slack    {name:<44} median {med:8.2f} ms  p95 {p95:8.2f} ms", flush=True)
@@ -287,16 +354,20 @@ def main() -> int:
     print(f"{args.db}: {args.count:,} contacts", flush=True)
     engine, insert_s = fill(url, args.count, args.reuse)
     if insert_s is not None:
-        print(f"  insert   demo-data {args.count:,} contacts (+10% tickets, 3 messages each): {insert_s:.1f} s "
-              f"= {args.count / insert_s:,.0f} contacts/s", flush=True)
+        print(
+            f"  insert   demo-data {args.count:,} contacts (+10% tickets, 3 messages each): {insert_s:.1f} s "
+            f"= {args.count / insert_s:,.0f} contacts/s",
+            flush=True,
+        )
     add_needle(engine)
     results = query_benchmarks(engine, args.repeat) + round_trip(engine, url, max(args.repeat // 2, 10))
     missed = [r for r in results if r[3] > r[5] and r[0] != "info"]
     for r in missed:
         print(f"  MISSED   {r[0]} {r[1]}: p95 {r[3]:.2f} ms > {r[5]:.0f} ms")
     if args.json:
-        args.json.write_text(json.dumps({"db": args.db, "count": args.count, "insert_s": insert_s,
-                                         "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps({"db": args.db, "count": args.count, "insert_s": insert_s, "results": results}, indent=1)
+        )
     return 1 if missed else 0
 
 

@@ -78,9 +78,11 @@ def _other_workspace(req: BoltRequest, context: BoltContext) -> BoltResponse | N
         return None
     log.warning("request from another workspace refused (%s)", req.body.get("type", "command"))
     if req.body.get("command"):  # a slash command shows the ack's text to the user
-        return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral",
-                                                         "text": t("auth.other_workspace", DEFAULT_LANGUAGE)}),
-                            headers={"content-type": "application/json"})
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_type": "ephemeral", "text": t("auth.other_workspace", DEFAULT_LANGUAGE)}),
+            headers={"content-type": "application/json"},
+        )
     return BoltResponse(status=200, body="")
 
 

@@ -42,8 +42,15 @@ def _check_definition(key: str, attribute_type: str, choices: list[str] | None) 
         raise AttributeValueError("attr.no_choices")
 
 
-def create(engine: Engine, label_de: str, label_en: str | None, attribute_type: str, actor: str,
-           choices: list[str] | None = None, key: str | None = None) -> Attribute:
+def create(
+    engine: Engine,
+    label_de: str,
+    label_en: str | None,
+    attribute_type: str,
+    actor: str,
+    choices: list[str] | None = None,
+    key: str | None = None,
+) -> Attribute:
     label_de = label_de.strip()[:100]
     if not label_de:
         raise AttributeValueError("attr.no_label")
@@ -52,8 +59,13 @@ def create(engine: Engine, label_de: str, label_en: str | None, attribute_type: 
     _check_definition(key, attribute_type, clean_choices)
     try:
         with session_scope(engine) as session:
-            attribute = Attribute(key=key, label_de=label_de, label_en=(label_en or label_de).strip()[:100],
-                                  type=attribute_type, choices=clean_choices)
+            attribute = Attribute(
+                key=key,
+                label_de=label_de,
+                label_en=(label_en or label_de).strip()[:100],
+                type=attribute_type,
+                choices=clean_choices,
+            )
             session.add(attribute)
             session.flush()
             audit.record(session, actor, "attribute.create", "attribute", attribute.id, type=attribute_type)

@@ -92,8 +92,10 @@ def delete(engine: Engine, audience_id: int, actor: str) -> None:
 
 def list_with_counts(engine: Engine) -> list[AudienceInfo]:
     with Session(engine) as session:
-        return [AudienceInfo(a.id or 0, a.name, store.member_count(session, a), a.filter)
-                for a in store.all_audiences(session)]
+        return [
+            AudienceInfo(a.id or 0, a.name, store.member_count(session, a), a.filter)
+            for a in store.all_audiences(session)
+        ]
 
 
 def find(engine: Engine, ref: str) -> AudienceInfo | None:

@@ -52,8 +52,9 @@ def slack_user(actor: str) -> str | None:
     return rest if kind == "slack" and rest[:1] in ("U", "W") and rest.isalnum() else None
 
 
-def deliver(deps: Deps, client: WebClient, entries: list[Committed], render: Render,
-            refresh_home: RefreshHome | None) -> None:
+def deliver(
+    deps: Deps, client: WebClient, entries: list[Committed], render: Render, refresh_home: RefreshHome | None
+) -> None:
     try:
         channel = deps.settings.audit_channel
         if channel:

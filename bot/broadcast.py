@@ -45,8 +45,6 @@ FLUSH_SECONDS = 0.5
 Progress = Callable[[int, bool], None]  # (broadcast id, final?)
 
 
-
-
 def headroom(rate: float) -> float:
     """Sends per second kept free below the limit, so arrival jitter at Meta never tips a second over."""
     return max(4.0, math.ceil(rate * 0.02)) if rate > 8 else rate / 2
@@ -146,9 +144,16 @@ def owner_id() -> str:
 class BroadcastSender:
     """Sends one broadcast until it is done, paused, cancelled, stopped, or its lease is lost."""
 
-    def __init__(self, settings: Settings, engine: Engine, broadcast_id: int, owner: str,
-                 on_progress: Progress | None = None, report_every: float = 3.0,
-                 stopping: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        broadcast_id: int,
+        owner: str,
+        on_progress: Progress | None = None,
+        report_every: float = 3.0,
+        stopping: threading.Event | None = None,
+    ) -> None:
         self.settings, self.engine, self.bid, self.owner = settings, engine, broadcast_id, owner
         self.stopping = stopping or threading.Event()
         self.on_progress = on_progress
@@ -268,7 +273,7 @@ class BroadcastSender:
             delay = self.settings.broadcast_pair_delay * 4 ** (job.attempts - 1)
             return base | {"status": "pending", "next_at": now + timedelta(seconds=delay)}
         if exc.kind is Kind.TRANSIENT and job.attempts < MAX_ATTEMPTS:
-            delay = 2.0 ** job.attempts * random.uniform(0.8, 1.2)
+            delay = 2.0**job.attempts * random.uniform(0.8, 1.2)
             return base | {"status": "pending", "next_at": now + timedelta(seconds=delay)}
         if exc.kind is Kind.FATAL:
             if self.run.stop is None:
@@ -356,8 +361,14 @@ class BroadcastSender:
             store.set_status(session, self.bid, ("running",), "done")
         elif why == "stopped" and self.run.stop is not None:
             exc = self.run.stop
-            store.set_status(session, self.bid, ("running",), "stopped", stop_code=exc.code,
-                             stop_reason=(exc.details or exc.title)[:300])
+            store.set_status(
+                session,
+                self.bid,
+                ("running",),
+                "stopped",
+                stop_code=exc.code,
+                stop_reason=(exc.details or exc.title)[:300],
+            )
         elif why == "limit":
             store.set_status(session, self.bid, ("running",), "paused", pause_reason="daily_limit")
         store.release_lease(session, self.bid, self.owner)
@@ -374,8 +385,14 @@ def _run_loop(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
-def send_broadcast(settings: Settings, engine: Engine, broadcast_id: int, owner: str | None = None,
-                   on_progress: Progress | None = None, stopping: threading.Event | None = None) -> str:
+def send_broadcast(
+    settings: Settings,
+    engine: Engine,
+    broadcast_id: int,
+    owner: str | None = None,
+    on_progress: Progress | None = None,
+    stopping: threading.Event | None = None,
+) -> str:
     """Run one broadcast to its end (or pause/stop) in this thread; returns its status afterwards."""
     eng = BroadcastSender(settings, engine, broadcast_id, owner or owner_id(), on_progress, stopping=stopping)
     status = _run_loop(eng.execute())
@@ -425,8 +442,7 @@ class Runner:
             elif status == "paused":
                 with session_scope(self.engine) as session:
                     store.set_status(session, bid, ("paused",), "running", pause_reason=None)
-            if send_broadcast(self.settings, self.engine, bid, self.owner, self.on_progress,
-                              self.stopping) != "busy":
+            if send_broadcast(self.settings, self.engine, bid, self.owner, self.on_progress, self.stopping) != "busy":
                 touched += 1
         return touched
 

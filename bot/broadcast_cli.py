@@ -62,8 +62,14 @@ def _print_preview(preview: service.Preview, lang: str) -> None:
         if b.get(reason):
             print(f"  - {t(f'broadcast.excluded.{reason}', lang)}: {number(b[reason], lang)}")
     if preview.over_limit:
-        print(t("broadcast.daily_limit_warning", lang, used=number(preview.daily_used, lang),
-                limit=number(preview.daily_limit, lang)))
+        print(
+            t(
+                "broadcast.daily_limit_warning",
+                lang,
+                used=number(preview.daily_used, lang),
+                limit=number(preview.daily_limit, lang),
+            )
+        )
 
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
@@ -77,16 +83,23 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             if not sep:
                 raise service.BroadcastError("broadcast.error.param_syntax", value=raw)
             params[key.strip()] = service.ParamSource.parse(value)
-        draft = service.Draft(template=template, params=params, audience=_audience(engine, args.audience),
-                              created_by=_actor(), scheduled_at=_when(args.at), report_lang=lang,
-                              request_key=args.key)
+        draft = service.Draft(
+            template=template,
+            params=params,
+            audience=_audience(engine, args.audience),
+            created_by=_actor(),
+            scheduled_at=_when(args.at),
+            report_lang=lang,
+            request_key=args.key,
+        )
         preview = service.preview(engine, settings, draft)
         if preview.problems:
             raise service.BroadcastError("broadcast.error.params", problems=", ".join(preview.problems))
         _print_preview(preview, lang)
         if not args.yes:
-            answer = input(t("broadcast.cli.confirm", lang, template=template.name,
-                             n=number(preview.recipients, lang)) + " [y/N] ")
+            answer = input(
+                t("broadcast.cli.confirm", lang, template=template.name, n=number(preview.recipients, lang)) + " [y/N] "
+            )
             if answer.strip().lower() not in ("y", "j", "yes", "ja"):
                 print(t("broadcast.cli.aborted", lang))
                 return 1
@@ -94,8 +107,14 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     except service.BroadcastError as exc:
         print(t(exc.code, lang, **exc.values), file=sys.stderr)
         return 2
-    print(t("broadcast.cli.created" if created else "broadcast.cli.exists", lang, id=row.id,
-            status=t(f"broadcast.status.{row.status}", lang)))
+    print(
+        t(
+            "broadcast.cli.created" if created else "broadcast.cli.exists",
+            lang,
+            id=row.id,
+            status=t(f"broadcast.status.{row.status}", lang),
+        )
+    )
     if row.status == "queued" and not args.queue:
         from bot.broadcast import Runner
 
@@ -106,15 +125,22 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
 
 def _report_json(report: service.Report) -> dict[str, Any]:
     b = report.broadcast
-    return {"id": b.id, "template": b.template, "language": b.language, "status": b.status,
-            "pause_reason": b.pause_reason, "stop_code": b.stop_code, "stop_reason": b.stop_reason,
-            "audience": b.audience.get("label") or b.audience.get("kind"), "total": b.total,
-            "scheduled_at": b.scheduled_at.isoformat() if b.scheduled_at else None,
-            "started_at": b.started_at.isoformat() if b.started_at else None,
-            "finished_at": b.finished_at.isoformat() if b.finished_at else None,
-            "counts": report.counts,
-            "reasons": [{"status": r.status, "code": r.code, "title": r.title, "count": r.count}
-                        for r in report.reasons]}
+    return {
+        "id": b.id,
+        "template": b.template,
+        "language": b.language,
+        "status": b.status,
+        "pause_reason": b.pause_reason,
+        "stop_code": b.stop_code,
+        "stop_reason": b.stop_reason,
+        "audience": b.audience.get("label") or b.audience.get("kind"),
+        "total": b.total,
+        "scheduled_at": b.scheduled_at.isoformat() if b.scheduled_at else None,
+        "started_at": b.started_at.isoformat() if b.started_at else None,
+        "finished_at": b.finished_at.isoformat() if b.finished_at else None,
+        "counts": report.counts,
+        "reasons": [{"status": r.status, "code": r.code, "title": r.title, "count": r.count} for r in report.reasons],
+    }
 
 
 def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> int:
@@ -149,8 +175,10 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     for r in reports:
         b = r.broadcast
         when = (b.scheduled_at or b.created_at).strftime("%Y-%m-%d %H:%M")
-        print(f"#{b.id:<5} {when}Z {b.template:<28} {t(f'broadcast.status.{b.status}', args.lang):<14} "
-              f"{number(r.n('sent', 'delivered', 'read'), args.lang)}/{number(b.total, args.lang)}")
+        print(
+            f"#{b.id:<5} {when}Z {b.template:<28} {t(f'broadcast.status.{b.status}', args.lang):<14} "
+            f"{number(r.n('sent', 'delivered', 'read'), args.lang)}/{number(b.total, args.lang)}"
+        )
     return 0
 
 
@@ -198,10 +226,19 @@ def add_commands(sub: Any) -> None:
 
     p = sp("send", "create a broadcast (asks before sending unless --yes)")
     p.add_argument("--template", required=True)
-    p.add_argument("--lang-code", "--template-lang", dest="lang_code", required=True,
-                   help="the template's language code, e.g. de or en_US")
-    p.add_argument("--param", action="append", metavar="KEY=VALUE",
-                   help="KEY=fixed text, KEY=attr:ATTRIBUTE or KEY=contact:name, each optionally |FALLBACK")
+    p.add_argument(
+        "--lang-code",
+        "--template-lang",
+        dest="lang_code",
+        required=True,
+        help="the template's language code, e.g. de or en_US",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="KEY=fixed text, KEY=attr:ATTRIBUTE or KEY=contact:name, each optionally |FALLBACK",
+    )
     p.add_argument("--audience", default="all", help="all, or a saved audience's id or name")
     p.add_argument("--at", help="ISO 8601 time with offset, e.g. 2026-12-01T09:00+01:00")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -216,8 +253,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("id", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
-    for action, help_ in (("cancel", "cancel a scheduled or running broadcast"), ("pause", "pause sending"),
-                          ("resume", "resume a paused broadcast")):
+    for action, help_ in (
+        ("cancel", "cancel a scheduled or running broadcast"),
+        ("pause", "pause sending"),
+        ("resume", "resume a paused broadcast"),
+    ):
         p = sp(action, help_)
         p.add_argument("id", type=int)
         p.set_defaults(run=cmd_change, action=action)
@@ -233,4 +273,3 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--once", action="store_true", help="work until nothing is left, then exit")
     p.add_argument("--no-scheduler", action="store_true", help="only poll the database, no APScheduler")
     p.set_defaults(run=cmd_worker)
-

@@ -24,8 +24,15 @@ def write_csv(engine: Engine, broadcast_id: int, out: IO[str], lang: str = "de")
         if not rows:
             return written
         for row in rows:
-            writer.writerow([row.phone, t(f"broadcast.state.{row.status}", lang), row.error_code or "",
-                             row.error_title or "", row.sent_at.isoformat() if row.sent_at else "",
-                             row.status_at.isoformat() if row.status_at else ""])
+            writer.writerow(
+                [
+                    row.phone,
+                    t(f"broadcast.state.{row.status}", lang),
+                    row.error_code or "",
+                    row.error_title or "",
+                    row.sent_at.isoformat() if row.sent_at else "",
+                    row.status_at.isoformat() if row.status_at else "",
+                ]
+            )
         written += len(rows)
         after = rows[-1].id

@@ -124,13 +124,19 @@ class AudienceSpec:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AudienceSpec:
-        return cls(kind=str(data.get("kind", "all")), filter=dict(data.get("filter") or {}),
-                   label=str(data.get("label", "")))
+        return cls(
+            kind=str(data.get("kind", "all")), filter=dict(data.get("filter") or {}), label=str(data.get("label", ""))
+        )
 
     @classmethod
     def of_filter(cls, flt: ContactFilter, label: str = "") -> AudienceSpec:
-        data = {"status": flt.status, "blocked": flt.blocked, "messenger": flt.messenger, "search": flt.search,
-                "audience_id": flt.audience_id}
+        data = {
+            "status": flt.status,
+            "blocked": flt.blocked,
+            "messenger": flt.messenger,
+            "search": flt.search,
+            "audience_id": flt.audience_id,
+        }
         return cls(kind="filter", filter={k: v for k, v in data.items() if v is not None}, label=label)
 
     @classmethod
@@ -174,15 +180,19 @@ def param_problems(draft: Draft) -> list[str]:
     """Parameter names and values checked against the template (fixed text empty = missing)."""
     filled = {k: (p.text if p.field is None else (p.fallback or "x")) or "" for k, p in draft.params.items()}
     problems = check_values(draft.template, filled)
-    bad = [f"bad_field:{k}" for k, p in draft.params.items()
-           if p.field and p.field not in FIELDS and not p.field.startswith("attr:")]
+    bad = [
+        f"bad_field:{k}"
+        for k, p in draft.params.items()
+        if p.field and p.field not in FIELDS and not p.field.startswith("attr:")
+    ]
     return problems + bad
 
 
 def preview(engine: Engine, settings: Settings, draft: Draft) -> Preview:
     with Session(engine) as session:
-        counts = store.breakdown(session, draft.audience.contact_filter(), settings.default_region,
-                                 draft.required_fields())
+        counts = store.breakdown(
+            session, draft.audience.contact_filter(), settings.default_region, draft.required_fields()
+        )
         used = store.recipients_since(session, utcnow() - timedelta(days=1)) if settings.whatsapp_daily_limit else 0
     return Preview(counts, param_problems(draft), used, settings.whatsapp_daily_limit)
 
@@ -197,16 +207,30 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
     scheduled = draft.scheduled_at if draft.scheduled_at and draft.scheduled_at > utcnow() else None
     with session_scope(engine) as session:
         row, created = store.create(
-            session, request_key=draft.request_key, template=draft.template.name, language=draft.template.language,
-            template_def=template_def(draft.template), params={k: asdict(v) for k, v in draft.params.items()},
-            audience=draft.audience.to_json(), status="scheduled" if scheduled else "queued",
-            scheduled_at=scheduled, created_by=draft.created_by, report_lang=draft.report_lang,
+            session,
+            request_key=draft.request_key,
+            template=draft.template.name,
+            language=draft.template.language,
+            template_def=template_def(draft.template),
+            params={k: asdict(v) for k, v in draft.params.items()},
+            audience=draft.audience.to_json(),
+            status="scheduled" if scheduled else "queued",
+            scheduled_at=scheduled,
+            created_by=draft.created_by,
+            report_lang=draft.report_lang,
             channel_id=draft.channel_id,
         )
         if created:
             session.flush()
-            audit.record(session, draft.created_by, "broadcast.create", "broadcast", row.id,
-                         template=draft.template.name, scheduled=bool(scheduled))
+            audit.record(
+                session,
+                draft.created_by,
+                "broadcast.create",
+                "broadcast",
+                row.id,
+                template=draft.template.name,
+                scheduled=bool(scheduled),
+            )
     if created and scheduled is not None:
         _wake_at(engine, row.id or 0, scheduled)
     return row, created
@@ -219,8 +243,9 @@ def _wake_at(engine: Engine, broadcast_id: int, when: datetime) -> None:
     try:
         schedule(engine, broadcast_id, when)
     except Exception as exc:
-        log.warning("broadcast %s: wake-up job not stored (%s); the pump will start it", broadcast_id,
-                    type(exc).__name__)
+        log.warning(
+            "broadcast %s: wake-up job not stored (%s); the pump will start it", broadcast_id, type(exc).__name__
+        )
 
 
 def params_of(row: Broadcast) -> dict[str, ParamSource]:
@@ -238,8 +263,9 @@ def start(engine: Engine, settings: Settings, broadcast_id: int) -> int | None:
         if row is None:
             return None
         spec = AudienceSpec.from_json(row.audience)
-        total = store.start(session, broadcast_id, spec.contact_filter(), settings.default_region,
-                            required_fields_of(row))
+        total = store.start(
+            session, broadcast_id, spec.contact_filter(), settings.default_region, required_fields_of(row)
+        )
         if total is not None:
             audit.record(session, row.created_by, "broadcast.start", "broadcast", broadcast_id, total=total)
         return total
@@ -286,12 +312,23 @@ def retry_failed(engine: Engine, broadcast_id: int, actor: str, include_unknown:
         row = store.get(session, broadcast_id)
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
-        codes = [r.code for r in store.failure_reasons(session, broadcast_id, 100)
-                 if r.status == "failed" and retryable(r.code)]
+        codes = [
+            r.code
+            for r in store.failure_reasons(session, broadcast_id, 100)
+            if r.status == "failed" and retryable(r.code)
+        ]
         n = store.requeue(session, broadcast_id, codes, include_unknown)
         if n:
-            store.set_status(session, broadcast_id, ("done", "stopped", "paused", "running"), "running",
-                             finished_at=None, stop_code=None, stop_reason=None, pause_reason=None)
+            store.set_status(
+                session,
+                broadcast_id,
+                ("done", "stopped", "paused", "running"),
+                "running",
+                finished_at=None,
+                stop_code=None,
+                stop_reason=None,
+                pause_reason=None,
+            )
             audit.record(session, actor, "broadcast.retry", "broadcast", broadcast_id, rows=n)
         return n
 
@@ -330,8 +367,13 @@ def recent(engine: Engine, limit: int = 20) -> list[Report]:
         return [Report(r, store.counts(session, r.id or 0), []) for r in rows]
 
 
-def test_send(settings: Settings, template: Template, params: Mapping[str, ParamSource], phone: str,
-              contact: Mapping[str, str] | None = None) -> str:
+def test_send(
+    settings: Settings,
+    template: Template,
+    params: Mapping[str, ParamSource],
+    phone: str,
+    contact: Mapping[str, str] | None = None,
+) -> str:
     """One message to one number (the sender's own phone) before the real thing."""
     values = {k: p.value(contact or {}) for k, p in params.items()}
     problems = check_values(template, values)

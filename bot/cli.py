@@ -52,8 +52,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     sender = None if args.no_scheduler else start_sending(settings, engine)  # broadcasts, scheduled ones
     # SIGTERM: no new work, work in flight finishes within CONTACTBOT_SHUTDOWN_GRACE_SECONDS (bot/lifecycle.py)
     try:
-        return lifecycle.serve(asgi, args.host, args.port, grace=settings.shutdown_grace,
-                               executors=executors, socket_handler=socket_handler)
+        return lifecycle.serve(
+            asgi,
+            args.host,
+            args.port,
+            grace=settings.shutdown_grace,
+            executors=executors,
+            socket_handler=socket_handler,
+        )
     finally:
         if sender is not None:
             sender.stop()
@@ -74,8 +80,11 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blocked", action="store_true", help="only blocked contacts")
     p.add_argument("--messenger", choices=None)
     p.add_argument("--search")
-    p.add_argument("--sort", default="last_chat:desc", help="FIELD[:asc|desc], FIELD one of "
-                   "phone, messenger, first_contact, last_chat, name, status")
+    p.add_argument(
+        "--sort",
+        default="last_chat:desc",
+        help="FIELD[:asc|desc], FIELD one of phone, messenger, first_contact, last_chat, name, status",
+    )
 
 
 def parse_filter(args: argparse.Namespace) -> Any:
@@ -84,8 +93,9 @@ def parse_filter(args: argparse.Namespace) -> Any:
 
     if args.messenger and args.messenger not in MESSENGERS:
         raise SystemExit(f"--messenger must be one of {', '.join(MESSENGERS)}")
-    return ContactFilter(status=args.status, blocked=True if args.blocked else None,
-                         messenger=args.messenger, search=args.search)
+    return ContactFilter(
+        status=args.status, blocked=True if args.blocked else None, messenger=args.messenger, search=args.search
+    )
 
 
 def parse_sort(value: str) -> tuple[str, bool]:
@@ -99,10 +109,14 @@ def parse_sort(value: str) -> tuple[str, bool]:
 
 def contact_json(contact: Any) -> dict[str, Any]:
     return {
-        "id": contact.id, "phone": contact.phone, "messenger": contact.messenger, "name": contact.name,
+        "id": contact.id,
+        "phone": contact.phone,
+        "messenger": contact.messenger,
+        "name": contact.name,
         "first_contact": contact.first_contact_at.isoformat() if contact.first_contact_at else None,
         "last_chat": contact.last_chat_at.isoformat() if contact.last_chat_at else None,
-        "blocked": contact.blocked, "status": "active" if contact.active else "inactive",
+        "blocked": contact.blocked,
+        "status": "active" if contact.active else "inactive",
     }
 
 
@@ -112,16 +126,19 @@ def cmd_contacts_list(args: argparse.Namespace, settings: Settings) -> int:
 
     sort, desc = parse_sort(args.sort)
     engine = _engine(settings)
-    page = list_contacts(engine, parse_filter(args), PageRequest(sort=sort, desc=desc, limit=args.limit),
-                         settings.default_region)
+    page = list_contacts(
+        engine, parse_filter(args), PageRequest(sort=sort, desc=desc, limit=args.limit), settings.default_region
+    )
     rows = [contact_json(c) for c in page.rows]
     if args.json:
         print(json.dumps({"total": page.total, "contacts": rows}, ensure_ascii=False, indent=2))
         return 0
     print(f"{len(rows)} of {page.total} contacts")
     for r in rows:
-        print(f"{r['phone']:<17} {r['messenger']:<10} {(r['name'] or '-')[:30]:<30} {r['status']:<8} "
-              f"{'blocked' if r['blocked'] else '':<7} last chat {r['last_chat'] or '-'}")
+        print(
+            f"{r['phone']:<17} {r['messenger']:<10} {(r['name'] or '-')[:30]:<30} {r['status']:<8} "
+            f"{'blocked' if r['blocked'] else '':<7} last chat {r['last_chat'] or '-'}"
+        )
     return 0
 
 
@@ -145,8 +162,11 @@ def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
         print("no such contact", file=sys.stderr)
         return 1
     if len(found) > 1:
-        print(f"{len(found)} contacts have this number; pick one with --messenger "
-              f"({', '.join(c.messenger for c in found)})", file=sys.stderr)
+        print(
+            f"{len(found)} contacts have this number; pick one with --messenger "
+            f"({', '.join(c.messenger for c in found)})",
+            file=sys.stderr,
+        )
         return 1
     actor = f"cli:{getpass.getuser()}"
     if args.action == "delete":
@@ -154,8 +174,10 @@ def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
         print(f"deleted contact {found[0].id} and {sum(removed.values())} related rows")
     else:
         contact = service.change(engine, found[0].id or 0, args.action, actor)
-        print(f"contact {contact.id}: {'blocked' if contact.blocked else 'not blocked'}, "
-              f"{'active' if contact.active else 'inactive'}")
+        print(
+            f"contact {contact.id}: {'blocked' if contact.blocked else 'not blocked'}, "
+            f"{'active' if contact.active else 'inactive'}"
+        )
     return 0
 
 
@@ -180,9 +202,23 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     with Session(engine) as session:
         entries = audit.recent(session, args.limit, action=args.action)
     if args.json:
-        print(json.dumps([{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-                           "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail}
-                          for e in entries], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "at": e.at.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "object_type": e.object_type,
+                        "object_id": e.object_id,
+                        "detail": e.detail,
+                    }
+                    for e in entries
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     for e in entries:
         detail = json.dumps(e.detail, ensure_ascii=False) if e.detail else ""
@@ -206,15 +242,17 @@ def cmd_tickets_close(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contactbot", description="Slack contact console for messenger "
-                                     "customer service.")
+    parser = argparse.ArgumentParser(
+        prog="contactbot", description="Slack contact console for messenger customer service."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the Slack app and the HTTP routes")
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=3000)
-    p.add_argument("--no-scheduler", action="store_true",
-                   help="do not send broadcasts here (run `contactbot worker` separately)")
+    p.add_argument(
+        "--no-scheduler", action="store_true", help="do not send broadcasts here (run `contactbot worker` separately)"
+    )
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("db", help="database schema")

@@ -73,12 +73,15 @@ def cmd_attributes(args: argparse.Namespace, settings: Settings) -> int:
         if args.attributes_command == "list":
             for attribute, holders in attributes.list_attributes(engine):
                 choices = f" [{', '.join(attribute.choices)}]" if attribute.choices else ""
-                print(f"{attribute.id:>5}  {attribute.key:<24} {attribute.label_de:<24} {attribute.type:<7}"
-                      f"{choices}  {holders} values")
+                print(
+                    f"{attribute.id:>5}  {attribute.key:<24} {attribute.label_de:<24} {attribute.type:<7}"
+                    f"{choices}  {holders} values"
+                )
             return 0
         if args.attributes_command == "add":
-            created = attributes.create(engine, args.label, args.label_en, args.type, _actor(),
-                                        choices=args.choice, key=args.key)
+            created = attributes.create(
+                engine, args.label, args.label_en, args.type, _actor(), choices=args.choice, key=args.key
+            )
             print(f"created attribute {created.id} ({created.key})")
             return 0
         rows = {a.key: a for a, _ in attributes.list_attributes(engine)}

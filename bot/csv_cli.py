@@ -27,8 +27,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         from bot.slack_files import limit_text
 
         limit = limit_text(settings.max_upload_bytes)
-        print(t("import.error.prefix", lang, file=name, reason=t("import.error.too_big", lang, limit=limit))
-              .replace("*", "").removeprefix(":x: "), file=sys.stderr)
+        print(
+            t("import.error.prefix", lang, file=name, reason=t("import.error.too_big", lang, limit=limit))
+            .replace("*", "")
+            .removeprefix(":x: "),
+            file=sys.stderr,
+        )
         return 1
     engine = _engine(settings)
     actor = f"cli:{getpass.getuser()}"
@@ -36,8 +40,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         preview = imports.preview(engine, args.file, name, actor=actor, region=settings.default_region)
     except imports.FileProblem as exc:
         reason = t(exc.code, lang, **exc.values)
-        print(t("import.error.prefix", lang, file=name, reason=reason).replace("*", "").removeprefix(":x: "),
-              file=sys.stderr)
+        print(
+            t("import.error.prefix", lang, file=name, reason=reason).replace("*", "").removeprefix(":x: "),
+            file=sys.stderr,
+        )
         return 1
     result = preview
     applied = False
@@ -65,16 +71,27 @@ def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any 
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     c = result.counts
-    print(("applied: " if applied else "dry run: ") + ", ".join(
-        f"{number(getattr(c, k), lang)} {t(f'import.count.{k}', lang)}"
-        for k in ("created", "updated", "unchanged", "activated", "deactivated", "rejected")))
+    print(
+        ("applied: " if applied else "dry run: ")
+        + ", ".join(
+            f"{number(getattr(c, k), lang)} {t(f'import.count.{k}', lang)}"
+            for k in ("created", "updated", "unchanged", "activated", "deactivated", "rejected")
+        )
+    )
     if c.opted_out:
         print(t("import.preview.opted_out", lang, count=c.opted_out).replace("*", "").removeprefix(":warning: "))
     for err in errors.errors:
         from bot.imports import reason
 
-        print(t("import.preview.error_line", lang, row=err["row"], column=err.get("column") or "-",
-                reason=reason(err, lang)))
+        print(
+            t(
+                "import.preview.error_line",
+                lang,
+                row=err["row"],
+                column=err.get("column") or "-",
+                reason=reason(err, lang),
+            )
+        )
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,9 +103,17 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     delimiter = exports.delimiter_for(lang, settings.csv_delimiter)
     engine = _engine(settings)
     to_stdout = args.output in (None, "-")
-    result = exports.export(engine, parse_filter(args), sort=sort, desc=desc, lang=lang, delimiter=delimiter,
-                            region=settings.default_region, path=None if to_stdout else args.output,
-                            actor=f"cli:{getpass.getuser()}")
+    result = exports.export(
+        engine,
+        parse_filter(args),
+        sort=sort,
+        desc=desc,
+        lang=lang,
+        delimiter=delimiter,
+        region=settings.default_region,
+        path=None if to_stdout else args.output,
+        actor=f"cli:{getpass.getuser()}",
+    )
     if to_stdout:
         with open(result.path, "rb") as handle:
             shutil.copyfileobj(handle, sys.stdout.buffer)
@@ -106,14 +131,18 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     p.add_argument("--json", action="store_true", help="print counts and rejected rows as JSON")
-    p.add_argument("--consent-confirmed", action="store_true",
-                   help="the new contacts in the file consented to be contacted (needed to create contacts)")
+    p.add_argument(
+        "--consent-confirmed",
+        action="store_true",
+        help="the new contacts in the file consented to be contacted (needed to create contacts)",
+    )
     p.add_argument("--lang", choices=["de", "en"], default="en")
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("export", help="export contacts as CSV (the same filters as `contacts list`)")
     _filter_args(p)
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
-    p.add_argument("--lang", choices=["de", "en"], default="de",
-                   help="header names and the delimiter (de: `;`, en: `,`)")
+    p.add_argument(
+        "--lang", choices=["de", "en"], default="de", help="header names and the delimiter (de: `;`, en: `,`)"
+    )
     p.set_defaults(run=cmd_export)

@@ -35,13 +35,34 @@ LAST = (  # noqa: SIM905
     "Heinrich Brandt Haas Schreiber Graf Schulte Dietrich Ziegler Kuhn Kühn Pohl Engel Horn Busch "
     "Bergmann Thomas Voigt Sauer Arnold Wolff Pfeiffer Yılmaz Kaya Demir Nowak Kowalski Rossi"
 ).split()
-MOBILE_PREFIXES = ("151", "152", "157", "159", "160", "162", "163", "170", "171", "172", "173",
-                   "174", "175", "176", "177", "178", "179")
-MESSENGER_WEIGHTS = (("whatsapp", 70), ("telegram", 10), ("facebook", 6), ("instagram", 6),
-                     ("sms", 4), ("webchat", 4))
-SNIPPETS = ("Hallo, ist meine Bestellung schon unterwegs?", "Danke für die schnelle Antwort!",
-            "Wann habt ihr morgen geöffnet?", "Ich möchte meinen Termin verschieben.",
-            "Können Sie mir die Rechnung noch einmal schicken?", "Alles klar, bis dann.")
+MOBILE_PREFIXES = (
+    "151",
+    "152",
+    "157",
+    "159",
+    "160",
+    "162",
+    "163",
+    "170",
+    "171",
+    "172",
+    "173",
+    "174",
+    "175",
+    "176",
+    "177",
+    "178",
+    "179",
+)
+MESSENGER_WEIGHTS = (("whatsapp", 70), ("telegram", 10), ("facebook", 6), ("instagram", 6), ("sms", 4), ("webchat", 4))
+SNIPPETS = (
+    "Hallo, ist meine Bestellung schon unterwegs?",
+    "Danke für die schnelle Antwort!",
+    "Wann habt ihr morgen geöffnet?",
+    "Ich möchte meinen Termin verschieben.",
+    "Können Sie mir die Rechnung noch einmal schicken?",
+    "Alles klar, bis dann.",
+)
 
 
 def phone_for(i: int) -> str:
@@ -113,24 +134,43 @@ def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> No
         return
     contact_table = Contact.__table__  # type: ignore[attr-defined]
     found = conn.execute(
-        select(contact_table.c.id, contact_table.c.last_chat_at, contact_table.c.first_contact_at)
-        .where(contact_table.c.phone.in_(picked))
+        select(contact_table.c.id, contact_table.c.last_chat_at, contact_table.c.first_contact_at).where(
+            contact_table.c.phone.in_(picked)
+        )
     ).all()
     ticket_rows = []
     for cid, last_chat, first in found:
         when = last_chat or first
-        ticket_rows.append({"contact_id": cid, "status": "open" if rng.random() < 0.3 else "closed",
-                            "opened_at": when - timedelta(minutes=30), "closed_at": None,
-                            "last_message_at": when, "message_count": 3})
+        ticket_rows.append(
+            {
+                "contact_id": cid,
+                "status": "open" if rng.random() < 0.3 else "closed",
+                "opened_at": when - timedelta(minutes=30),
+                "closed_at": None,
+                "last_message_at": when,
+                "message_count": 3,
+            }
+        )
     ticket_ids = conn.execute(
-        insert(Ticket.__table__).returning(Ticket.__table__.c.id, Ticket.__table__.c.contact_id,  # type: ignore[attr-defined]
-                                           Ticket.__table__.c.last_message_at),  # type: ignore[attr-defined]
+        insert(Ticket.__table__).returning(
+            Ticket.__table__.c.id,
+            Ticket.__table__.c.contact_id,  # type: ignore[attr-defined]
+            Ticket.__table__.c.last_message_at,
+        ),  # type: ignore[attr-defined]
         ticket_rows,
     ).all()
     messages = []
     for tid, cid, when in ticket_ids:
         for k, direction in enumerate(("in", "out", "in")):
-            messages.append({"ticket_id": tid, "contact_id": cid, "direction": direction, "kind": "text",
-                             "text": rng.choice(SNIPPETS), "wa_message_id": None,
-                             "sent_at": when - timedelta(minutes=10 * (2 - k))})
+            messages.append(
+                {
+                    "ticket_id": tid,
+                    "contact_id": cid,
+                    "direction": direction,
+                    "kind": "text",
+                    "text": rng.choice(SNIPPETS),
+                    "wa_message_id": None,
+                    "sent_at": when - timedelta(minutes=10 * (2 - k)),
+                }
+            )
     conn.execute(insert(Message.__table__), messages)  # type: ignore[attr-defined]

@@ -74,8 +74,7 @@ def export(
         os.close(fd)
     cols = columns(engine, lang, keys)
     with open(path, "w", encoding="utf-8-sig", newline="") as out, engine.connect() as conn:
-        count = store.write(conn, out, flt, cols, sort=sort, desc=desc, lang=lang, delimiter=delimiter,
-                            region=region)
+        count = store.write(conn, out, flt, cols, sort=sort, desc=desc, lang=lang, delimiter=delimiter, region=region)
     if actor:
         with session_scope(engine) as session:
             audit.record(session, actor, "contact.export", "contact", None, count=count, columns=len(cols))

@@ -58,10 +58,24 @@ class Preview:
     created_by: str = ""
 
     def as_json(self, lang: str = "en") -> dict[str, Any]:
-        return {"run_id": self.run_id, "file": self.file_name, "rows": self.rows, "status": self.status,
-                "counts": self.counts.as_dict(), "new_attributes": self.new_attributes,
-                "errors": [{"row": e["row"], "column": e.get("column", ""), "code": e.get("code", ""),
-                            "reason": reason(e, lang), "value": e.get("value", "")} for e in self.errors]}
+        return {
+            "run_id": self.run_id,
+            "file": self.file_name,
+            "rows": self.rows,
+            "status": self.status,
+            "counts": self.counts.as_dict(),
+            "new_attributes": self.new_attributes,
+            "errors": [
+                {
+                    "row": e["row"],
+                    "column": e.get("column", ""),
+                    "code": e.get("code", ""),
+                    "reason": reason(e, lang),
+                    "value": e.get("value", ""),
+                }
+                for e in self.errors
+            ],
+        }
 
 
 def reason(error: dict[str, Any], lang: str) -> str:
@@ -127,20 +141,34 @@ def preview(
         with engine.begin() as conn, bulk_cache(conn):
             cols = store.map_columns(conn, sniffed.header)
             run_id = store.create_run(
-                conn, file_id=file_id, file_name=file_name[:255], file_sha256=sha, status="preview",
-                created_by=actor[:50], channel_id=channel_id, thread_ts=thread_ts, created_at=utcnow())
+                conn,
+                file_id=file_id,
+                file_name=file_name[:255],
+                file_sha256=sha,
+                status="preview",
+                created_by=actor[:50],
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                created_at=utcnow(),
+            )
             result = store.stage(conn, run_id, path, sniffed, cols, region, to_e164_many, pool, progress)
             counts = store.preview_counts(conn, run_id, cols)
             errors = store.rejected_rows(conn, run_id, SHOWN_ERRORS)
-            summary = {**_summary_cols(cols), "rows": result.rows, "counts": counts.as_dict(),
-                       "encoding": sniffed.encoding, "delimiter": sniffed.delimiter}
+            summary = {
+                **_summary_cols(cols),
+                "rows": result.rows,
+                "counts": counts.as_dict(),
+                "encoding": sniffed.encoding,
+                "delimiter": sniffed.delimiter,
+            }
             store.update_run(conn, run_id, summary=summary)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
     log.info("import preview run=%s rows=%s counts=%s", run_id, result.rows, counts.as_dict())
-    return Preview(run_id, file_name, result.rows, counts, errors, [a.header for a in cols.new_attributes],
-                   created_by=actor)
+    return Preview(
+        run_id, file_name, result.rows, counts, errors, [a.header for a in cols.new_attributes], created_by=actor
+    )
 
 
 def load(engine: Engine, run_id: int) -> Preview:
@@ -151,8 +179,16 @@ def load(engine: Engine, run_id: int) -> Preview:
         errors = store.rejected_rows(conn, run_id, SHOWN_ERRORS) if run.status == "preview" else []
     summary = run.summary or {}
     counts = Counts(**summary.get("counts", {}))
-    return Preview(run_id, run.file_name, int(summary.get("rows", 0)), counts, errors,
-                   list(summary.get("new_attributes", [])), run.status, run.created_by)
+    return Preview(
+        run_id,
+        run.file_name,
+        int(summary.get("rows", 0)),
+        counts,
+        errors,
+        list(summary.get("new_attributes", [])),
+        run.status,
+        run.created_by,
+    )
 
 
 def run_info(engine: Engine, run_id: int) -> dict[str, Any] | None:
@@ -188,16 +224,25 @@ def apply_run(
         if counts.created and not consent_confirmed:
             raise ImportRefused("import.consent_needed", count=counts.created)
         source = f"import:{run.file_name}#{run_id}"[:200]
-        counts = store.apply(conn, run_id, cols, now=now, consent_source=source, consent_by=actor[:50],
-                             progress=progress, counts=counts)
+        counts = store.apply(
+            conn, run_id, cols, now=now, consent_source=source, consent_by=actor[:50], progress=progress, counts=counts
+        )
         summary["counts"] = counts.as_dict()
         store.update_run(conn, run_id, summary=summary, applied_at=now, applied_by=actor[:50])
         store.audit(conn, actor, "import.apply", run_id, counts.as_dict(), now)
     log.info("import applied run=%s counts=%s", run_id, counts.as_dict())
     if cleanup:
         discard_staging(engine, run_id)
-    return Preview(run_id, run.file_name, int(summary.get("rows", 0)), counts, [],
-                   list(summary.get("new_attributes", [])), "applied", run.created_by)
+    return Preview(
+        run_id,
+        run.file_name,
+        int(summary.get("rows", 0)),
+        counts,
+        [],
+        list(summary.get("new_attributes", [])),
+        "applied",
+        run.created_by,
+    )
 
 
 def cancel_run(engine: Engine, run_id: int, actor: str) -> Preview:
@@ -211,8 +256,14 @@ def cancel_run(engine: Engine, run_id: int, actor: str) -> Preview:
         store.update_run(conn, run_id, applied_by=actor[:50], applied_at=utcnow())
         store.audit(conn, actor, "import.cancel", run_id, {}, utcnow())
     summary = run.summary or {}
-    return Preview(run_id, run.file_name, int(summary.get("rows", 0)), Counts(**summary.get("counts", {})),
-                   status="cancelled", created_by=run.created_by)
+    return Preview(
+        run_id,
+        run.file_name,
+        int(summary.get("rows", 0)),
+        Counts(**summary.get("counts", {})),
+        status="cancelled",
+        created_by=run.created_by,
+    )
 
 
 def expire_stale(engine: Engine, days: int = STALE_AFTER_DAYS) -> int:

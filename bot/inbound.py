@@ -35,11 +35,11 @@ MAX_TEXT = 10_000
 MAX_ID = 200
 ATTEMPTS = 3
 MEDIA = ("image", "video", "audio", "document", "sticker")
-KINDS = frozenset({"text", *MEDIA, "location", "contacts", "reaction", "button", "interactive", "order",
-                   "system", "unsupported"})
+KINDS = frozenset(
+    {"text", *MEDIA, "location", "contacts", "reaction", "button", "interactive", "order", "system", "unsupported"}
+)
 OPT_OUT_KINDS = frozenset({"text", "button", "interactive"})
-STATUS_ALIASES = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read",
-                  "failed": "failed"}
+STATUS_ALIASES = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
 _WA_ID = re.compile(r"^\+?(\d{7,15})$")
 
 
@@ -59,6 +59,7 @@ class Batch:
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
@@ -116,6 +117,7 @@ def _cut(text: str | None, limit: int = MAX_TEXT) -> str | None:
 
 # --- WhatsApp Cloud API ------------------------------------------------------------------------------
 
+
 def _describe(kind: str, raw: Mapping[str, Any]) -> str | None:
     """The text of a message, or a short language-neutral description of what it carries."""
     body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
@@ -150,8 +152,10 @@ def _describe(kind: str, raw: Mapping[str, Any]) -> str | None:
             return _str(body["nfm_reply"].get("body"))
         return None
     if kind == "order":
-        items = [f"{_str(i.get('product_retailer_id')) or '?'} ×{_str(i.get('quantity')) or '?'}"
-                 for i in _dicts(body.get("product_items"))]
+        items = [
+            f"{_str(i.get('product_retailer_id')) or '?'} ×{_str(i.get('quantity')) or '?'}"
+            for i in _dicts(body.get("product_items"))
+        ]
         return _str(body.get("text")) or ", ".join(items) or None
     if kind == "system":
         return _str(body.get("body"))
@@ -170,8 +174,13 @@ def _meta_message(raw: dict[str, Any], names: Mapping[str, str], settings: Setti
         kind = "unsupported"
     text = _cut(_describe(kind, raw))
     return IncomingMessage(
-        messenger="whatsapp", phone=phone, message_id=message_id, at=_when(raw.get("timestamp")), kind=kind,
-        text=text, name=_cut(names.get(sender or ""), 200),
+        messenger="whatsapp",
+        phone=phone,
+        message_id=message_id,
+        at=_when(raw.get("timestamp")),
+        kind=kind,
+        text=text,
+        name=_cut(names.get(sender or ""), 200),
         opt_out=kind in OPT_OUT_KINDS and is_opt_out(text, settings.opt_out_keywords),
     )
 
@@ -186,15 +195,18 @@ def _meta_status(raw: dict[str, Any]) -> StatusUpdate | None:
     errors = _dicts(raw.get("errors"))
     code = errors[0].get("code") if errors else None
     return StatusUpdate(
-        wa_message_id=message_id, status=status, timestamp=_when(raw.get("timestamp")),
+        wa_message_id=message_id,
+        status=status,
+        timestamp=_when(raw.get("timestamp")),
         recipient=_str(raw.get("recipient_id")),
         error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
         error_title=_cut(_str(errors[0].get("title")) if errors else None, 300),
     )
 
 
-def _each(batch: Batch, items: list[dict[str, Any]], parse: Callable[[dict[str, Any]], Any],
-          add: Callable[[Any], None]) -> None:
+def _each(
+    batch: Batch, items: list[dict[str, Any]], parse: Callable[[dict[str, Any]], Any], add: Callable[[Any], None]
+) -> None:
     for index, raw in enumerate(items):
         try:
             parsed = parse(raw)
@@ -232,15 +244,23 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
             used = False
             if "messages" in value:
                 used = True
-                _each(batch, _dicts(value.get("messages")), lambda r, n=names: _meta_message(r, n, settings),
-                      batch.messages.append)
+                _each(
+                    batch,
+                    _dicts(value.get("messages")),
+                    lambda r, n=names: _meta_message(r, n, settings),
+                    batch.messages.append,
+                )
             if "statuses" in value:
                 used = True
                 _each(batch, _dicts(value.get("statuses")), _meta_status, batch.statuses.append)
             if "user_preferences" in value:
                 used = True
-                _each(batch, _dicts(value.get("user_preferences")), lambda r: _meta_preference(r, settings),
-                      batch.opt_outs.append)
+                _each(
+                    batch,
+                    _dicts(value.get("user_preferences")),
+                    lambda r: _meta_preference(r, settings),
+                    batch.opt_outs.append,
+                )
             if not used:
                 batch.ignored += 1
                 log.info("inbound: webhook field %r not used", str(change.get("field"))[:40])
@@ -256,6 +276,7 @@ def _meta_preference(raw: dict[str, Any], settings: Settings) -> OptOut | None:
 
 
 # --- generic /inbound ------------------------------------------------------------------------------
+
 
 def _generic_message(raw: dict[str, Any], messenger: str, settings: Settings) -> IncomingMessage:
     ident = _str(raw.get("id"))
@@ -278,8 +299,13 @@ def _generic_message(raw: dict[str, Any], messenger: str, settings: Settings) ->
     text = _cut(text if isinstance(text, str) else None)
     name = raw.get("name")
     return IncomingMessage(
-        messenger=messenger, phone=phone, message_id=message_id, at=_when(raw.get("timestamp")), kind=kind,
-        text=text, name=_cut(name.strip(), 200) if isinstance(name, str) and name.strip() else None,
+        messenger=messenger,
+        phone=phone,
+        message_id=message_id,
+        at=_when(raw.get("timestamp")),
+        kind=kind,
+        text=text,
+        name=_cut(name.strip(), 200) if isinstance(name, str) and name.strip() else None,
         opt_out=kind in OPT_OUT_KINDS and is_opt_out(text, settings.opt_out_keywords),
     )
 
@@ -309,6 +335,7 @@ def parse_generic(payload: Any, settings: Settings) -> Batch:
 
 # --- storing -----------------------------------------------------------------------------------------
 
+
 def store_batch(engine: Engine, batch: Batch, actor: str) -> Outcome:
     """One transaction for the whole request; if one item breaks a constraint we did not foresee,
     store the items one by one and skip (and log) the bad ones instead of failing every retry."""
@@ -317,11 +344,11 @@ def store_batch(engine: Engine, batch: Batch, actor: str) -> Outcome:
     try:
         return _store(engine, batch.messages, batch.opt_outs, batch.statuses, actor)
     except (IntegrityError, DataError) as exc:
-        log.warning("inbound: batch rejected by the database (%s); storing items one by one",
-                    type(exc).__name__)
+        log.warning("inbound: batch rejected by the database (%s); storing items one by one", type(exc).__name__)
     total = Outcome()
     singles: list[tuple[list[IncomingMessage], list[OptOut], list[StatusUpdate]]] = (
-        [([m], [], []) for m in batch.messages] + [([], [o], []) for o in batch.opt_outs]
+        [([m], [], []) for m in batch.messages]
+        + [([], [o], []) for o in batch.opt_outs]
         + [([], [], [s]) for s in batch.statuses]
     )
     for messages, opt_outs, statuses in singles:
@@ -335,8 +362,9 @@ def store_batch(engine: Engine, batch: Batch, actor: str) -> Outcome:
     return total
 
 
-def _store(engine: Engine, messages: list[IncomingMessage], opt_outs: list[OptOut],
-           statuses: list[StatusUpdate], actor: str) -> Outcome:
+def _store(
+    engine: Engine, messages: list[IncomingMessage], opt_outs: list[OptOut], statuses: list[StatusUpdate], actor: str
+) -> Outcome:
     for attempt in range(ATTEMPTS):
         try:
             with session_scope(engine) as session:
@@ -370,7 +398,15 @@ def handle_generic(engine: Engine, settings: Settings, payload: Any) -> tuple[Ba
 
 
 def _log(batch: Batch, outcome: Outcome) -> None:
-    log.info("inbound: %d new, %d duplicate, %d from blocked contacts, %d contacts and %d tickets created, "
-             "%d opt-outs, %d statuses, %d skipped", outcome.stored, outcome.duplicates, outcome.blocked,
-             outcome.contacts_created, outcome.tickets_opened, outcome.opted_out, len(batch.statuses),
-             len(batch.skipped))
+    log.info(
+        "inbound: %d new, %d duplicate, %d from blocked contacts, %d contacts and %d tickets created, "
+        "%d opt-outs, %d statuses, %d skipped",
+        outcome.stored,
+        outcome.duplicates,
+        outcome.blocked,
+        outcome.contacts_created,
+        outcome.tickets_opened,
+        outcome.opted_out,
+        len(batch.statuses),
+        len(batch.skipped),
+    )

@@ -71,8 +71,13 @@ def instrument(bolt: App) -> list[TrackedExecutor]:
     lazy = runner.lazy_listener_runner
     if hasattr(lazy, "executor"):
         lazy.executor = wrap(lazy.executor)  # type: ignore[attr-defined]
-    return list({id(e): e for e in (runner.listener_executor, getattr(lazy, "executor", None))
-                 if isinstance(e, TrackedExecutor)}.values())
+    return list(
+        {
+            id(e): e
+            for e in (runner.listener_executor, getattr(lazy, "executor", None))
+            if isinstance(e, TrackedExecutor)
+        }.values()
+    )
 
 
 def drain(executors: list[TrackedExecutor], timeout: float) -> int:
@@ -108,8 +113,16 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(asgi: Any, host: str, port: int, *, grace: float, executors: list[TrackedExecutor],
-          socket_handler: Any = None, on_stop: Sequence[Callable[[], None]] = ()) -> int:
+def serve(
+    asgi: Any,
+    host: str,
+    port: int,
+    *,
+    grace: float,
+    executors: list[TrackedExecutor],
+    socket_handler: Any = None,
+    on_stop: Sequence[Callable[[], None]] = (),
+) -> int:
     """Run the HTTP server until SIGTERM/SIGINT, then shut down within `grace` seconds; returns the exit code.
 
     `on_stop` callbacks (e.g. telling an in-process sender to stop claiming work) run on a thread
@@ -121,8 +134,14 @@ def serve(asgi: Any, host: str, port: int, *, grace: float, executors: list[Trac
         for stopper in stoppers:
             threading.Thread(target=stopper, daemon=True).start()
 
-    config = uvicorn.Config(asgi, host=host, port=port, log_config=None, log_level="warning",
-                            timeout_graceful_shutdown=max(1, int(grace / 2)))
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level="warning",
+        timeout_graceful_shutdown=max(1, int(grace / 2)),
+    )
     server = _Server(config, stop_new_work)
     # uvicorn re-raises the stop signal after it returns; with the default handlers that would kill
     # the process before the listener threads are drained, so the re-raised signal is ignored here.

@@ -52,8 +52,12 @@ class RedactingFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = {"at": self.formatTime(record), "level": record.levelname, "logger": record.name,
-                "msg": record.getMessage()}
+        data = {
+            "at": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         if getattr(record, "request_id", None):
             data["request_id"] = record.request_id
         if record.exc_text:
@@ -65,9 +69,16 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
     """Every configured credential, for the redacting filter (the database password included)."""
     from sqlalchemy.engine import make_url
 
-    return (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-            settings.whatsapp_token, settings.whatsapp_app_secret, settings.whatsapp_verify_token,
-            settings.inbound_secret, make_url(settings.database_url).password or "")
+    return (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.whatsapp_token,
+        settings.whatsapp_app_secret,
+        settings.whatsapp_verify_token,
+        settings.inbound_secret,
+        make_url(settings.database_url).password or "",
+    )
 
 
 def setup(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
@@ -100,6 +111,9 @@ def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Traceba
 def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if args.exc_value is None or issubclass(args.exc_type, SystemExit):
         return
-    logging.getLogger("contactbot").error("thread %s failed: %s", args.thread.name if args.thread else "?",
-                                          args.exc_type.__name__,
-                                          exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+    logging.getLogger("contactbot").error(
+        "thread %s failed: %s",
+        args.thread.name if args.thread else "?",
+        args.exc_type.__name__,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

@@ -27,34 +27,49 @@ log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
-    "contactbot_http_requests", "HTTP requests answered, by route template, method and status code.",
-    ["route", "method", "status"], registry=REGISTRY,
+    "contactbot_http_requests",
+    "HTTP requests answered, by route template, method and status code.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
 )
 HTTP_SECONDS = Histogram(
-    "contactbot_http_request_seconds", "Time to answer an HTTP request, by route template.",
-    ["route"], registry=REGISTRY,
+    "contactbot_http_request_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ["route"],
+    registry=REGISTRY,
 )
 # Slack retries (and shows an error to the user) when an ack takes more than 3 s.
 SLACK_ACK_SECONDS = Histogram(
-    "contactbot_slack_ack_seconds", "Time from a Slack request arriving to Bolt's ack response leaving.",
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0), registry=REGISTRY,
+    "contactbot_slack_ack_seconds",
+    "Time from a Slack request arriving to Bolt's ack response leaving.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
+    registry=REGISTRY,
 )
 IMPORTS = Counter(
-    "contactbot_imports", "CSV imports by outcome (previewed, applied, cancelled, failed).",
-    ["outcome"], registry=REGISTRY,
+    "contactbot_imports",
+    "CSV imports by outcome (previewed, applied, cancelled, failed).",
+    ["outcome"],
+    registry=REGISTRY,
 )
 IMPORT_ROWS = Counter(
-    "contactbot_import_rows", "CSV rows handled by imports, by result (created, updated, unchanged, rejected).",
-    ["result"], registry=REGISTRY,
+    "contactbot_import_rows",
+    "CSV rows handled by imports, by result (created, updated, unchanged, rejected).",
+    ["result"],
+    registry=REGISTRY,
 )
 MESSAGES_SENT = Counter(
-    "contactbot_messages_sent", "WhatsApp messages accepted by the Cloud API, by kind (broadcast, reply).",
-    ["kind"], registry=REGISTRY,
+    "contactbot_messages_sent",
+    "WhatsApp messages accepted by the Cloud API, by kind (broadcast, reply).",
+    ["kind"],
+    registry=REGISTRY,
 )
 MESSAGES_FAILED = Counter(
-    "contactbot_messages_failed", "WhatsApp sends that failed, by Meta error code ('network' without one).",
-    ["error_code"], registry=REGISTRY,
+    "contactbot_messages_failed",
+    "WhatsApp sends that failed, by Meta error code ('network' without one).",
+    ["error_code"],
+    registry=REGISTRY,
 )
+
 
 class BroadcastQueue(Collector):
     """`contactbot_broadcast_queue_depth{status}`: delivery rows still to send, counted at scrape time."""
@@ -78,9 +93,11 @@ class BroadcastQueue(Collector):
 
     @staticmethod
     def _family() -> GaugeMetricFamily:
-        return GaugeMetricFamily("contactbot_broadcast_queue_depth",
-                                 "Broadcast deliveries not yet sent, by status (pending, sending).",
-                                 labels=["status"])
+        return GaugeMetricFamily(
+            "contactbot_broadcast_queue_depth",
+            "Broadcast deliveries not yet sent, by status (pending, sending).",
+            labels=["status"],
+        )
 
 
 class _Everything(Collector):

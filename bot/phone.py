@@ -56,8 +56,18 @@ def to_e164(raw: str, region: str = "DE") -> str:
     return candidate
 
 
-_TYPES = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
-          "pager", "uan", "voicemail")  # any match means valid; most numbers are mobile
+_TYPES = (
+    "mobile",
+    "fixed_line",
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+)  # any match means valid; most numbers are mobile
 
 
 def _desc_regex(desc: object) -> str | None:
@@ -84,8 +94,7 @@ def _validator(country_code: int) -> tuple[Callable[[str], object], Callable[[st
     if general is None or not types:
         return None
     prefix = metadata.national_prefix_for_parsing  # parse() strips these (carrier codes) even after +cc
-    return (re.compile(f"(?={general}$)(?:{'|'.join(types)})").fullmatch,
-            re.compile(prefix).match if prefix else None)
+    return (re.compile(f"(?={general}$)(?:{'|'.join(types)})").fullmatch, re.compile(prefix).match if prefix else None)
 
 
 @lru_cache(maxsize=1024)
@@ -103,7 +112,7 @@ def _fast_valid(e164: str) -> bool | None:
     found_code = _calling_code(e164[1:4])
     if found_code is None:
         return False
-    national = e164[1 + found_code[1]:]
+    national = e164[1 + found_code[1] :]
     found = _validator(found_code[0])
     if found is None or national.startswith("0") or (found[1] and found[1](national)):
         return None
@@ -124,9 +133,7 @@ def to_e164_many(values: Sequence[str], region: str = "DE") -> list[str]:
 def display(e164: str) -> str:
     """International format for people (`+49 170 1234567`); falls back to the stored text."""
     try:
-        return phonenumbers.format_number(
-            phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        )
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:
         return e164
 

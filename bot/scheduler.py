@@ -81,8 +81,15 @@ def start_scheduler(settings: Settings, engine: Engine, runner: Runner) -> Backg
     _current = runner
     sched = _scheduler(engine)
     sched.start()
-    sched.add_job(pump, "interval", seconds=PUMP_SECONDS, id="broadcast-pump", jobstore="memory",
-                  replace_existing=True, next_run_time=datetime.now().astimezone())
+    sched.add_job(
+        pump,
+        "interval",
+        seconds=PUMP_SECONDS,
+        id="broadcast-pump",
+        jobstore="memory",
+        replace_existing=True,
+        next_run_time=datetime.now().astimezone(),
+    )
     return sched
 
 
@@ -91,8 +98,7 @@ def schedule(engine: Engine, broadcast_id: int, when: datetime) -> None:
     sched = _scheduler(engine)
     sched.start(paused=True)
     try:
-        sched.add_job(wake, "date", run_date=when, args=[broadcast_id], id=job_id(broadcast_id),
-                      replace_existing=True)
+        sched.add_job(wake, "date", run_date=when, args=[broadcast_id], id=job_id(broadcast_id), replace_existing=True)
     finally:
         sched.shutdown(wait=False)
 

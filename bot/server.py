@@ -126,8 +126,14 @@ class Observe:
             elapsed = time.perf_counter() - started
             metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
             metrics.HTTP_SECONDS.labels(route).observe(elapsed)
-            log.log(logging.DEBUG if route in _QUIET else logging.INFO, "%s %s -> %s in %.0f ms",
-                    scope["method"], scope["path"], status, elapsed * 1000)
+            log.log(
+                logging.DEBUG if route in _QUIET else logging.INFO,
+                "%s %s -> %s in %.0f ms",
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
+            )
             request_id.reset(token)
 
 

@@ -36,9 +36,14 @@ class SharedFile:
 
     @classmethod
     def from_api(cls, info: dict[str, Any]) -> SharedFile:
-        return cls(id=str(info.get("id", "")), name=str(info.get("name") or info.get("title") or "file"),
-                   size=int(info.get("size") or 0), filetype=str(info.get("filetype") or ""),
-                   mimetype=str(info.get("mimetype") or ""), url=str(info.get("url_private_download") or ""))
+        return cls(
+            id=str(info.get("id", "")),
+            name=str(info.get("name") or info.get("title") or "file"),
+            size=int(info.get("size") or 0),
+            filetype=str(info.get("filetype") or ""),
+            mimetype=str(info.get("mimetype") or ""),
+            url=str(info.get("url_private_download") or ""),
+        )
 
     def looks_like_csv(self) -> bool:
         return self.filetype in CSV_TYPES or self.name.lower().endswith(CSV_SUFFIXES) or "csv" in self.mimetype
@@ -59,7 +64,8 @@ def _trusted(url: str, api_url: str) -> bool:
     """The bot token goes only to Slack (or to the host SLACK_API_URL points at, in tests)."""
     host = urlparse(url).hostname or ""
     return urlparse(url).scheme in ("https", "http") and (
-        host == urlparse(api_url).hostname or host.endswith(SLACK_FILE_HOSTS))
+        host == urlparse(api_url).hostname or host.endswith(SLACK_FILE_HOSTS)
+    )
 
 
 def download(shared: SharedFile, token: str, api_url: str, max_bytes: int) -> str:
@@ -70,9 +76,12 @@ def download(shared: SharedFile, token: str, api_url: str, max_bytes: int) -> st
         raise FileProblem("import.error.download", detail="no download URL")
     fd, path = tempfile.mkstemp(prefix="contactbot-import-", suffix=".csv")
     try:
-        with os.fdopen(fd, "wb") as out, httpx.stream(
-            "GET", shared.url, headers={"Authorization": f"Bearer {token}"}, timeout=60, follow_redirects=True
-        ) as response:
+        with (
+            os.fdopen(fd, "wb") as out,
+            httpx.stream(
+                "GET", shared.url, headers={"Authorization": f"Bearer {token}"}, timeout=60, follow_redirects=True
+            ) as response,
+        ):
             if response.status_code != 200:
                 raise FileProblem("import.error.download", detail=f"HTTP {response.status_code}")
             if "text/html" in response.headers.get("content-type", ""):

@@ -64,8 +64,16 @@ def layout(engine: Engine, team_id: str, user_id: str, lang: str) -> TableLayout
             default = attribute.label_en if lang == "en" else attribute.label_de
         else:
             default = t(f"field.{key}", lang)
-        columns.append(Column(key, custom or default, custom, visible,
-                              attribute.id if attribute else None, attribute.type if attribute else None))
+        columns.append(
+            Column(
+                key,
+                custom or default,
+                custom,
+                visible,
+                attribute.id if attribute else None,
+                attribute.type if attribute else None,
+            )
+        )
 
     for item in spec:
         add(str(item.get("key", "")), bool(item.get("visible", True)), item.get("label") or None)
@@ -78,16 +86,34 @@ def layout(engine: Engine, team_id: str, user_id: str, lang: str) -> TableLayout
 
 def save(engine: Engine, team_id: str, user_id: str | None, spec: list[dict[str, Any]], actor: str) -> None:
     """Store a layout for the workspace (user_id None) or one user; labels are trimmed, not trusted."""
-    clean = [{"key": str(i["key"])[:80], "visible": bool(i.get("visible")),
-              **({"label": str(i["label"]).strip()[:MAX_LABEL]} if i.get("label") else {})} for i in spec]
+    clean = [
+        {
+            "key": str(i["key"])[:80],
+            "visible": bool(i.get("visible")),
+            **({"label": str(i["label"]).strip()[:MAX_LABEL]} if i.get("label") else {}),
+        }
+        for i in spec
+    ]
     with session_scope(engine) as session:
         store.save(session, team_id, user_id or "", clean)
-        audit.record(session, actor, "table_settings.save", "table_settings", user_id or team_id,
-                     scope="user" if user_id else "workspace")
+        audit.record(
+            session,
+            actor,
+            "table_settings.save",
+            "table_settings",
+            user_id or team_id,
+            scope="user" if user_id else "workspace",
+        )
 
 
 def reset(engine: Engine, team_id: str, user_id: str | None, actor: str) -> None:
     with session_scope(engine) as session:
         store.reset(session, team_id, user_id or "")
-        audit.record(session, actor, "table_settings.reset", "table_settings", user_id or team_id,
-                     scope="user" if user_id else "workspace")
+        audit.record(
+            session,
+            actor,
+            "table_settings.reset",
+            "table_settings",
+            user_id or team_id,
+            scope="user" if user_id else "workspace",
+        )

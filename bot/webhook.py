@@ -75,8 +75,11 @@ def whatsapp_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
     async def verify(request: Request) -> Response:
         params = request.query_params
         token = params.get("hub.verify_token", "")
-        if (settings.whatsapp_verify_token and params.get("hub.mode") == "subscribe"
-                and hmac.compare_digest(token.encode(), settings.whatsapp_verify_token.encode())):
+        if (
+            settings.whatsapp_verify_token
+            and params.get("hub.mode") == "subscribe"
+            and hmac.compare_digest(token.encode(), settings.whatsapp_verify_token.encode())
+        ):
             return PlainTextResponse(params.get("hub.challenge", ""))
         log.warning("webhook: verification request refused")
         return PlainTextResponse("forbidden", status_code=403)
@@ -99,8 +102,7 @@ def whatsapp_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
             return PlainTextResponse("try again later", status_code=503)
         return PlainTextResponse("ok")
 
-    return [Route("/whatsapp/webhook", verify, methods=["GET"]),
-            Route("/whatsapp/webhook", receive, methods=["POST"])]
+    return [Route("/whatsapp/webhook", verify, methods=["GET"]), Route("/whatsapp/webhook", receive, methods=["POST"])]
 
 
 def inbound_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
@@ -121,10 +123,13 @@ def inbound_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
         except OperationalError as exc:
             log.error("inbound: database unavailable (%s)", type(exc).__name__)
             return JSONResponse({"error": "try again later"}, status_code=503)
-        return JSONResponse({
-            "stored": outcome.stored + outcome.blocked, "duplicates": outcome.duplicates,
-            "rejected": [{"index": i, "reason": why} for i, why in batch.skipped],
-        })
+        return JSONResponse(
+            {
+                "stored": outcome.stored + outcome.blocked,
+                "duplicates": outcome.duplicates,
+                "rejected": [{"index": i, "reason": why} for i, why in batch.skipped],
+            }
+        )
 
     return [Route("/inbound", receive, methods=["POST"])]
 

@@ -33,15 +33,37 @@ class Kind(StrEnum):
 
 
 KINDS: dict[int, Kind] = {
-    130429: Kind.THROTTLE, 80007: Kind.THROTTLE, 4: Kind.THROTTLE, 131057: Kind.THROTTLE,
+    130429: Kind.THROTTLE,
+    80007: Kind.THROTTLE,
+    4: Kind.THROTTLE,
+    131057: Kind.THROTTLE,
     131056: Kind.PAIR,
-    131000: Kind.TRANSIENT, 131016: Kind.TRANSIENT, 1: Kind.TRANSIENT, 2: Kind.TRANSIENT,
-    131026: Kind.RECIPIENT, 131047: Kind.RECIPIENT, 131049: Kind.RECIPIENT, 131050: Kind.RECIPIENT,
-    130472: Kind.RECIPIENT, 130497: Kind.RECIPIENT, 131021: Kind.RECIPIENT, 130403: Kind.RECIPIENT,
+    131000: Kind.TRANSIENT,
+    131016: Kind.TRANSIENT,
+    1: Kind.TRANSIENT,
+    2: Kind.TRANSIENT,
+    131026: Kind.RECIPIENT,
+    131047: Kind.RECIPIENT,
+    131049: Kind.RECIPIENT,
+    131050: Kind.RECIPIENT,
+    130472: Kind.RECIPIENT,
+    130497: Kind.RECIPIENT,
+    131021: Kind.RECIPIENT,
+    130403: Kind.RECIPIENT,
     131009: Kind.RECIPIENT,
-    0: Kind.FATAL, 10: Kind.FATAL, 100: Kind.FATAL, 190: Kind.FATAL, 368: Kind.FATAL, 131008: Kind.FATAL,
-    131031: Kind.FATAL, 131042: Kind.FATAL, 131045: Kind.FATAL, 131048: Kind.FATAL, 131051: Kind.FATAL,
-    131064: Kind.FATAL, 135000: Kind.FATAL,
+    0: Kind.FATAL,
+    10: Kind.FATAL,
+    100: Kind.FATAL,
+    190: Kind.FATAL,
+    368: Kind.FATAL,
+    131008: Kind.FATAL,
+    131031: Kind.FATAL,
+    131042: Kind.FATAL,
+    131045: Kind.FATAL,
+    131048: Kind.FATAL,
+    131051: Kind.FATAL,
+    131064: Kind.FATAL,
+    135000: Kind.FATAL,
 }
 
 
@@ -127,9 +149,13 @@ def parse_template(raw: Mapping[str, Any]) -> Template:
                 if is_url and PLACEHOLDER.search(button.get("url") or ""):
                     params.append(TemplateParam(f"button.{i}", "button", "1", index=i))
     return Template(
-        name=str(raw.get("name", "")), language=str(raw.get("language", "")),
-        category=str(raw.get("category", "")), status=str(raw.get("status", "")),
-        named=str(raw.get("parameter_format", "")).upper() == "NAMED", body=body, params=tuple(params),
+        name=str(raw.get("name", "")),
+        language=str(raw.get("language", "")),
+        category=str(raw.get("category", "")),
+        status=str(raw.get("status", "")),
+        named=str(raw.get("parameter_format", "")).upper() == "NAMED",
+        body=body,
+        params=tuple(params),
     )
 
 
@@ -165,14 +191,23 @@ def components(template: Template, values: Mapping[str, str]) -> list[dict[str, 
             out.append({"type": part, "parameters": parameters})
     for p in template.params:
         if p.component == "button":
-            out.append({"type": "button", "sub_type": "url", "index": str(p.index),
-                        "parameters": [{"type": "text", "text": clean_value(values[p.key])}]})
+            out.append(
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": str(p.index),
+                    "parameters": [{"type": "text", "text": clean_value(values[p.key])}],
+                }
+            )
     return out
 
 
 def send_body(to: str, name: str, language: str, comps: list[dict[str, Any]]) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "template",
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
         "template": {"name": name, "language": {"code": language}},
     }
     if comps:
@@ -248,8 +283,7 @@ class GraphClient:
     def send(self, to: str, template: Template, values: Mapping[str, str]) -> str:
         body = send_body(to, template.name, template.language, components(template, values))
         try:
-            response = self.http.post(_messages_url(self.settings), json=body,
-                                      headers=_headers(self.settings))
+            response = self.http.post(_messages_url(self.settings), json=body, headers=_headers(self.settings))
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise WhatsAppError(None, type(exc).__name__, 503) from None
         except httpx.HTTPError as exc:

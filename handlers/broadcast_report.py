@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL = 3.0  # Slack allows about one chat.update per second per channel; a few seconds reads well
 
 
-def post_report(client: WebClient, engine: Engine, broadcast_id: int, channel_id: str, user_id: str,
-                seal: Seal) -> None:
+def post_report(
+    client: WebClient, engine: Engine, broadcast_id: int, channel_id: str, user_id: str, seal: Seal
+) -> None:
     """Post the report where the broadcast was started; the user's DM when the bot cannot post there."""
     report = service.report(engine, broadcast_id)
     payload = report_message(report, report.broadcast.report_lang, seal=seal)
@@ -64,7 +65,8 @@ class SlackReporter:
         if not b.channel_id or not b.message_ts:
             return  # started from the CLI: nobody to tell in Slack
         try:
-            self.client.chat_update(channel=b.channel_id, ts=b.message_ts,
-                                    **report_message(report, b.report_lang, seal=self._seal()))
+            self.client.chat_update(
+                channel=b.channel_id, ts=b.message_ts, **report_message(report, b.report_lang, seal=self._seal())
+            )
         except SlackApiError as exc:
             log.warning("broadcast %s: report update failed: %s", broadcast_id, exc.response.get("error"))

@@ -50,5 +50,13 @@ def render(
     values = {}
     if any(c.attribute_id for c in columns):
         values = attribute_values(deps.engine, [c.id for c in page.rows if c.id is not None])
-    return contact_list(page, shown, lang, notice, columns=columns, values=values,
-                        audiences=audiences.names(deps.engine), seal=Sealer.of(deps.settings, viewer[0]).seal)
+    return contact_list(
+        page,
+        shown,
+        lang,
+        notice,
+        columns=columns,
+        values=values,
+        audiences=audiences.names(deps.engine),
+        seal=Sealer.of(deps.settings, viewer[0]).seal,
+    )

@@ -20,8 +20,9 @@ from handlers.context import deps, ephemeral, lang, refusal, sealer
 MODALS = ("ticket", "details", "delete")
 
 
-def open_contact_modal(what: str, cid: int, body: dict[str, Any], context: BoltContext, client: WebClient,
-                       respond: Respond) -> None:
+def open_contact_modal(
+    what: str, cid: int, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     language = lang(context, client)
     is_admin = refusal(context, language) is None
     if what == "delete" and not is_admin:
@@ -34,8 +35,9 @@ def open_contact_modal(what: str, cid: int, body: dict[str, Any], context: BoltC
             view = last_ticket(contact, found, language, can_close=is_admin, seal=sealer(context).seal)
         elif what == "details":
             contact, attributes, values = service.details(engine, cid)
-            view = details_modal(contact, attributes, values, is_admin, language,
-                                 {"cid": cid, "url": body.get("response_url")})
+            view = details_modal(
+                contact, attributes, values, is_admin, language, {"cid": cid, "url": body.get("response_url")}
+            )
         else:
             contact = service.contact_or_raise(engine, cid)
             metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}

@@ -34,8 +34,13 @@ class DirectReply:
         self.client = client
         self.channel = channel
 
-    def __call__(self, text: str | dict[str, Any] = "", blocks: Sequence[dict[str, Any]] | None = None,
-                 attachments: Sequence[dict[str, Any]] | None = None, **_ignored: Any) -> Any:
+    def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any]] | None = None,
+        attachments: Sequence[dict[str, Any]] | None = None,
+        **_ignored: Any,
+    ) -> Any:
         if isinstance(text, dict):
             message = text
             text, blocks = message.get("text", ""), message.get("blocks")

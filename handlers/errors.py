@@ -20,8 +20,7 @@ def tell_failure(body: dict[str, Any] | None, lang: str = DEFAULT_LANGUAGE) -> N
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         return
     try:
-        webhook(url).send(text=t("error.generic", lang), response_type="ephemeral",
-                                           replace_original=False)
+        webhook(url).send(text=t("error.generic", lang), response_type="ephemeral", replace_original=False)
     except Exception:  # the answer channel itself is down: the log line below is all we can do
         log.warning("could not tell the user about a failure")
 

@@ -68,10 +68,12 @@ class ListState:
 
     def contact_filter(self) -> ContactFilter:
         if self.status == "blocked":
-            return ContactFilter(status="all", blocked=True, messenger=self.messenger, search=self.search,
-                                 audience_id=self.audience_id)
-        return ContactFilter(status=self.status, messenger=self.messenger, search=self.search,
-                             audience_id=self.audience_id)
+            return ContactFilter(
+                status="all", blocked=True, messenger=self.messenger, search=self.search, audience_id=self.audience_id
+            )
+        return ContactFilter(
+            status=self.status, messenger=self.messenger, search=self.search, audience_id=self.audience_id
+        )
 
     def page_request(self, limit: int) -> PageRequest:
         return PageRequest(sort=self.sort, desc=self.desc, start_id=self.start_id, limit=limit)

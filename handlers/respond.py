@@ -15,11 +15,15 @@ from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 
 def webhook(url: str) -> WebhookClient:
-    return WebhookClient(url, timeout=10, retry_handlers=[
-        RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=2),
-        ConnectionErrorRetryHandler(max_retry_count=2),
-    ])
+    return WebhookClient(
+        url,
+        timeout=10,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
 
 
 class RetryingRespond(Respond):

@@ -15,30 +15,40 @@ def all_attributes(session: Session) -> list[Attribute]:
 def by_key_or_label(session: Session, ref: str) -> Attribute | None:
     """Match the way people name a column: key, German or English label, any case."""
     wanted = ref.strip().lower()
-    stmt = select(Attribute).where(or_(func.lower(Attribute.key) == wanted,
-                                       func.lower(Attribute.label_de) == wanted,
-                                       func.lower(Attribute.label_en) == wanted))
+    stmt = select(Attribute).where(
+        or_(
+            func.lower(Attribute.key) == wanted,
+            func.lower(Attribute.label_de) == wanted,
+            func.lower(Attribute.label_en) == wanted,
+        )
+    )
     return session.scalars(stmt).first()
 
 
 def holders(session: Session, attribute_id: int) -> int:
     """How many contacts hold a (non-empty) value: named in the delete confirmation."""
-    stmt = select(func.count()).select_from(ContactAttribute).where(
-        ContactAttribute.attribute_id == attribute_id, ContactAttribute.value != ""
+    stmt = (
+        select(func.count())
+        .select_from(ContactAttribute)
+        .where(ContactAttribute.attribute_id == attribute_id, ContactAttribute.value != "")
     )
     return int(session.scalar(stmt) or 0)
 
 
 def values_for(session: Session, contact_id: int) -> dict[int, str]:
-    rows = session.execute(select(ContactAttribute.attribute_id, ContactAttribute.value)
-                           .where(ContactAttribute.contact_id == contact_id)).all()
+    rows = session.execute(
+        select(ContactAttribute.attribute_id, ContactAttribute.value).where(ContactAttribute.contact_id == contact_id)
+    ).all()
     return {int(a): str(v) for a, v in rows}
 
 
 def set_value(session: Session, contact_id: int, attribute_id: int, value: str | None) -> None:
     """Set or (with None/empty) clear one value."""
-    session.execute(delete(ContactAttribute).where(ContactAttribute.contact_id == contact_id,
-                                                   ContactAttribute.attribute_id == attribute_id))
+    session.execute(
+        delete(ContactAttribute).where(
+            ContactAttribute.contact_id == contact_id, ContactAttribute.attribute_id == attribute_id
+        )
+    )
     if value:
         session.add(ContactAttribute(contact_id=contact_id, attribute_id=attribute_id, value=value))
 
@@ -47,8 +57,11 @@ def values_for_many(session: Session, contact_ids: list[int]) -> dict[int, dict[
     """Attribute values of one page of contacts in one query."""
     if not contact_ids:
         return {}
-    rows = session.execute(select(ContactAttribute.contact_id, ContactAttribute.attribute_id,
-                                  ContactAttribute.value).where(ContactAttribute.contact_id.in_(contact_ids))).all()  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(ContactAttribute.contact_id, ContactAttribute.attribute_id, ContactAttribute.value).where(
+            ContactAttribute.contact_id.in_(contact_ids)
+        )
+    ).all()  # type: ignore[attr-defined]
     found: dict[int, dict[int, str]] = {}
     for cid, aid, value in rows:
         found.setdefault(int(cid), {})[int(aid)] = str(value)

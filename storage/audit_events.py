@@ -58,8 +58,14 @@ def _snapshot(row: dict[str, Any]) -> Committed:
     if isinstance(at, datetime) and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     object_id = row.get("object_id")
-    return Committed(str(row.get("actor") or ""), str(row.get("action") or ""), str(row.get("object_type") or ""),
-                     None if object_id is None else str(object_id), at, dict(row.get("detail") or {}))
+    return Committed(
+        str(row.get("actor") or ""),
+        str(row.get("action") or ""),
+        str(row.get("object_type") or ""),
+        None if object_id is None else str(object_id),
+        at,
+        dict(row.get("detail") or {}),
+    )
 
 
 @event.listens_for(Engine, "after_execute")

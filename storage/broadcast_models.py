@@ -54,11 +54,14 @@ class Delivery(SQLModel, table=True):
         Index("ix_delivery_claimed_at", "claimed_at"),
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
-                                                          primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
     broadcast_id: int = _fk("broadcast.id", index=False)
-    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"),
-                                             nullable=False, index=True))
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     phone: str = Field(max_length=20)  # frozen with the audience
     status: str = Field(default="pending", max_length=10)
     wa_message_id: str | None = Field(default=None, max_length=200, unique=True)

@@ -68,9 +68,15 @@ def missing_condition(session: Session, field: str) -> ColumnElement[bool]:
     attr_id = session.scalar(select(Attribute.id).where(Attribute.key == key))
     if attr_id is None:
         return literal(True)
-    return not_(exists(select(ContactAttribute.contact_id).where(
-        ContactAttribute.contact_id == Contact.id, ContactAttribute.attribute_id == attr_id,
-        func.trim(ContactAttribute.value) != "")))
+    return not_(
+        exists(
+            select(ContactAttribute.contact_id).where(
+                ContactAttribute.contact_id == Contact.id,
+                ContactAttribute.attribute_id == attr_id,
+                func.trim(ContactAttribute.value) != "",
+            )
+        )
+    )
 
 
 def breakdown(session: Session, flt: ContactFilter, region: str, required_fields: Sequence[str]) -> dict[str, int]:
@@ -82,8 +88,9 @@ def breakdown(session: Session, flt: ContactFilter, region: str, required_fields
         cases.append(func.sum(case((and_(*earlier, excl[name]), 1), else_=0)).label(name))
     missing = [missing_condition(session, f) for f in required_fields]
     missing_expr = and_(*reachable(), or_(*missing)) if missing else literal(False)
-    stmt = select(func.count().label("matched"), *cases,
-                  func.sum(case((missing_expr, 1), else_=0)).label("missing_param"))
+    stmt = select(
+        func.count().label("matched"), *cases, func.sum(case((missing_expr, 1), else_=0)).label("missing_param")
+    )
     row = session.execute(stmt.select_from(Contact).where(*filter_conditions(session, flt, region))).one()
     out = {k: int(v or 0) for k, v in row._mapping.items()}
     out["recipients"] = out["matched"] - sum(out[n] for n in EXCLUSIONS) - out["missing_param"]
@@ -118,8 +125,14 @@ def recent(session: Session, limit: int = 20) -> list[Broadcast]:
     return list(session.scalars(stmt).all())
 
 
-def start(session: Session, broadcast_id: int, flt: ContactFilter, region: str,
-          required_fields: Sequence[str], now: datetime | None = None) -> int | None:
+def start(
+    session: Session,
+    broadcast_id: int,
+    flt: ContactFilter,
+    region: str,
+    required_fields: Sequence[str],
+    now: datetime | None = None,
+) -> int | None:
     """Move a due broadcast to `running` and freeze its recipients; None if someone else did (or not due).
 
     The guarded UPDATE and the INSERT ... SELECT share one transaction: two processes, a double
@@ -127,8 +140,12 @@ def start(session: Session, broadcast_id: int, flt: ContactFilter, region: str,
     """
     now = now or utcnow()
     won = session.execute(
-        update(B).where(B.c.id == broadcast_id, B.c.status.in_(("queued", "scheduled")),
-                        or_(B.c.scheduled_at.is_(None), B.c.scheduled_at <= now))
+        update(B)
+        .where(
+            B.c.id == broadcast_id,
+            B.c.status.in_(("queued", "scheduled")),
+            or_(B.c.scheduled_at.is_(None), B.c.scheduled_at <= now),
+        )
         .values(status="running", started_at=now, updated_at=now)
     ).rowcount
     if won != 1:
@@ -137,9 +154,13 @@ def start(session: Session, broadcast_id: int, flt: ContactFilter, region: str,
     status = case((or_(*missing), literal("skipped")), else_=literal("pending")) if missing else literal("pending")
     title = case((or_(*missing), literal("missing_param")), else_=literal(None)) if missing else literal(None)
     source = select(literal(broadcast_id), Contact.id, Contact.phone, status, title, literal(0), literal(now)).where(
-        *filter_conditions(session, flt, region), *reachable())
-    session.execute(insert(D).from_select(
-        ["broadcast_id", "contact_id", "phone", "status", "error_title", "attempts", "updated_at"], source))
+        *filter_conditions(session, flt, region), *reachable()
+    )
+    session.execute(
+        insert(D).from_select(
+            ["broadcast_id", "contact_id", "phone", "status", "error_title", "attempts", "updated_at"], source
+        )
+    )
     total = int(session.scalar(select(func.count()).select_from(D).where(D.c.broadcast_id == broadcast_id)) or 0)
     session.execute(update(B).where(B.c.id == broadcast_id).values(total=total))
     return total
@@ -149,8 +170,11 @@ def set_status(session: Session, broadcast_id: int, allowed_from: Iterable[str],
     """Change status only from the given ones; False when the broadcast had moved on meanwhile."""
     now = utcnow()
     extra: dict[str, Any] = {"finished_at": now} if to in ("done", "cancelled", "stopped") else {}
-    result = session.execute(update(B).where(B.c.id == broadcast_id, B.c.status.in_(tuple(allowed_from)))
-                             .values(status=to, updated_at=now, **extra, **values))
+    result = session.execute(
+        update(B)
+        .where(B.c.id == broadcast_id, B.c.status.in_(tuple(allowed_from)))
+        .values(status=to, updated_at=now, **extra, **values)
+    )
     return result.rowcount == 1
 
 
@@ -167,26 +191,36 @@ def acquire_lease(session: Session, broadcast_id: int, owner: str, seconds: floa
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(SENDER_LOCK)))
-    others = select(B.c.id).where(B.c.id != broadcast_id, B.c.lease_owner.is_not(None), B.c.lease_owner != owner,
-                                  B.c.lease_until >= now)
-    result = session.execute(update(B).where(
-        B.c.id == broadcast_id, B.c.status == "running",
-        or_(B.c.lease_owner.is_(None), B.c.lease_owner == owner, B.c.lease_until < now), not_(exists(others)),
-    ).values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds)))
+    others = select(B.c.id).where(
+        B.c.id != broadcast_id, B.c.lease_owner.is_not(None), B.c.lease_owner != owner, B.c.lease_until >= now
+    )
+    result = session.execute(
+        update(B)
+        .where(
+            B.c.id == broadcast_id,
+            B.c.status == "running",
+            or_(B.c.lease_owner.is_(None), B.c.lease_owner == owner, B.c.lease_until < now),
+            not_(exists(others)),
+        )
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
+    )
     return result.rowcount == 1
 
 
 def release_lease(session: Session, broadcast_id: int, owner: str) -> None:
-    session.execute(update(B).where(B.c.id == broadcast_id, B.c.lease_owner == owner)
-                    .values(lease_owner=None, lease_until=None))
+    session.execute(
+        update(B).where(B.c.id == broadcast_id, B.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+    )
 
 
 def recover_stale(session: Session, broadcast_id: int, lease_seconds: float) -> int:
     """Rows a dead sender left `sending`: Meta may have accepted them, so they become `unknown`."""
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    return session.execute(update(D).where(D.c.broadcast_id == broadcast_id, D.c.status == "sending",
-                                           D.c.claimed_at < cutoff)
-                           .values(status="unknown", updated_at=utcnow())).rowcount
+    return session.execute(
+        update(D)
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == "sending", D.c.claimed_at < cutoff)
+        .values(status="unknown", updated_at=utcnow())
+    ).rowcount
 
 
 @dataclass(frozen=True)
@@ -200,12 +234,23 @@ class Claimed:
 def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
     """Mark up to `limit` due pending rows `sending` in one statement and return them."""
     now = utcnow()
-    due = (select(D.c.id).where(D.c.broadcast_id == broadcast_id, D.c.status == "pending",
-                                or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now))
-           .order_by(D.c.id).limit(limit).with_for_update(skip_locked=True))
-    stmt = (update(D).where(D.c.id.in_(due.scalar_subquery()))
-            .values(status="sending", claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
-            .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts))
+    due = (
+        select(D.c.id)
+        .where(
+            D.c.broadcast_id == broadcast_id,
+            D.c.status == "pending",
+            or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now),
+        )
+        .order_by(D.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(D)
+        .where(D.c.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
+        .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts)
+    )
     rows = [Claimed(*r) for r in session.execute(stmt).all()]
     rows.sort(key=lambda r: r.id)
     return rows
@@ -217,22 +262,27 @@ def field_values(session: Session, contact_ids: Sequence[int], fields: Sequence[
     if not contact_ids or not fields:
         return out
     if "name" in fields or "phone" in fields:
-        for cid, name, phone in session.execute(select(Contact.id, Contact.name, Contact.phone)
-                                                .where(Contact.id.in_(contact_ids))):  # type: ignore[union-attr]
+        for cid, name, phone in session.execute(
+            select(Contact.id, Contact.name, Contact.phone).where(Contact.id.in_(contact_ids))
+        ):  # type: ignore[union-attr]
             out[cid]["name"], out[cid]["phone"] = name or "", phone
     keys = [f.removeprefix("attr:") for f in fields if f.startswith("attr:")]
     if keys:
-        stmt = (select(ContactAttribute.contact_id, Attribute.key, ContactAttribute.value)
-                .join(Attribute, Attribute.id == ContactAttribute.attribute_id)
-                .where(ContactAttribute.contact_id.in_(contact_ids), Attribute.key.in_(keys)))  # type: ignore[attr-defined]
+        stmt = (
+            select(ContactAttribute.contact_id, Attribute.key, ContactAttribute.value)
+            .join(Attribute, Attribute.id == ContactAttribute.attribute_id)
+            .where(ContactAttribute.contact_id.in_(contact_ids), Attribute.key.in_(keys))
+        )  # type: ignore[attr-defined]
         for cid, key, value in session.execute(stmt):
             out[cid][f"attr:{key}"] = value
     return out
 
 
-OUTCOME_SQL = ("UPDATE delivery SET status = {p}, wa_message_id = {p}, error_code = {p}, error_title = {p}, "
-               "next_attempt_at = {p}, sent_at = {p}, attempts = attempts - {p}, updated_at = {p}, status_at = {p} "
-               "WHERE id = {p} AND status = 'sending'")
+OUTCOME_SQL = (
+    "UPDATE delivery SET status = {p}, wa_message_id = {p}, error_code = {p}, error_title = {p}, "
+    "next_attempt_at = {p}, sent_at = {p}, attempts = attempts - {p}, updated_at = {p}, status_at = {p} "
+    "WHERE id = {p} AND status = 'sending'"
+)
 
 
 def _stamp(dialect: str, value: datetime | None) -> Any:
@@ -256,14 +306,28 @@ def write_outcomes(session: Session, outcomes: Sequence[dict[str, Any]]) -> None
     dialect = conn.dialect.name
     now = _stamp(dialect, utcnow())
     sql = OUTCOME_SQL.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
-    rows = [(o["status"], o.get("wamid"), o.get("code"), o.get("title"), _stamp(dialect, o.get("next_at")),
-             _stamp(dialect, o.get("sent_at")), o.get("attempts_back", 0), now, now, o["id"]) for o in outcomes]
+    rows = [
+        (
+            o["status"],
+            o.get("wamid"),
+            o.get("code"),
+            o.get("title"),
+            _stamp(dialect, o.get("next_at")),
+            _stamp(dialect, o.get("sent_at")),
+            o.get("attempts_back", 0),
+            now,
+            now,
+            o["id"],
+        )
+        for o in outcomes
+    ]
     conn.exec_driver_sql(sql, rows)
 
 
 def counts(session: Session, broadcast_id: int) -> dict[str, int]:
-    rows = session.execute(select(D.c.status, func.count()).where(D.c.broadcast_id == broadcast_id)
-                           .group_by(D.c.status)).all()
+    rows = session.execute(
+        select(D.c.status, func.count()).where(D.c.broadcast_id == broadcast_id).group_by(D.c.status)
+    ).all()
     return {status: int(n) for status, n in rows}
 
 
@@ -281,38 +345,53 @@ def failure_reasons(session: Session, broadcast_id: int, limit: int = 8) -> list
     """The most common reasons; rows without a code are told apart by their title (missing_param, HTTP 503)."""
     n = func.count().label("n")
     key = case((D.c.error_code.is_(None), D.c.error_title), else_=None).label("key")
-    stmt = (select(D.c.status, D.c.error_code, key, func.max(D.c.error_title), n)
-            .where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("failed", "skipped")))
-            .group_by(D.c.status, D.c.error_code, key).order_by(n.desc()).limit(limit))
+    stmt = (
+        select(D.c.status, D.c.error_code, key, func.max(D.c.error_title), n)
+        .where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("failed", "skipped")))
+        .group_by(D.c.status, D.c.error_code, key)
+        .order_by(n.desc())
+        .limit(limit)
+    )
     return [Reason(status, code, title or "", int(count)) for status, code, _, title, count in session.execute(stmt)]
 
 
 def open_work(session: Session, broadcast_id: int) -> tuple[int, int, datetime | None]:
     """(pending, sending, earliest next attempt of the pending ones)."""
-    row = session.execute(select(
-        func.sum(case((D.c.status == "pending", 1), else_=0)),
-        func.sum(case((D.c.status == "sending", 1), else_=0)),
-        func.min(case((D.c.status == "pending", func.coalesce(D.c.next_attempt_at, literal(utcnow()))))),
-    ).where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("pending", "sending")))).one()
+    row = session.execute(
+        select(
+            func.sum(case((D.c.status == "pending", 1), else_=0)),
+            func.sum(case((D.c.status == "sending", 1), else_=0)),
+            func.min(case((D.c.status == "pending", func.coalesce(D.c.next_attempt_at, literal(utcnow()))))),
+        ).where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("pending", "sending")))
+    ).one()
     return int(row[0] or 0), int(row[1] or 0), row[2]
 
 
 def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
     """Broadcasts a runner should look at: due to start, running, or paused at the daily limit."""
     now = now or utcnow()
-    stmt = select(Broadcast).where(or_(
-        and_(Broadcast.status.in_(("queued", "scheduled")),  # type: ignore[attr-defined]
-             or_(Broadcast.scheduled_at.is_(None), Broadcast.scheduled_at <= now)),  # type: ignore[union-attr, operator]
-        Broadcast.status == "running",
-        and_(Broadcast.status == "paused", Broadcast.pause_reason == "daily_limit"),
-    )).order_by(Broadcast.id)  # type: ignore[arg-type]
+    stmt = (
+        select(Broadcast)
+        .where(
+            or_(
+                and_(
+                    Broadcast.status.in_(("queued", "scheduled")),  # type: ignore[attr-defined]
+                    or_(Broadcast.scheduled_at.is_(None), Broadcast.scheduled_at <= now),
+                ),  # type: ignore[union-attr, operator]
+                Broadcast.status == "running",
+                and_(Broadcast.status == "paused", Broadcast.pause_reason == "daily_limit"),
+            )
+        )
+        .order_by(Broadcast.id)
+    )  # type: ignore[arg-type]
     return list(session.scalars(stmt).all())
 
 
 def recipients_since(session: Session, since: datetime) -> int:
     """Unique numbers messaged (or possibly messaged) since then: what Meta's daily tier counts."""
     stmt = select(func.count(func.distinct(D.c.phone))).where(
-        D.c.claimed_at >= since, D.c.status.in_(("sending", "sent", "delivered", "read", "unknown")))
+        D.c.claimed_at >= since, D.c.status.in_(("sending", "sent", "delivered", "read", "unknown"))
+    )
     return int(session.scalar(stmt) or 0)
 
 
@@ -328,9 +407,11 @@ def requeue(session: Session, broadcast_id: int, codes: Sequence[int | None], in
         conds.append(D.c.status == "unknown")
     if not conds:
         return 0
-    return session.execute(update(D).where(D.c.broadcast_id == broadcast_id, or_(*conds))
-                           .values(status="pending", attempts=0, next_attempt_at=None, updated_at=utcnow())
-                           ).rowcount
+    return session.execute(
+        update(D)
+        .where(D.c.broadcast_id == broadcast_id, or_(*conds))
+        .values(status="pending", attempts=0, next_attempt_at=None, updated_at=utcnow())
+    ).rowcount
 
 
 def set_report_message(session: Session, broadcast_id: int, channel_id: str, message_ts: str) -> None:
@@ -338,30 +419,49 @@ def set_report_message(session: Session, broadcast_id: int, channel_id: str, mes
 
 
 def skip_pending(session: Session, broadcast_id: int, reason: str) -> int:
-    return session.execute(update(D).where(D.c.broadcast_id == broadcast_id, D.c.status == "pending")
-                           .values(status="skipped", error_title=reason, updated_at=utcnow())).rowcount
+    return session.execute(
+        update(D)
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == "pending")
+        .values(status="skipped", error_title=reason, updated_at=utcnow())
+    ).rowcount
 
 
 def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
     """Webhook statuses onto deliveries by wamid, forward by rank only (the same rule as messages)."""
-    rows = [{"b_id": s.wa_message_id, "b_status": s.status, "b_rank": s.rank, "b_at": s.timestamp,
-             "b_code": s.error_code, "b_title": (s.error_title or "")[:300] or None} for s in strongest(statuses)]
+    rows = [
+        {
+            "b_id": s.wa_message_id,
+            "b_status": s.status,
+            "b_rank": s.rank,
+            "b_at": s.timestamp,
+            "b_code": s.error_code,
+            "b_title": (s.error_title or "")[:300] or None,
+        }
+        for s in strongest(statuses)
+    ]
     if not rows:
         return
     failed = bindparam("b_status") == "failed"
     session.connection().execute(
-        update(D).where(D.c.wa_message_id == bindparam("b_id"), rank_of(D.c.status) < bindparam("b_rank"))
-        .values(status=bindparam("b_status"), status_at=bindparam("b_at", type_=UtcDateTime()),
-                error_code=case((failed, bindparam("b_code")), else_=D.c.error_code),
-                error_title=case((failed, bindparam("b_title")), else_=D.c.error_title),
-                updated_at=utcnow()),
+        update(D)
+        .where(D.c.wa_message_id == bindparam("b_id"), rank_of(D.c.status) < bindparam("b_rank"))
+        .values(
+            status=bindparam("b_status"),
+            status_at=bindparam("b_at", type_=UtcDateTime()),
+            error_code=case((failed, bindparam("b_code")), else_=D.c.error_code),
+            error_title=case((failed, bindparam("b_title")), else_=D.c.error_title),
+            updated_at=utcnow(),
+        ),
         rows,
     )
 
 
 def deliveries(session: Session, broadcast_id: int, after_id: int = 0, limit: int = 5000) -> list[Any]:
     """Rows for the delivery report, in id order (keyset paging)."""
-    stmt = (select(D.c.id, D.c.phone, D.c.status, D.c.error_code, D.c.error_title, D.c.sent_at, D.c.status_at)
-            .where(D.c.broadcast_id == broadcast_id, D.c.id > after_id).order_by(D.c.id).limit(limit))
+    stmt = (
+        select(D.c.id, D.c.phone, D.c.status, D.c.error_code, D.c.error_title, D.c.sent_at, D.c.status_at)
+        .where(D.c.broadcast_id == broadcast_id, D.c.id > after_id)
+        .order_by(D.c.id)
+        .limit(limit)
+    )
     return list(session.execute(stmt).all())
-

@@ -32,16 +32,24 @@ LOCK_WAIT = "3s"  # PostgreSQL: rather the row-by-row path than a queue of reade
 
 # SQLite triggers that keep the search index and the tally row by row; `_sqlite` drops them and
 # does their work once for the whole table. The delete triggers stay (an import deletes nothing).
-SQLITE_TRIGGERS = {"contact_fts_ai", "contact_fts_au", "contact_fts_ad", "contact_tally_ai", "contact_tally_au",
-                   "contact_tally_ad"}
+SQLITE_TRIGGERS = {
+    "contact_fts_ai",
+    "contact_fts_au",
+    "contact_fts_ad",
+    "contact_tally_ai",
+    "contact_tally_au",
+    "contact_tally_ad",
+}
 SQLITE_KEPT = {"contact_fts_ad", "contact_tally_ad"}
 # PostgreSQL keeps the tally with statement triggers over transition tables: cheap per statement,
 # but a million-row update still writes both row images to them (~1.5 s); recounting costs less.
 POSTGRES_TALLY_TRIGGERS = ("contact_tally_ai", "contact_tally_au")
-SQLITE_NEW_DIGITS = ("INSERT INTO contact_digits_fts(rowid, digits) "
-                     "SELECT id, substr(phone, 2) FROM contact WHERE id > {}")
-SQLITE_NEW_NAMES = ("INSERT INTO contact_name_fts(rowid, name_sort) "
-                    "SELECT id, coalesce(name_sort, '') FROM contact WHERE id > {}")
+SQLITE_NEW_DIGITS = (
+    "INSERT INTO contact_digits_fts(rowid, digits) SELECT id, substr(phone, 2) FROM contact WHERE id > {}"
+)
+SQLITE_NEW_NAMES = (
+    "INSERT INTO contact_name_fts(rowid, name_sort) SELECT id, coalesce(name_sort, '') FROM contact WHERE id > {}"
+)
 TALLY_RECOUNT = (
     "DELETE FROM contact_tally",
     "INSERT INTO contact_tally (active, blocked, messenger, n) "
@@ -80,9 +88,11 @@ def _sqlite(conn: Connection, renames: bool) -> Iterator[bool]:
     indexes = conn.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contact' AND sql IS NOT NULL"
     ).all()
-    triggers = dict(conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'contact'"
-    ).all())
+    triggers = dict(
+        conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'contact'"
+        ).all()
+    )
     if set(triggers) != SQLITE_TRIGGERS:  # a trigger this module does not know how to stand in for
         log.warning("bulk load skipped: unexpected triggers on contact: %s", sorted(triggers))
         yield False
@@ -128,9 +138,13 @@ def _postgresql(conn: Connection) -> Iterator[bool]:
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = 'contact'::regclass AND contype = 'u'"
     ).all()
-    triggers = list(conn.exec_driver_sql(
-        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'contact'::regclass AND tgname = ANY(%(names)s) "
-        "AND tgenabled <> 'D' ORDER BY tgname", {"names": list(POSTGRES_TALLY_TRIGGERS)}).scalars())
+    triggers = list(
+        conn.exec_driver_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'contact'::regclass AND tgname = ANY(%(names)s) "
+            "AND tgenabled <> 'D' ORDER BY tgname",
+            {"names": list(POSTGRES_TALLY_TRIGGERS)},
+        ).scalars()
+    )
     wait = conn.exec_driver_sql("SELECT current_setting('lock_timeout')").scalar()
     savepoint = conn.begin_nested()
     try:

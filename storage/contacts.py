@@ -95,8 +95,7 @@ class _Unindexed(ColumnElement[Any]):
     """
 
     inherit_cache = True
-    _traverse_internals = [("col", InternalTraversal.dp_clauseelement),
-                           ("everywhere", InternalTraversal.dp_boolean)]
+    _traverse_internals = [("col", InternalTraversal.dp_clauseelement), ("everywhere", InternalTraversal.dp_boolean)]
 
     def __init__(self, col: Any, everywhere: bool = False) -> None:
         self.col = col.expression if hasattr(col, "expression") else col
@@ -306,9 +305,13 @@ def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: st
         if found is None:
             return None
         value, active, blocked, messenger = found
-        listed = (not flt.search and flt.audience_id is None
-                  and flt.status in ("all", "active" if active else "inactive")
-                  and flt.blocked in (None, blocked) and flt.messenger in (None, "", messenger))
+        listed = (
+            not flt.search
+            and flt.audience_id is None
+            and flt.status in ("all", "active" if active else "inactive")
+            and flt.blocked in (None, blocked)
+            and flt.messenger in (None, "", messenger)
+        )
         return (value, contact_id)
 
     if req.before_id is not None and (anchor := anchor_of(req.before_id)) is not None:
@@ -331,8 +334,11 @@ def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: st
         rows = _walk(session, conds, sort, req.desc, anchor, inclusive, req.limit + 1)
         has_next = len(rows) > req.limit
         rows = rows[: req.limit]
-        has_prev = anchor is not None and bool(rows) and (
-            (listed and not inclusive) or _has_before(session, conds, sort, col.key, req.desc, rows))
+        has_prev = (
+            anchor is not None
+            and bool(rows)
+            and ((listed and not inclusive) or _has_before(session, conds, sort, col.key, req.desc, rows))
+        )
     return Page(
         rows=rows,
         total=total,
@@ -344,7 +350,11 @@ def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: st
 
 
 def _has_before(
-    session: Session, conds: Sequence[ColumnElement[bool]], sort: Any, key: str, desc: bool,
+    session: Session,
+    conds: Sequence[ColumnElement[bool]],
+    sort: Any,
+    key: str,
+    desc: bool,
     rows: list[Contact],
 ) -> bool:
     if not rows:
@@ -366,8 +376,7 @@ def bulk_insert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     names = list(rows[0])
     dialect = conn.dialect
     procs = [table.c[n].type._cached_bind_processor(dialect) for n in names]
-    values = [tuple(v if f is None else f(v) for f, v in zip(procs, (r[n] for n in names), strict=True))
-              for r in rows]
+    values = [tuple(v if f is None else f(v) for f, v in zip(procs, (r[n] for n in names), strict=True)) for r in rows]
     if dialect.name == "postgresql":
         cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with cur, cur.copy(f"COPY contact ({', '.join(names)}) FROM STDIN") as copy:

@@ -28,8 +28,15 @@ from storage.models import Contact, ContactAttribute
 contact = Contact.__table__  # type: ignore[attr-defined]
 contact_attrs = ContactAttribute.__table__  # type: ignore[attr-defined]
 CORE_COLUMNS = ("phone", "messenger", "name", "first_contact", "last_chat", "blocked", "status")
-_SOURCE = {"phone": "phone", "messenger": "messenger", "name": "name", "first_contact": "first_contact_at",
-           "last_chat": "last_chat_at", "blocked": "blocked", "status": "active"}
+_SOURCE = {
+    "phone": "phone",
+    "messenger": "messenger",
+    "name": "name",
+    "first_contact": "first_contact_at",
+    "last_chat": "last_chat_at",
+    "blocked": "blocked",
+    "status": "active",
+}
 
 
 def _plain(value: Any) -> str:
@@ -99,8 +106,11 @@ def write(
         if col.key in ("first_contact", "last_chat"):
             # Formatted by the database: parsing and formatting a million datetimes in Python
             # costs more than the whole rest of the export.
-            selected.append(func.substr(type_coerce(source, String), 1, 19) if sqlite
-                            else func.to_char(source, "YYYY-MM-DD HH24:MI:SS"))
+            selected.append(
+                func.substr(type_coerce(source, String), 1, 19)
+                if sqlite
+                else func.to_char(source, "YYYY-MM-DD HH24:MI:SS")
+            )
             convert.append(_plain)
             continue
         selected.append(source)
@@ -117,8 +127,11 @@ def write(
     with Session(bind=conn) as session:
         conds = filter_conditions(session, flt, region)
     order_col = contact.c[SORT_COLUMNS[sort].key]
-    order = [order_col.desc().nulls_last(), contact.c.id.desc()] if desc else \
-        [order_col.asc().nulls_last(), contact.c.id.asc()]
+    order = (
+        [order_col.desc().nulls_last(), contact.c.id.desc()]
+        if desc
+        else [order_col.asc().nulls_last(), contact.c.id.asc()]
+    )
     header = [neutralise(c.header) for c in columns]
     if conn.dialect.name == "postgresql" and delimiter in COPY_DELIMITERS:
         formatted = [_in_sql(col, expr, flags, statuses) for col, expr in zip(columns, selected, strict=True)]
@@ -130,8 +143,7 @@ def write(
     count = 0
     result = conn.execution_options(stream_results=True, yield_per=5000).execute(stmt)
     for partition in result.partitions():
-        writer.writerows([["" if v is None else f(v) for f, v in zip(convert, row, strict=True)]
-                          for row in partition])
+        writer.writerows([["" if v is None else f(v) for f, v in zip(convert, row, strict=True)] for row in partition])
         count += len(partition)
     return count
 
@@ -145,8 +157,7 @@ COPY_DELIMITERS = {";": "';'", ",": "','", "\t": "E'\\t'"}
 
 def _neutralised(value: Any) -> Any:
     """csv_format.neutralise in SQL: a leading `'` before formula-like text (plain numbers stay)."""
-    risky = and_(func.left(value, 1).in_(["=", "+", "-", "@", "\t", "\r"]),
-                 ~value.regexp_match(r"^\+[0-9]{7,15}$"))
+    risky = and_(func.left(value, 1).in_(["=", "+", "-", "@", "\t", "\r"]), ~value.regexp_match(r"^\+[0-9]{7,15}$"))
     return case((or_(risky, value.regexp_match("^'+[-=+@\t\r]")), literal("'") + value), else_=value)
 
 

@@ -17,8 +17,24 @@ CORE_FIELDS = ("phone", "messenger", "name", "first_contact", "last_chat", "bloc
 
 # Header names people use (normalised: case-folded, `_`/`-` as spaces); German and English.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "phone": ("nummer", "rufnummer", "telefon", "telefonnummer", "handy", "handynummer", "mobil",
-              "mobilnummer", "tel", "tel nr", "phone", "phone number", "number", "mobile", "msisdn", "whatsapp nummer"),
+    "phone": (
+        "nummer",
+        "rufnummer",
+        "telefon",
+        "telefonnummer",
+        "handy",
+        "handynummer",
+        "mobil",
+        "mobilnummer",
+        "tel",
+        "tel nr",
+        "phone",
+        "phone number",
+        "number",
+        "mobile",
+        "msisdn",
+        "whatsapp nummer",
+    ),
     "messenger": ("messenger", "kanal", "channel"),
     "name": ("name", "kontakt", "kontaktname", "contact", "contact name", "full name", "vollständiger name"),
     "first_contact": ("erstkontakt", "erster kontakt", "first contact", "first contact at", "created"),
@@ -30,31 +46,71 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 _ALIAS_TO_FIELD = {alias: field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 EXPORT_HEADERS = {
-    "de": {"phone": "Nummer", "messenger": "Messenger", "name": "Name", "first_contact": "Erstkontakt",
-           "last_chat": "Letzter Chat", "blocked": "Blockiert", "status": "Status"},
-    "en": {"phone": "Number", "messenger": "Messenger", "name": "Name", "first_contact": "First contact",
-           "last_chat": "Last chat", "blocked": "Blocked", "status": "Status"},
+    "de": {
+        "phone": "Nummer",
+        "messenger": "Messenger",
+        "name": "Name",
+        "first_contact": "Erstkontakt",
+        "last_chat": "Letzter Chat",
+        "blocked": "Blockiert",
+        "status": "Status",
+    },
+    "en": {
+        "phone": "Number",
+        "messenger": "Messenger",
+        "name": "Name",
+        "first_contact": "First contact",
+        "last_chat": "Last chat",
+        "blocked": "Blocked",
+        "status": "Status",
+    },
 }
 BOOL_WORDS = {"de": ("ja", "nein"), "en": ("yes", "no")}
 STATUS_WORDS = {"de": ("aktiv", "inaktiv"), "en": ("active", "inactive")}
 TRUE_WORDS = frozenset({"1", "ja", "j", "yes", "y", "true", "wahr", "x", "aktiv", "active", "aktiviert", "activated"})
-FALSE_WORDS = frozenset({"0", "nein", "n", "no", "false", "falsch", "inaktiv", "inactive", "deaktiviert",
-                         "deactivated"})
+FALSE_WORDS = frozenset(
+    {"0", "nein", "n", "no", "false", "falsch", "inaktiv", "inactive", "deaktiviert", "deactivated"}
+)
 MESSENGER_ALIASES = {
-    "whatsapp": "whatsapp", "wa": "whatsapp", "telegram": "telegram", "facebook": "facebook",
-    "facebook messenger": "facebook", "messenger": "facebook", "instagram": "instagram", "sms": "sms",
-    "webchat": "webchat", "web chat": "webchat", "website": "webchat",
+    "whatsapp": "whatsapp",
+    "wa": "whatsapp",
+    "telegram": "telegram",
+    "facebook": "facebook",
+    "facebook messenger": "facebook",
+    "messenger": "facebook",
+    "instagram": "instagram",
+    "sms": "sms",
+    "webchat": "webchat",
+    "web chat": "webchat",
+    "website": "webchat",
 }
-EXPORT_MESSENGER = {"whatsapp": "WhatsApp", "telegram": "Telegram", "facebook": "Facebook",
-                    "instagram": "Instagram", "sms": "SMS", "webchat": "Webchat"}
+EXPORT_MESSENGER = {
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "sms": "SMS",
+    "webchat": "Webchat",
+}
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RISKY_FIRST = frozenset("=+-@\t\r'")
 _GUARDED = re.compile(r"^'+[=+\-@\t\r]")
 _PLAIN_PHONE = re.compile(r"\+[0-9]{7,15}")  # fullmatch, ASCII digits: the SQL export does the same
 _SPACES = re.compile(r"[\s_\-]+")
-DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y %H:%M:%S",
-                "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d.%m.%y %H:%M", "%d.%m.%y", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d.%m.%y %H:%M",
+    "%d.%m.%y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+)
 
 
 class FileProblem(ValueError):

@@ -110,8 +110,10 @@ class Counts:
     extra: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in ("created", "updated", "unchanged", "activated", "deactivated",
-                                              "opted_out", "rejected")}
+        return {
+            k: getattr(self, k)
+            for k in ("created", "updated", "unchanged", "activated", "deactivated", "opted_out", "rejected")
+        }
 
 
 def map_columns(conn: Connection, headers: list[str]) -> ColumnMap:
@@ -133,8 +135,14 @@ def map_columns(conn: Connection, headers: list[str]) -> ColumnMap:
     known: dict[str, tuple[int, str]] = {}
     types: dict[int, tuple[str, tuple[str, ...] | None]] = {}
     for aid, key, label_de, label_en, kind, choices in conn.execute(
-        select(attributes.c.id, attributes.c.key, attributes.c.label_de, attributes.c.label_en,
-               attributes.c.type, attributes.c.choices)
+        select(
+            attributes.c.id,
+            attributes.c.key,
+            attributes.c.label_de,
+            attributes.c.label_en,
+            attributes.c.type,
+            attributes.c.choices,
+        )
     ):
         types[int(aid)] = (kind or "text", tuple(choices) if choices else None)
         for name in (label_en, label_de, key):
@@ -162,9 +170,20 @@ def map_columns(conn: Connection, headers: list[str]) -> ColumnMap:
 def read_chunks(path: str, sniffed: Sniffed, chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
     """Every cell as the text the user wrote (`dtype=str`: no lost `+` or leading zeros)."""
     try:
-        reader = pd.read_csv(path, sep=sniffed.delimiter, encoding=sniffed.encoding, dtype=str,
-                             keep_default_na=False, na_filter=False, chunksize=chunk_rows or CHUNK_ROWS, header=0,
-                             skip_blank_lines=True, engine="c", quotechar='"', doublequote=True)
+        reader = pd.read_csv(
+            path,
+            sep=sniffed.delimiter,
+            encoding=sniffed.encoding,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            chunksize=chunk_rows or CHUNK_ROWS,
+            header=0,
+            skip_blank_lines=True,
+            engine="c",
+            quotechar='"',
+            doublequote=True,
+        )
         with reader:
             yield from reader
     except pd.errors.ParserError as exc:
@@ -173,8 +192,20 @@ def read_chunks(path: str, sniffed: Sniffed, chunk_rows: int | None = None) -> I
         raise FileProblem("import.error.encoding") from None
 
 
-STAGE_COLUMNS = ("run_id", "row_no", "phone", "messenger", "action", "data", "name", "name_sort",
-                 "first_contact_at", "last_chat_at", "blocked", "active")
+STAGE_COLUMNS = (
+    "run_id",
+    "row_no",
+    "phone",
+    "messenger",
+    "action",
+    "data",
+    "name",
+    "name_sort",
+    "first_contact_at",
+    "last_chat_at",
+    "blocked",
+    "active",
+)
 Staged = tuple[Any, ...]  # one import_row in STAGE_COLUMNS order, ready for executemany / COPY
 
 
@@ -277,8 +308,7 @@ def validate_chunk(
             header = headers[core[fld]] if fld in core else fld
             bad.append(_error(run_id, row_no, header, code, value))
             continue
-        good.append((run_id, row_no, phone, messenger, "row", data, name, name_sort, when[0], when[1], blocked,
-                     active))
+        good.append((run_id, row_no, phone, messenger, "row", data, name, name_sort, when[0], when[1], blocked, active))
     return good, bad
 
 
@@ -378,9 +408,7 @@ def _reject_duplicates(conn: Connection, run_id: int, phone_header: str) -> int:
     for start in range(0, len(dupes), 10_000):
         part = dupes[start : start + 10_000]
         conn.execute(delete(staged).where(staged.c.id.in_([d.id for d in part])))
-        _insert_staged(conn, [
-            _error(run_id, d.row_no, phone_header, "duplicate", str(d.first), d.phone) for d in part
-        ])
+        _insert_staged(conn, [_error(run_id, d.row_no, phone_header, "duplicate", str(d.first), d.phone) for d in part])
     return len(dupes)
 
 
@@ -397,8 +425,7 @@ def _changes(r: Any, c: Any, attr_joins: list[tuple[AttributeColumn, Any]]) -> C
     conds: list[ColumnElement[bool]] = [
         and_(r.c.name.is_not(None), or_(c.c.name.is_(None), c.c.name != r.c.name)),
         and_(r.c.blocked.is_not(None), c.c.blocked != r.c.blocked),
-        and_(r.c.active.is_not(None), c.c.active != r.c.active,
-             or_(r.c.active == false(), c.c.opted_out_at.is_(None))),
+        and_(r.c.active.is_not(None), c.c.active != r.c.active, or_(r.c.active == false(), c.c.opted_out_at.is_(None))),
     ]
     for attr, ca in attr_joins:
         value = _attr_value(r, attr)
@@ -436,21 +463,26 @@ def _joined(run_id: int, cols: ColumnMap, columns: list[Any]) -> Select[Any]:
 
 def preview_counts(conn: Connection, run_id: int, cols: ColumnMap) -> Counts:
     row = conn.execute(_joined(run_id, cols, [])).one()
-    rejected = conn.scalar(select(func.count()).select_from(staged)
-                           .where(staged.c.run_id == run_id, staged.c.action == "error"))
+    rejected = conn.scalar(
+        select(func.count()).select_from(staged).where(staged.c.run_id == run_id, staged.c.action == "error")
+    )
     return Counts(**{k: int(v or 0) for k, v in row._mapping.items()}, rejected=int(rejected or 0))
 
 
 def rejected_rows(conn: Connection, run_id: int, limit: int | None = None) -> list[dict[str, Any]]:
-    stmt = (select(staged.c.row_no, staged.c.phone, staged.c.data)
-            .where(staged.c.run_id == run_id, staged.c.action == "error").order_by(staged.c.row_no))
+    stmt = (
+        select(staged.c.row_no, staged.c.phone, staged.c.data)
+        .where(staged.c.run_id == run_id, staged.c.action == "error")
+        .order_by(staged.c.row_no)
+    )
     if limit is not None:
         stmt = stmt.limit(limit)
     return [{"row": r.row_no, **(r.data or {})} for r in conn.execute(stmt)]
 
 
-def rejected_csv(conn: Connection, run_id: int, headers: tuple[str, str, str, str],
-                 reason: Callable[[dict[str, Any]], str]) -> bytes:
+def rejected_csv(
+    conn: Connection, run_id: int, headers: tuple[str, str, str, str], reason: Callable[[dict[str, Any]], str]
+) -> bytes:
     """The rejected rows as a CSV (row, column, reason, value) to attach to a long preview."""
     import csv
 
@@ -466,8 +498,7 @@ def rejected_csv(conn: Connection, run_id: int, headers: tuple[str, str, str, st
 
 def claim(conn: Connection, run_id: int, from_status: str, to_status: str) -> bool:
     """Move a run between states once (a double click or a retry finds it already moved)."""
-    done = conn.execute(update(runs).where(runs.c.id == run_id, runs.c.status == from_status)
-                        .values(status=to_status))
+    done = conn.execute(update(runs).where(runs.c.id == run_id, runs.c.status == from_status).values(status=to_status))
     return done.rowcount == 1
 
 
@@ -490,8 +521,9 @@ def apply(
     cols = _create_attributes(conn, cols, now)
     bulk = bulk_load.worth_it(conn, counts.created + counts.updated, counts.created)
     with bulk_load.indexes_rebuilt(conn, renames=counts.updated > 0) if bulk else nullcontext(False) as rebuilt:
-        _write_contacts(conn, run_id, counts, now=now, consent_source=consent_source, consent_by=consent_by,
-                        progress=progress)
+        _write_contacts(
+            conn, run_id, counts, now=now, consent_source=consent_source, consent_by=consent_by, progress=progress
+        )
         if rebuilt and progress is not None:
             progress("index", 0)
     for attr in cols.attributes:
@@ -502,7 +534,13 @@ def apply(
 
 
 def _write_contacts(
-    conn: Connection, run_id: int, counts: Counts, *, now: datetime, consent_source: str, consent_by: str,
+    conn: Connection,
+    run_id: int,
+    counts: Counts,
+    *,
+    now: datetime,
+    consent_source: str,
+    consent_by: str,
     progress: Progress | None,
 ) -> None:
     """Update the matched contacts, then insert the new ones: a set-based statement each, skipped when
@@ -534,17 +572,48 @@ def _write_contacts(
     if not counts.created:
         return
     new_rows = select(
-        r.c.phone, r.c.messenger, r.c.name, r.c.name_sort,
+        r.c.phone,
+        r.c.messenger,
+        r.c.name,
+        r.c.name_sort,
         func.coalesce(r.c.first_contact_at, literal(now, Contact.__table__.c.first_contact_at.type)),
-        r.c.last_chat_at, func.coalesce(r.c.blocked, false()), func.coalesce(r.c.active, true()),
-        literal(now, contact.c.consent_at.type), literal(consent_source), literal(consent_by),
-        null(), literal(0), literal(now, contact.c.created_at.type), literal(now, contact.c.updated_at.type),
-    ).where(r.c.run_id == run_id, r.c.action == "row",
-            ~exists().where(contact.c.phone == r.c.phone, contact.c.messenger == r.c.messenger))
-    conn.execute(insert(contact).from_select(
-        ["phone", "messenger", "name", "name_sort", "first_contact_at", "last_chat_at", "blocked", "active",
-         "consent_at", "consent_source", "consent_by", "opted_out_at", "blocked_messages", "created_at",
-         "updated_at"], new_rows))
+        r.c.last_chat_at,
+        func.coalesce(r.c.blocked, false()),
+        func.coalesce(r.c.active, true()),
+        literal(now, contact.c.consent_at.type),
+        literal(consent_source),
+        literal(consent_by),
+        null(),
+        literal(0),
+        literal(now, contact.c.created_at.type),
+        literal(now, contact.c.updated_at.type),
+    ).where(
+        r.c.run_id == run_id,
+        r.c.action == "row",
+        ~exists().where(contact.c.phone == r.c.phone, contact.c.messenger == r.c.messenger),
+    )
+    conn.execute(
+        insert(contact).from_select(
+            [
+                "phone",
+                "messenger",
+                "name",
+                "name_sort",
+                "first_contact_at",
+                "last_chat_at",
+                "blocked",
+                "active",
+                "consent_at",
+                "consent_source",
+                "consent_by",
+                "opted_out_at",
+                "blocked_messages",
+                "created_at",
+                "updated_at",
+            ],
+            new_rows,
+        )
+    )
 
 
 def _create_attributes(conn: Connection, cols: ColumnMap, now: datetime) -> ColumnMap:
@@ -554,9 +623,17 @@ def _create_attributes(conn: Connection, cols: ColumnMap, now: datetime) -> Colu
     for attr in cols.attributes:
         if attr.attribute_id is None:
             label = attr.header[:100]
-            aid = conn.execute(insert(attributes).returning(attributes.c.id), {
-                "key": attr.key, "label_de": label, "label_en": label, "type": "text", "choices": None,
-                "created_at": now}).scalar_one()
+            aid = conn.execute(
+                insert(attributes).returning(attributes.c.id),
+                {
+                    "key": attr.key,
+                    "label_de": label,
+                    "label_en": label,
+                    "type": "text",
+                    "choices": None,
+                    "created_at": now,
+                },
+            ).scalar_one()
             attr = AttributeColumn(attr.position, attr.header, attr.key, int(aid))
         out.append(attr)
     return ColumnMap(cols.core, out, cols.headers)
@@ -565,9 +642,11 @@ def _create_attributes(conn: Connection, cols: ColumnMap, now: datetime) -> Colu
 def _upsert_attribute(conn: Connection, run_id: int, attr: AttributeColumn) -> None:
     r = staged.alias("r")
     value = _attr_value(r, attr)
-    rows = (select(contact.c.id, literal(attr.attribute_id), value)
-            .select_from(r.join(contact, and_(contact.c.phone == r.c.phone, contact.c.messenger == r.c.messenger)))
-            .where(r.c.run_id == run_id, r.c.action == "row", value.is_not(None)))
+    rows = (
+        select(contact.c.id, literal(attr.attribute_id), value)
+        .select_from(r.join(contact, and_(contact.c.phone == r.c.phone, contact.c.messenger == r.c.messenger)))
+        .where(r.c.run_id == run_id, r.c.action == "row", value.is_not(None))
+    )
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(contact_attrs).from_select(["contact_id", "attribute_id", "value"], rows)
     stmt = stmt.on_conflict_do_update(
@@ -600,14 +679,24 @@ def update_run(conn: Connection, run_id: int, **values: Any) -> None:
 
 def stale_previews(conn: Connection, before: datetime) -> list[int]:
     """Previews nobody confirmed or cancelled since `before`: their staged rows only take space."""
-    return [int(i) for i in conn.execute(
-        select(runs.c.id).where(runs.c.status == "preview", runs.c.created_at < before)).scalars()]
+    return [
+        int(i)
+        for i in conn.execute(select(runs.c.id).where(runs.c.status == "preview", runs.c.created_at < before)).scalars()
+    ]
 
 
 def audit(conn: Connection, actor: str, action: str, run_id: int, detail: dict[str, Any], at: datetime) -> None:
     """Same row as storage.audit.record, written on this connection (inside the import's transaction)."""
     from storage.models import AuditEntry
 
-    conn.execute(insert(AuditEntry.__table__), {  # type: ignore[attr-defined]
-        "at": at, "actor": actor[:50], "action": action, "object_type": "import_run",
-        "object_id": str(run_id), "detail": detail})
+    conn.execute(
+        insert(AuditEntry.__table__),
+        {  # type: ignore[attr-defined]
+            "at": at,
+            "actor": actor[:50],
+            "action": action,
+            "object_type": "import_run",
+            "object_id": str(run_id),
+            "detail": detail,
+        },
+    )

@@ -33,7 +33,7 @@ M: Table = Message.__table__  # type: ignore[attr-defined]
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
+        yield items[start : start + CHUNK]
 
 
 def _known(session: Session, ids: Sequence[str]) -> set[str]:
@@ -41,8 +41,11 @@ def _known(session: Session, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for part in _chunks(ids):
         found.update(session.execute(select(D.c.wa_message_id).where(D.c.wa_message_id.in_(part))).scalars())
-        found.update(session.execute(select(M.c.wa_message_id).where(M.c.wa_message_id.in_(part),
-                                                                      M.c.direction == "out")).scalars())
+        found.update(
+            session.execute(
+                select(M.c.wa_message_id).where(M.c.wa_message_id.in_(part), M.c.direction == "out")
+            ).scalars()
+        )
     return found
 
 
@@ -52,10 +55,19 @@ def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[s
     if not best:
         return []
     known = _known(session, sorted({s.wa_message_id for s in best}))
-    rows = [{"wa_message_id": s.wa_message_id, "status": s.status, "rank": s.rank, "status_at": s.timestamp,
-             "error_code": s.error_code if s.status == "failed" else None,
-             "error_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
-             "received_at": utcnow()} for s in best if s.wa_message_id not in known]
+    rows = [
+        {
+            "wa_message_id": s.wa_message_id,
+            "status": s.status,
+            "rank": s.rank,
+            "status_at": s.timestamp,
+            "error_code": s.error_code if s.status == "failed" else None,
+            "error_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
+            "received_at": utcnow(),
+        }
+        for s in best
+        if s.wa_message_id not in known
+    ]
     if not rows:
         return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -65,8 +77,10 @@ def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[s
 
 def settle(session: Session, ids: Sequence[str] | None = None, since: datetime | None = None) -> int:
     """Apply kept statuses whose id is known now (these ids, or all received since then) and delete them."""
-    matched = or_(exists(select(D.c.id).where(D.c.wa_message_id == E.c.wa_message_id)),
-                  exists(select(M.c.id).where(M.c.wa_message_id == E.c.wa_message_id, M.c.direction == "out")))
+    matched = or_(
+        exists(select(D.c.id).where(D.c.wa_message_id == E.c.wa_message_id)),
+        exists(select(M.c.id).where(M.c.wa_message_id == E.c.wa_message_id, M.c.direction == "out")),
+    )
     stmt = select(E.c.id, E.c.wa_message_id, E.c.status, E.c.status_at, E.c.error_code, E.c.error_title)
     rows: list[Any] = []
     if ids is None:
@@ -78,8 +92,10 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
     if not rows:
         return 0
     rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
-    updates = [StatusUpdate(r.wa_message_id, r.status, r.status_at, error_code=r.error_code,
-                            error_title=r.error_title) for r in rows]
+    updates = [
+        StatusUpdate(r.wa_message_id, r.status, r.status_at, error_code=r.error_code, error_title=r.error_title)
+        for r in rows
+    ]
     message_status.apply_statuses(session, updates)
     broadcasts.apply_statuses(session, updates)
     session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])))

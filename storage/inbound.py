@@ -76,7 +76,7 @@ class _Known:
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _insert(session: Session, table: Table) -> Insert:
@@ -94,8 +94,9 @@ def _later(column: Any, param: str) -> Any:
 def existing_message_ids(session: Session, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for part in _chunks(ids):
-        found.update(session.execute(select(MESSAGE.c.wa_message_id).where(MESSAGE.c.wa_message_id.in_(part)))
-                     .scalars())
+        found.update(
+            session.execute(select(MESSAGE.c.wa_message_id).where(MESSAGE.c.wa_message_id.in_(part))).scalars()
+        )
     return found
 
 
@@ -105,8 +106,9 @@ def _contacts(session: Session, keys: Iterable[Key]) -> dict[Key, _Known]:
     found: dict[Key, _Known] = {}
     for part in _chunks(phones):
         rows = session.execute(
-            select(CONTACT.c.id, CONTACT.c.phone, CONTACT.c.messenger, CONTACT.c.blocked, CONTACT.c.name)
-            .where(CONTACT.c.phone.in_(part))
+            select(CONTACT.c.id, CONTACT.c.phone, CONTACT.c.messenger, CONTACT.c.blocked, CONTACT.c.name).where(
+                CONTACT.c.phone.in_(part)
+            )
         )
         for cid, phone, messenger, blocked, name in rows:
             if (phone, messenger) in wanted:
@@ -114,8 +116,7 @@ def _contacts(session: Session, keys: Iterable[Key]) -> dict[Key, _Known]:
     return found
 
 
-def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage],
-                     out: Outcome) -> dict[Key, _Known]:
+def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage], out: Outcome) -> dict[Key, _Known]:
     """Create the senders we do not know yet; update last chat and name of the ones we do."""
     first: dict[Key, datetime] = {}
     last: dict[Key, datetime] = {}
@@ -130,13 +131,27 @@ def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage],
     created: list[Any] = []
     if missing:
         now = utcnow()
-        rows = [{
-            "phone": k[0], "messenger": k[1], "name": names.get(k), "name_sort": name_key(names.get(k)),
-            "first_contact_at": first[k], "last_chat_at": last[k], "blocked": False, "active": True,
-            "blocked_messages": 0, "created_at": now, "updated_at": now,
-        } for k in missing]
-        created = session.connection().execute(
-            _insert(session, CONTACT).returning(CONTACT.c.phone, CONTACT.c.messenger), rows).all()
+        rows = [
+            {
+                "phone": k[0],
+                "messenger": k[1],
+                "name": names.get(k),
+                "name_sort": name_key(names.get(k)),
+                "first_contact_at": first[k],
+                "last_chat_at": last[k],
+                "blocked": False,
+                "active": True,
+                "blocked_messages": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for k in missing
+        ]
+        created = (
+            session.connection()
+            .execute(_insert(session, CONTACT).returning(CONTACT.c.phone, CONTACT.c.messenger), rows)
+            .all()
+        )
         out.contacts_created += len(created)
         known.update(_contacts(session, missing))  # also the rows a concurrent request created first
     fresh = {(phone, messenger) for phone, messenger in created}  # ours; a concurrent request's get updated
@@ -148,16 +163,21 @@ def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage],
         later = bindparam("b_last", type_=UtcDateTime())
         session.connection().execute(
             update(CONTACT)
-            .where(CONTACT.c.id == bindparam("b_id"),
-                   or_(CONTACT.c.last_chat_at.is_(None), CONTACT.c.last_chat_at < later))
+            .where(
+                CONTACT.c.id == bindparam("b_id"), or_(CONTACT.c.last_chat_at.is_(None), CONTACT.c.last_chat_at < later)
+            )
             .values(last_chat_at=later, updated_at=bindparam("b_now", type_=UtcDateTime())),
             chat,
         )
-    naming = [{"b_id": known[k].id, "b_name": names[k], "b_sort": name_key(names[k])}
-              for k in seen if k in names and not known[k].has_name]
+    naming = [
+        {"b_id": known[k].id, "b_name": names[k], "b_sort": name_key(names[k])}
+        for k in seen
+        if k in names and not known[k].has_name
+    ]
     if naming:  # a separate statement: touching name_sort re-indexes the search, so only when needed
         session.connection().execute(
-            update(CONTACT).where(and_(CONTACT.c.id == bindparam("b_id"), CONTACT.c.name.is_(None)))
+            update(CONTACT)
+            .where(and_(CONTACT.c.id == bindparam("b_id"), CONTACT.c.name.is_(None)))
             .values(name=bindparam("b_name"), name_sort=bindparam("b_sort")),
             naming,
         )
@@ -181,16 +201,26 @@ def _ensure_tickets(session: Session, opened: dict[int, datetime], out: Outcome)
     tickets = _open_tickets(session, sorted(opened))
     need = sorted(cid for cid in opened if cid not in tickets)
     if need:
-        rows = [{"contact_id": cid, "status": "open", "opened_at": opened[cid], "closed_at": None,
-                 "last_message_at": None, "message_count": 0} for cid in need]
+        rows = [
+            {
+                "contact_id": cid,
+                "status": "open",
+                "opened_at": opened[cid],
+                "closed_at": None,
+                "last_message_at": None,
+                "message_count": 0,
+            }
+            for cid in need
+        ]
         created = session.connection().execute(_insert(session, TICKET).returning(TICKET.c.id), rows).all()
         out.tickets_opened += len(created)
         tickets.update(_open_tickets(session, need))
     return tickets
 
 
-def apply(session: Session, messages: Sequence[IncomingMessage], opt_outs: Sequence[OptOut] = (),
-          actor: str = "inbound") -> Outcome:
+def apply(
+    session: Session, messages: Sequence[IncomingMessage], opt_outs: Sequence[OptOut] = (), actor: str = "inbound"
+) -> Outcome:
     """Store a batch of inbound messages: contacts, tickets, messages, blocked counts, opt-outs."""
     out = Outcome()
     unique: dict[str, IncomingMessage] = {}
@@ -205,8 +235,11 @@ def apply(session: Session, messages: Sequence[IncomingMessage], opt_outs: Seque
     for o in withdrawals:
         cid = session.execute(
             update(CONTACT)
-            .where(CONTACT.c.phone == o.phone, CONTACT.c.messenger == o.messenger,
-                   or_(CONTACT.c.opted_out_at.is_(None), CONTACT.c.opted_out_at < o.at))
+            .where(
+                CONTACT.c.phone == o.phone,
+                CONTACT.c.messenger == o.messenger,
+                or_(CONTACT.c.opted_out_at.is_(None), CONTACT.c.opted_out_at < o.at),
+            )
             .values(active=False, opted_out_at=o.at, updated_at=utcnow())
             .returning(CONTACT.c.id)
         ).scalar()
@@ -227,14 +260,24 @@ def _store(session: Session, fresh: Sequence[IncomingMessage], out: Outcome) -> 
     rows = []
     for m in fresh:
         c = contacts[m.key]
-        rows.append({
-            "ticket_id": None if c.blocked else tickets[c.id], "contact_id": c.id, "direction": "in",
-            "kind": m.kind, "text": None if c.blocked else m.text,  # a blocked sender's words reach no one
-            "wa_message_id": m.message_id, "sent_at": m.at, "status": None, "status_at": None,
-            "error_code": None, "error_title": None,
-        })
-    inserted = set(session.connection().execute(
-        _insert(session, MESSAGE).returning(MESSAGE.c.wa_message_id), rows).scalars())
+        rows.append(
+            {
+                "ticket_id": None if c.blocked else tickets[c.id],
+                "contact_id": c.id,
+                "direction": "in",
+                "kind": m.kind,
+                "text": None if c.blocked else m.text,  # a blocked sender's words reach no one
+                "wa_message_id": m.message_id,
+                "sent_at": m.at,
+                "status": None,
+                "status_at": None,
+                "error_code": None,
+                "error_title": None,
+            }
+        )
+    inserted = set(
+        session.connection().execute(_insert(session, MESSAGE).returning(MESSAGE.c.wa_message_id), rows).scalars()
+    )
     out.duplicates += len(rows) - len(inserted)  # lost a race with a concurrent redelivery
     per_ticket: dict[int, tuple[int, datetime]] = {}
     per_blocked: dict[int, tuple[int, datetime]] = {}
@@ -249,15 +292,21 @@ def _store(session: Session, fresh: Sequence[IncomingMessage], out: Outcome) -> 
     out.blocked = sum(n for n, _ in per_blocked.values())
     if per_ticket:
         session.connection().execute(
-            update(TICKET).where(TICKET.c.id == bindparam("b_id"))
-            .values(message_count=TICKET.c.message_count + bindparam("b_n"),
-                    last_message_at=_later(TICKET.c.last_message_at, "b_at")),
+            update(TICKET)
+            .where(TICKET.c.id == bindparam("b_id"))
+            .values(
+                message_count=TICKET.c.message_count + bindparam("b_n"),
+                last_message_at=_later(TICKET.c.last_message_at, "b_at"),
+            ),
             [{"b_id": tid, "b_n": n, "b_at": at} for tid, (n, at) in sorted(per_ticket.items())],
         )
     if per_blocked:
         session.connection().execute(
-            update(CONTACT).where(CONTACT.c.id == bindparam("b_id"))
-            .values(blocked_messages=CONTACT.c.blocked_messages + bindparam("b_n"),
-                    blocked_last_at=_later(CONTACT.c.blocked_last_at, "b_at")),
+            update(CONTACT)
+            .where(CONTACT.c.id == bindparam("b_id"))
+            .values(
+                blocked_messages=CONTACT.c.blocked_messages + bindparam("b_n"),
+                blocked_last_at=_later(CONTACT.c.blocked_last_at, "b_at"),
+            ),
             [{"b_id": cid, "b_n": n, "b_at": at} for cid, (n, at) in sorted(per_blocked.items())],
         )

@@ -58,15 +58,31 @@ def strongest(statuses: Iterable[StatusUpdate]) -> list[StatusUpdate]:
 
 def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
     """Move outgoing `message` rows forward; ids we never sent as a message are ignored."""
-    rows = [{"b_id": s.wa_message_id, "b_status": s.status, "b_rank": s.rank, "b_at": s.timestamp,
-             "b_code": s.error_code, "b_title": s.error_title} for s in strongest(statuses)]
+    rows = [
+        {
+            "b_id": s.wa_message_id,
+            "b_status": s.status,
+            "b_rank": s.rank,
+            "b_at": s.timestamp,
+            "b_code": s.error_code,
+            "b_title": s.error_title,
+        }
+        for s in strongest(statuses)
+    ]
     if not rows:
         return
     session.connection().execute(
         update(MESSAGE)
-        .where(MESSAGE.c.wa_message_id == bindparam("b_id"), MESSAGE.c.direction == "out",
-               rank_of(MESSAGE.c.status) < bindparam("b_rank"))
-        .values(status=bindparam("b_status"), status_at=bindparam("b_at", type_=UtcDateTime()),
-                error_code=bindparam("b_code"), error_title=bindparam("b_title")),
+        .where(
+            MESSAGE.c.wa_message_id == bindparam("b_id"),
+            MESSAGE.c.direction == "out",
+            rank_of(MESSAGE.c.status) < bindparam("b_rank"),
+        )
+        .values(
+            status=bindparam("b_status"),
+            status_at=bindparam("b_at", type_=UtcDateTime()),
+            error_code=bindparam("b_code"),
+            error_title=bindparam("b_title"),
+        ),
         rows,
     )

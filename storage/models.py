@@ -97,9 +97,7 @@ class Attribute(SQLModel, table=True):
 class ContactAttribute(SQLModel, table=True):
     __tablename__ = "contact_attribute"
     __table_args__ = (Index("ix_contact_attribute_attr_value", "attribute_id", "value"),)
-    contact_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True)
-    )
+    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True))
     attribute_id: int = Field(
         sa_column=Column(Integer, ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True)
     )
@@ -132,8 +130,13 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_contact_opened", "contact_id", "opened_at"),
         # At most one open ticket per contact, even when two webhook requests race.
-        Index("uq_ticket_open_contact", "contact_id", unique=True,
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_ticket_open_contact",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = _fk("contact.id", index=False)
@@ -214,8 +217,10 @@ class ImportRow(SQLModel, table=True):
 
     __tablename__ = "import_row"
     __table_args__ = (Index("ix_import_row_run_row", "run_id", "row_no"),)
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
-                                                          primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
     run_id: int  # no foreign key: PostgreSQL would check it once per staged row (migration 0005)
     row_no: int
     phone: str = Field(max_length=20)

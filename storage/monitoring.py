@@ -17,10 +17,12 @@ def delivery_queue(engine: Engine) -> dict[str, int]:
     Driven by the few open broadcasts, each walked on `ix_delivery_claim (broadcast_id, status, id)`,
     so a scrape stays cheap with millions of finished delivery rows in the table."""
     counts = dict.fromkeys(QUEUE_STATUSES, 0)
-    stmt = (select(Delivery.status, func.count())
-            .join(Broadcast, Broadcast.id == Delivery.broadcast_id)  # type: ignore[arg-type]
-            .where(Broadcast.status.in_(OPEN_BROADCASTS), Delivery.status.in_(QUEUE_STATUSES))  # type: ignore[attr-defined]
-            .group_by(Delivery.status))
+    stmt = (
+        select(Delivery.status, func.count())
+        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)  # type: ignore[arg-type]
+        .where(Broadcast.status.in_(OPEN_BROADCASTS), Delivery.status.in_(QUEUE_STATUSES))  # type: ignore[attr-defined]
+        .group_by(Delivery.status)
+    )
     with engine.connect() as conn:
         counts.update({str(status): int(n) for status, n in conn.execute(stmt)})
     return counts

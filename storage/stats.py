@@ -17,8 +17,9 @@ from sqlmodel import Session
 
 from storage.models import AuditEntry, Contact, ContactTally, ImportRun
 
-FINISHED_BROADCAST = frozenset({"done", "finished", "completed", "complete", "sent", "cancelled", "canceled",
-                                "failed", "stopped", "aborted"})
+FINISHED_BROADCAST = frozenset(
+    {"done", "finished", "completed", "complete", "sent", "cancelled", "canceled", "failed", "stopped", "aborted"}
+)
 _PROGRESS_COLUMNS = ("total", "sent", "delivered", "read", "failed", "skipped", "pending")
 _reflected: weakref.WeakKeyDictionary[Engine, dict[str, Table]] = weakref.WeakKeyDictionary()
 
@@ -79,8 +80,7 @@ def contact_counts(session: Session, now: datetime) -> ContactCounts:
         blocked=blocked,
         new_7d=_count(session, Contact.first_contact_at >= now - timedelta(days=7)),  # type: ignore[operator]
         new_30d=_count(session, Contact.first_contact_at >= now - timedelta(days=30)),  # type: ignore[operator]
-        by_messenger=dict(sorted(((m, n) for m, n in by_messenger.items() if n),
-                                 key=lambda kv: (-kv[1], kv[0]))),
+        by_messenger=dict(sorted(((m, n) for m, n in by_messenger.items() if n), key=lambda kv: (-kv[1], kv[0]))),
     )
 
 
@@ -98,8 +98,15 @@ def _int_counts(data: dict[str, Any] | None) -> dict[str, int]:
 def recent_imports(session: Session, limit: int = 3) -> list[RunInfo]:
     stmt = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)  # type: ignore[union-attr]
     return [
-        RunInfo("import", str(run.id), run.applied_at or run.created_at, run.applied_by or run.created_by,
-                run.status, run.file_name, _int_counts(run.summary))
+        RunInfo(
+            "import",
+            str(run.id),
+            run.applied_at or run.created_at,
+            run.applied_by or run.created_by,
+            run.status,
+            run.file_name,
+            _int_counts(run.summary),
+        )
         for run in session.scalars(stmt).all()
     ]
 
@@ -112,8 +119,10 @@ def recent_exports(session: Session, now: datetime, limit: int = 3, days: int = 
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
         .limit(limit)
     )
-    return [RunInfo("export", e.object_id, e.at, e.actor, e.action, None, _int_counts(e.detail))
-            for e in session.scalars(stmt).all()]
+    return [
+        RunInfo("export", e.object_id, e.at, e.actor, e.action, None, _int_counts(e.detail))
+        for e in session.scalars(stmt).all()
+    ]
 
 
 def _table(session: Session, name: str) -> Table | None:
@@ -134,8 +143,7 @@ def open_broadcasts(session: Session, limit: int = 5) -> list[BroadcastInfo] | N
     if table is None or "id" not in table.c or "status" not in table.c:
         return None
     c = table.c
-    stmt = (select(table).where(c.status.not_in(sorted(FINISHED_BROADCAST)))
-            .order_by(c.id.desc()).limit(limit))
+    stmt = select(table).where(c.status.not_in(sorted(FINISHED_BROADCAST))).order_by(c.id.desc()).limit(limit)
     rows = [r._mapping for r in session.execute(stmt).all()]
     progress = {int(r["id"]): _row_progress(r) for r in rows}
     missing = [bid for bid, p in progress.items() if "sent" not in p]
@@ -147,10 +155,16 @@ def open_broadcasts(session: Session, limit: int = 5) -> list[BroadcastInfo] | N
         template = next((r[k] for k in ("template", "template_name", "name") if k in r and r[k]), None)
         scheduled = r.get("scheduled_at") if isinstance(r.get("scheduled_at"), datetime) else None
         creator = r.get("created_by")
-        found.append(BroadcastInfo(
-            int(r["id"]), str(r["status"]), None if template is None else str(template), _utc(scheduled),
-            None if creator is None else str(creator), progress.get(int(r["id"]), {}),
-        ))
+        found.append(
+            BroadcastInfo(
+                int(r["id"]),
+                str(r["status"]),
+                None if template is None else str(template),
+                _utc(scheduled),
+                None if creator is None else str(creator),
+                progress.get(int(r["id"]), {}),
+            )
+        )
     return found
 
 
@@ -174,8 +188,11 @@ def _delivery_counts(session: Session, broadcast_ids: list[int]) -> dict[int, di
     table = _table(session, "delivery")
     if table is None or "broadcast_id" not in table.c or "status" not in table.c:
         return {}
-    stmt = (select(table.c.broadcast_id, table.c.status, func.count())
-            .where(table.c.broadcast_id.in_(broadcast_ids)).group_by(table.c.broadcast_id, table.c.status))
+    stmt = (
+        select(table.c.broadcast_id, table.c.status, func.count())
+        .where(table.c.broadcast_id.in_(broadcast_ids))
+        .group_by(table.c.broadcast_id, table.c.status)
+    )
     raw: dict[int, dict[str, int]] = {}
     for bid, status, n in session.execute(stmt).all():
         raw.setdefault(int(bid), {})[str(status)] = int(n)
@@ -183,9 +200,14 @@ def _delivery_counts(session: Session, broadcast_ids: list[int]) -> dict[int, di
     result: dict[int, dict[str, int]] = {}
     for bid, per in raw.items():
         read, delivered = per.get("read", 0), per.get("delivered", 0)
-        result[bid] = {"total": sum(per.values()), "sent": per.get("sent", 0) + delivered + read,
-                       "delivered": delivered + read, "read": read, "failed": per.get("failed", 0),
-                       "skipped": per.get("skipped", 0)}
+        result[bid] = {
+            "total": sum(per.values()),
+            "sent": per.get("sent", 0) + delivered + read,
+            "delivered": delivered + read,
+            "read": read,
+            "failed": per.get("failed", 0),
+            "skipped": per.get("skipped", 0),
+        }
     return result
 
 

@@ -12,8 +12,9 @@ from storage.models import TableSettings, utcnow
 
 def load(session: Session, team_id: str, user_id: str) -> tuple[list[dict[str, Any]] | None, str]:
     """(columns, scope) with the user's override first, then the workspace's; (None, "default") if neither."""
-    rows = session.scalars(select(TableSettings).where(TableSettings.team_id == team_id,
-                                                       TableSettings.user_id.in_([user_id, ""]))).all()  # type: ignore[attr-defined]
+    rows = session.scalars(
+        select(TableSettings).where(TableSettings.team_id == team_id, TableSettings.user_id.in_([user_id, ""]))
+    ).all()  # type: ignore[attr-defined]
     by_user = {r.user_id: r for r in rows}
     if user_id and user_id in by_user:
         return by_user[user_id].columns, "user"
@@ -23,8 +24,9 @@ def load(session: Session, team_id: str, user_id: str) -> tuple[list[dict[str, A
 
 
 def save(session: Session, team_id: str, user_id: str, columns: list[dict[str, Any]]) -> None:
-    row = session.scalars(select(TableSettings).where(TableSettings.team_id == team_id,
-                                                      TableSettings.user_id == user_id)).first()
+    row = session.scalars(
+        select(TableSettings).where(TableSettings.team_id == team_id, TableSettings.user_id == user_id)
+    ).first()
     if row is None:
         row = TableSettings(team_id=team_id, user_id=user_id, columns=columns)
     row.columns, row.updated_at = columns, utcnow()
@@ -32,5 +34,4 @@ def save(session: Session, team_id: str, user_id: str, columns: list[dict[str, A
 
 
 def reset(session: Session, team_id: str, user_id: str) -> None:
-    session.execute(delete(TableSettings).where(TableSettings.team_id == team_id,
-                                                TableSettings.user_id == user_id))
+    session.execute(delete(TableSettings).where(TableSettings.team_id == team_id, TableSettings.user_id == user_id))

@@ -19,8 +19,11 @@ def _validators() -> tuple[Any, Any] | None:
 
     schema = json.loads(SCHEMA.read_text())
     blocks = Draft202012Validator(schema)
-    views = {kind: Draft202012Validator({**schema, "$ref": f"#/$defs/{kind}_view", "type": "object"})
-             for kind in ("modal", "home") if f"{kind}_view" in schema["$defs"]}
+    views = {
+        kind: Draft202012Validator({**schema, "$ref": f"#/$defs/{kind}_view", "type": "object"})
+        for kind in ("modal", "home")
+        if f"{kind}_view" in schema["$defs"]
+    }
     return blocks, views
 
 
@@ -81,6 +84,7 @@ def check_view(view: dict[str, Any]) -> None:
     check_blocks(view["blocks"], "modal" if view["type"] == "modal" else "home")
     validators = _validators()
     if validators is not None and view["type"] in validators[1]:
-        errors = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}"
-                  for e in validators[1][view["type"]].iter_errors(view)]
+        errors = [
+            f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in validators[1][view["type"]].iter_errors(view)
+        ]
         assert not errors, "\n".join(errors)

@@ -19,5 +19,6 @@ def fake_graph() -> Iterator[graph_api.FakeGraph]:
 
 @pytest.fixture
 def wa_settings(db_url: str, fake_graph: graph_api.FakeGraph) -> Settings:
-    return load_settings(DATABASE_URL=db_url, WHATSAPP_MAX_MPS=200, WHATSAPP_DAILY_LIMIT=0,
-                         BROADCAST_CONCURRENCY=8, **fake_graph.env())
+    return load_settings(
+        DATABASE_URL=db_url, WHATSAPP_MAX_MPS=200, WHATSAPP_DAILY_LIMIT=0, BROADCAST_CONCURRENCY=8, **fake_graph.env()
+    )

@@ -23,17 +23,31 @@ def add_reachable(engine: Engine, count: int, start: int = 0, **fields: Any) -> 
 
 def set_attribute(engine: Engine, key: str, values: dict[int, str]) -> None:
     with engine.begin() as conn:
-        attr_id = conn.execute(insert(Attribute.__table__).returning(Attribute.__table__.c.id),  # type: ignore[attr-defined]
-                               {"key": key, "label_de": key, "label_en": key, "type": "text",
-                                "created_at": BASE}).scalar_one()
-        conn.execute(insert(ContactAttribute.__table__), [  # type: ignore[attr-defined]
-            {"contact_id": cid, "attribute_id": attr_id, "value": v} for cid, v in values.items()])
+        attr_id = conn.execute(
+            insert(Attribute.__table__).returning(Attribute.__table__.c.id),  # type: ignore[attr-defined]
+            {"key": key, "label_de": key, "label_en": key, "type": "text", "created_at": BASE},
+        ).scalar_one()
+        conn.execute(
+            insert(ContactAttribute.__table__),
+            [  # type: ignore[attr-defined]
+                {"contact_id": cid, "attribute_id": attr_id, "value": v} for cid, v in values.items()
+            ],
+        )
 
 
-def draft(settings: Settings, name: str = "termin_erinnerung", lang: str = "de",
-          params: dict[str, str] | None = None, **kw: Any) -> service.Draft:
+def draft(
+    settings: Settings,
+    name: str = "termin_erinnerung",
+    lang: str = "de",
+    params: dict[str, str] | None = None,
+    **kw: Any,
+) -> service.Draft:
     template = service.find_template(settings, name, lang)
     raw = params if params is not None else ({"1": "contact:name|Kunde", "2": "Montag"} if template.keys else {})
-    return service.Draft(template=template, params={k: service.ParamSource.parse(v) for k, v in raw.items()},
-                         audience=kw.pop("audience", service.AudienceSpec()), created_by=kw.pop("by", "cli:test"),
-                         **kw)
+    return service.Draft(
+        template=template,
+        params={k: service.ParamSource.parse(v) for k, v in raw.items()},
+        audience=kw.pop("audience", service.AudienceSpec()),
+        created_by=kw.pop("by", "cli:test"),
+        **kw,
+    )

@@ -58,9 +58,13 @@ def pg_migrated() -> str:
 def _truncate_pg(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
-        tables = conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
-        )).scalars().all()
+        tables = (
+            conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+            )
+            .scalars()
+            .all()
+        )
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
@@ -122,13 +126,23 @@ class RunningApp:
         hdrs = {"Content-Type": content_type, **sign(body), **(headers or {})}
         return self.http.post(f"{self.url}/slack/events", content=body.encode(), headers=hdrs)
 
-    def command(self, text_: str = "", user: str = ADMIN, name: str = "/contacts",
-                response_url: str | None = None) -> httpx.Response:
+    def command(
+        self, text_: str = "", user: str = ADMIN, name: str = "/contacts", response_url: str | None = None
+    ) -> httpx.Response:
         form = {
-            "token": "legacy", "team_id": "T111", "team_domain": "acme", "channel_id": "C111",
-            "channel_name": "support", "user_id": user, "user_name": user.lower(), "command": name,
-            "text": text_, "api_app_id": "A111", "is_enterprise_install": "false",
-            "response_url": response_url or self.fake.response_url("cmd"), "trigger_id": "111.222.abc",
+            "token": "legacy",
+            "team_id": "T111",
+            "team_domain": "acme",
+            "channel_id": "C111",
+            "channel_name": "support",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": name,
+            "text": text_,
+            "api_app_id": "A111",
+            "is_enterprise_install": "false",
+            "response_url": response_url or self.fake.response_url("cmd"),
+            "trigger_id": "111.222.abc",
         }
         return self.post(urlencode(form), "application/x-www-form-urlencoded")
 
@@ -136,25 +150,40 @@ class RunningApp:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def event(self, event: dict[str, Any], event_id: str = "Ev1", retry: int | None = None) -> httpx.Response:
-        body = json.dumps({
-            "token": "legacy", "team_id": "T111", "api_app_id": "A111", "event": event,
-            "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
-            "authorizations": [{"team_id": "T111", "user_id": "UBOT", "is_bot": True}],
-        })
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": "T111",
+                "api_app_id": "A111",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": "T111", "user_id": "UBOT", "is_bot": True}],
+            }
+        )
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.post(body, "application/json", headers)
 
 
-def block_actions(action: dict[str, Any], user: str = ADMIN, response_url: str = "",
-                  trigger_id: str = "333.444.def", container: dict[str, Any] | None = None) -> dict[str, Any]:
+def block_actions(
+    action: dict[str, Any],
+    user: str = ADMIN,
+    response_url: str = "",
+    trigger_id: str = "333.444.def",
+    container: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"},
-        "api_app_id": "A111", "token": "legacy",
-        "container": container or {"type": "message", "message_ts": "1700000000.000100",
-                                   "channel_id": "C111", "is_ephemeral": True},
-        "trigger_id": trigger_id, "team": {"id": "T111", "domain": "acme"},
-        "channel": {"id": "C111", "name": "support"}, "response_url": response_url,
+        "api_app_id": "A111",
+        "token": "legacy",
+        "container": container
+        or {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C111", "is_ephemeral": True},
+        "trigger_id": trigger_id,
+        "team": {"id": "T111", "domain": "acme"},
+        "channel": {"id": "C111", "name": "support"},
+        "response_url": response_url,
         "actions": [action],
     }
 
@@ -206,15 +235,26 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
-def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]] | None = None,
-                    user: str = ADMIN) -> dict[str, Any]:
+def view_submission(
+    view: dict[str, Any], values: dict[str, dict[str, Any]] | None = None, user: str = ADMIN
+) -> dict[str, Any]:
     """A view_submission payload for a modal we opened, with the user's input as Slack sends it."""
     return {
-        "type": "view_submission", "team": {"id": "T111", "domain": "acme"},
+        "type": "view_submission",
+        "team": {"id": "T111", "domain": "acme"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"},
-        "api_app_id": "A111", "token": "legacy", "trigger_id": "555.666.ghi",
-        "view": {**view, "id": "V1", "team_id": "T111", "state": {"values": values or {}}, "hash": "1.abc",
-                 "app_id": "A111", "bot_id": "B111"},
+        "api_app_id": "A111",
+        "token": "legacy",
+        "trigger_id": "555.666.ghi",
+        "view": {
+            **view,
+            "id": "V1",
+            "team_id": "T111",
+            "state": {"values": values or {}},
+            "hash": "1.abc",
+            "app_id": "A111",
+            "bot_id": "B111",
+        },
         "response_urls": [],
     }
 
@@ -227,8 +267,14 @@ def select_value(value: str | None) -> dict[str, Any]:
     return {"v": {"type": "static_select", "selected_option": {"value": value} if value else None}}
 
 
-TEST_SECRETS = (BOT_TOKEN, SIGNING_SECRET, "test-whatsapp-app-secret-42", "test-inbound-secret-99",
-                "test-verify-token-7", "EAAtest-fake-graph-token")  # the last: tests/fakes/graph_api.TOKEN
+TEST_SECRETS = (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    "test-whatsapp-app-secret-42",
+    "test-inbound-secret-99",
+    "test-verify-token-7",
+    "EAAtest-fake-graph-token",
+)  # the last: tests/fakes/graph_api.TOKEN
 
 
 @pytest.fixture(autouse=True)

@@ -42,8 +42,15 @@ def serve(db_url: str, fake: FakeSlack, log_path: Path, *args: str, **env: str) 
     """Start `python -m bot serve [args]` (HTTP mode) and wait until /healthz answers."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_", "LOG_"))}
-    environ |= {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake.api_url, "CONTACTBOT_ADMINS": ADMIN, "PYTHONUNBUFFERED": "1", **env}
+    environ |= {
+        "DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "CONTACTBOT_ADMINS": ADMIN,
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
     with log_path.open("wb") as out:
         command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
         proc = subprocess.Popen(command, env=environ, stdout=out, stderr=subprocess.STDOUT)
@@ -64,7 +71,11 @@ def serve(db_url: str, fake: FakeSlack, log_path: Path, *args: str, **env: str) 
 
 def client(process: ServeProcess, fake: FakeSlack, engine: Engine, http: httpx.Client) -> RunningApp:
     """The conftest driver (signed commands, clicks, events) aimed at a subprocess instead of a thread."""
-    settings = load_settings(DATABASE_URL=str(engine.url.render_as_string(hide_password=False)),
-                             SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=fake.api_url, CONTACTBOT_ADMINS=ADMIN)
+    settings = load_settings(
+        DATABASE_URL=str(engine.url.render_as_string(hide_password=False)),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.api_url,
+        CONTACTBOT_ADMINS=ADMIN,
+    )
     return RunningApp(process.url, fake, engine, settings, http)

@@ -23,8 +23,10 @@ HOME_CONTAINER = {"type": "view", "view_id": "VHOME1"}
 
 def _open_home(app: RunningApp, user: str = ADMIN) -> dict[str, Any]:
     app.fake.clear()
-    app.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
-               "event_ts": f"{time.time():.6f}"}, event_id=f"Ev{time.monotonic_ns()}")
+    app.event(
+        {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home", "event_ts": f"{time.time():.6f}"},
+        event_id=f"Ev{time.monotonic_ns()}",
+    )
     call = app.fake.wait_for("views.publish")[0]
     assert call.body["user_id"] == user
     view = call.body["view"]
@@ -38,8 +40,13 @@ def _text(view: dict[str, Any]) -> str:
 
 def _click_home(app: RunningApp, action_id: str, user: str = ADMIN) -> None:
     app.fake.clear()
-    action = {"type": "button", "action_id": action_id, "block_id": "home_actions",
-              "value": action_id.removeprefix("home_"), "action_ts": str(time.time())}
+    action = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": "home_actions",
+        "value": action_id.removeprefix("home_"),
+        "action_ts": str(time.time()),
+    }
     response = app.interact(block_actions(action, user=user, container=HOME_CONTAINER))
     assert response.status_code == 200
 
@@ -51,10 +58,23 @@ def test_home_tab_shows_counts_by_status_messenger_and_recent_imports(running_ap
     add_contact(running_app.engine, "+4917033333333", "Carla", active=False)
     add_contact(running_app.engine, "+4917044444444", "Dora", blocked=True, messenger="telegram")
     with running_app.engine.begin() as conn:
-        conn.execute(insert(ImportRun.__table__), {  # type: ignore[attr-defined]
-            "file_name": "kunden<neu>.csv", "file_sha256": "0" * 64, "status": "applied",
-            "created_by": "slack:UADMIN01", "created_at": now, "applied_at": now, "applied_by": "slack:UADMIN01",
-            "summary": {"rows": 1203, "counts": {"created": 1200, "updated": 3, "rejected": 0}, "headers": ["Nummer"]}})
+        conn.execute(
+            insert(ImportRun.__table__),
+            {  # type: ignore[attr-defined]
+                "file_name": "kunden<neu>.csv",
+                "file_sha256": "0" * 64,
+                "status": "applied",
+                "created_by": "slack:UADMIN01",
+                "created_at": now,
+                "applied_at": now,
+                "applied_by": "slack:UADMIN01",
+                "summary": {
+                    "rows": 1203,
+                    "counts": {"created": 1200, "updated": 3, "rejected": 0},
+                    "headers": ["Nummer"],
+                },
+            },
+        )
     view = _open_home(running_app)
     text = _text(view)
     counts = next(b for b in view["blocks"] if b.get("block_id") == "home_counts")
@@ -66,8 +86,14 @@ def test_home_tab_shows_counts_by_status_messenger_and_recent_imports(running_ap
     assert "<@UADMIN01>" in text
     assert "Du bist Admin" in text
     buttons = next(b for b in view["blocks"] if b.get("block_id") == "home_actions")["elements"]
-    assert [b["action_id"] for b in buttons] == ["home_open_list", "home_notify", "home_import_help",
-                                                 "list_table_settings", "home_groups", "home_refresh"]
+    assert [b["action_id"] for b in buttons] == [
+        "home_open_list",
+        "home_notify",
+        "home_import_help",
+        "list_table_settings",
+        "home_groups",
+        "home_refresh",
+    ]
 
 
 def test_home_tab_in_english_for_a_viewer_with_no_contacts(running_app: RunningApp) -> None:
@@ -78,8 +104,9 @@ def test_home_tab_in_english_for_a_viewer_with_no_contacts(running_app: RunningA
 
 def test_messages_tab_opened_publishes_nothing_and_a_retry_is_harmless(running_app: RunningApp) -> None:
     running_app.fake.clear()
-    running_app.event({"type": "app_home_opened", "user": ADMIN, "channel": "D0HOME", "tab": "messages"},
-                      event_id="EvMsgTab")
+    running_app.event(
+        {"type": "app_home_opened", "user": ADMIN, "channel": "D0HOME", "tab": "messages"}, event_id="EvMsgTab"
+    )
     _open_home(running_app)  # the home event after it is answered; the messages one published nothing
     assert len(running_app.fake.of("views.publish")) == 1
 
@@ -124,12 +151,24 @@ def test_feature_buttons_open_something_useful(running_app: RunningApp) -> None:
 
 def test_home_view_shows_broadcast_progress_and_stays_within_limits() -> None:
     now = utcnow()
-    counts = ContactCounts(total=1_000_000, active=900_000, blocked=5, new_7d=10, new_30d=100,
-                           by_messenger={"whatsapp": 999_000, "sms": 1_000})
+    counts = ContactCounts(
+        total=1_000_000,
+        active=900_000,
+        blocked=5,
+        new_7d=10,
+        new_30d=100,
+        by_messenger={"whatsapp": 999_000, "sms": 1_000},
+    )
     runs = [RunInfo("export", None, now, f"slack:U{i:07d}", "contact.export", None, {"rows": i}) for i in range(10)]
     broadcasts = [
-        BroadcastInfo(7, "running", "herbst_<angebot>", None, "slack:UADMIN01",
-                      {"total": 1000, "sent": 600, "delivered": 500, "read": 100, "failed": 20}),
+        BroadcastInfo(
+            7,
+            "running",
+            "herbst_<angebot>",
+            None,
+            "slack:UADMIN01",
+            {"total": 1000, "sent": 600, "delivered": 500, "read": 100, "failed": 20},
+        ),
         BroadcastInfo(8, "scheduled", None, now + timedelta(days=1), "slack:UADMIN01", {}),
     ]
     view = home_view(Dashboard(now, counts, [], runs, broadcasts), "de", True)

@@ -16,19 +16,31 @@ from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed, text_
 from tests.factories import add_contact
 
 
-@pytest.mark.parametrize(("kind", "raw", "stored"), [
-    ("number", "1.234,5", "1234.5"), ("number", "12", "12"), ("number", "3,25", "3.25"),
-    ("date", "24.12.2026", "2026-12-24"), ("date", "2026-01-02", "2026-01-02"),
-    ("bool", "Ja", "1"), ("bool", "no", "0"), ("text", " frei ", "frei"),
-])
+@pytest.mark.parametrize(
+    ("kind", "raw", "stored"),
+    [
+        ("number", "1.234,5", "1234.5"),
+        ("number", "12", "12"),
+        ("number", "3,25", "3.25"),
+        ("date", "24.12.2026", "2026-12-24"),
+        ("date", "2026-01-02", "2026-01-02"),
+        ("bool", "Ja", "1"),
+        ("bool", "no", "0"),
+        ("text", " frei ", "frei"),
+    ],
+)
 def test_values_are_stored_in_a_canonical_form(kind: str, raw: str, stored: str) -> None:
     assert normalize(kind, raw) == stored
 
 
-@pytest.mark.parametrize(("kind", "raw", "code"), [
-    ("number", "abc", "attr.not_number"), ("date", "31.02.2026", "attr.not_date"),
-    ("bool", "vielleicht", "attr.not_bool"),
-])
+@pytest.mark.parametrize(
+    ("kind", "raw", "code"),
+    [
+        ("number", "abc", "attr.not_number"),
+        ("date", "31.02.2026", "attr.not_date"),
+        ("bool", "vielleicht", "attr.not_bool"),
+    ],
+)
 def test_values_that_do_not_fit_are_errors(kind: str, raw: str, code: str) -> None:
     with pytest.raises(AttributeValueError) as err:
         normalize(kind, raw)
@@ -40,9 +52,18 @@ def _open_menu(app: RunningApp, contact_id: int, choice: str, user: str = ADMIN)
     message = app.fake.wait_for("response_url")[0].body
     block = next(b for b in message["blocks"] if b.get("block_id", "").startswith(f"row{contact_id}|"))
     app.fake.clear()
-    app.interact(block_actions({"type": "overflow", "action_id": "contact_menu", "block_id": block["block_id"],
-                                "selected_option": {"value": sealed(f"{choice}:{contact_id}")}}, user=user,
-                               response_url=app.fake.response_url("list")))
+    app.interact(
+        block_actions(
+            {
+                "type": "overflow",
+                "action_id": "contact_menu",
+                "block_id": block["block_id"],
+                "selected_option": {"value": sealed(f"{choice}:{contact_id}")},
+            },
+            user=user,
+            response_url=app.fake.response_url("list"),
+        )
+    )
     return app.fake.wait_for("views.open")[0].body["view"]
 
 
@@ -53,14 +74,16 @@ def test_admin_edits_attributes_in_the_details_modal(running_app: RunningApp) ->
     view = _open_menu(running_app, cid, "details")
     check_view(view)
     assert view.get("submit") and any(b.get("block_id") == f"a{visits.id}" for b in view["blocks"])
-    bad = running_app.interact(view_submission(view, {f"a{visits.id}": text_value("viele"),
-                                                      f"a{tier.id}": text_value("gold")}))
+    bad = running_app.interact(
+        view_submission(view, {f"a{visits.id}": text_value("viele"), f"a{tier.id}": text_value("gold")})
+    )
     assert bad.json() == {"response_action": "errors", "errors": {f"a{visits.id}": "„viele“ ist keine Zahl."}}
     with Session(running_app.engine) as s:
         assert s.scalar(select(func.count()).select_from(ContactAttribute)) == 0  # nothing half-written
     running_app.fake.clear()
-    ok = running_app.interact(view_submission(view, {f"a{visits.id}": text_value("7"),
-                                                     f"a{tier.id}": text_value("gold")}))
+    ok = running_app.interact(
+        view_submission(view, {f"a{visits.id}": text_value("7"), f"a{tier.id}": text_value("gold")})
+    )
     assert ok.status_code == 200
     assert "gespeichert" in running_app.fake.wait_for("response_url")[0].body["text"]
     with Session(running_app.engine) as s:
@@ -85,13 +108,20 @@ def test_attribute_overview_add_and_delete_naming_holders(running_app: RunningAp
     empty = running_app.fake.wait_for("response_url")[0].body
     check_blocks(empty["blocks"])
     running_app.fake.clear()
-    running_app.interact(block_actions({"type": "button", "action_id": "attribute_add", "block_id": "attr_actions",
-                                        "value": "add"}, response_url=running_app.fake.response_url("a")))
+    running_app.interact(
+        block_actions(
+            {"type": "button", "action_id": "attribute_add", "block_id": "attr_actions", "value": "add"},
+            response_url=running_app.fake.response_url("a"),
+        )
+    )
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(view)
-    values = {"label_de": text_value("Kundennummer"), "label_en": text_value("Customer no."),
-              "type": {"v": {"type": "static_select", "selected_option": {"value": "choice"}}},
-              "choices": text_value("")}
+    values = {
+        "label_de": text_value("Kundennummer"),
+        "label_en": text_value("Customer no."),
+        "type": {"v": {"type": "static_select", "selected_option": {"value": "choice"}}},
+        "choices": text_value(""),
+    }
     refused = running_app.interact(view_submission(view, values))
     assert refused.json()["errors"] == {"choices": "Eine Auswahl braucht mindestens einen erlaubten Wert."}
     values["type"] = {"v": {"type": "static_select", "selected_option": {"value": "text"}}}
@@ -102,10 +132,17 @@ def test_attribute_overview_add_and_delete_naming_holders(running_app: RunningAp
     assert (attribute.key, attribute.label_en) == ("kundennummer", "Customer no.")
     attributes.set_contact_values(running_app.engine, cid, {attribute.id: "K-1"}, "test")
     running_app.fake.clear()
-    running_app.interact(block_actions({"type": "overflow", "action_id": "attribute_menu",
-                                        "block_id": f"attr{attribute.id}",
-                                        "selected_option": {"value": sealed(f"delete:{attribute.id}")}},
-                                       response_url=running_app.fake.response_url("a")))
+    running_app.interact(
+        block_actions(
+            {
+                "type": "overflow",
+                "action_id": "attribute_menu",
+                "block_id": f"attr{attribute.id}",
+                "selected_option": {"value": sealed(f"delete:{attribute.id}")},
+            },
+            response_url=running_app.fake.response_url("a"),
+        )
+    )
     confirm = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(confirm)
     assert "*1* Kontakte" in confirm["blocks"][0]["text"]["text"]
@@ -115,8 +152,9 @@ def test_attribute_overview_add_and_delete_naming_holders(running_app: RunningAp
     with Session(running_app.engine) as s:
         assert s.scalar(select(func.count()).select_from(Attribute)) == 0
         assert s.scalar(select(func.count()).select_from(ContactAttribute)) == 0
-        assert s.scalar(select(func.count()).select_from(AuditEntry)
-                        .where(AuditEntry.action == "attribute.delete")) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "attribute.delete")) == 1
+        )
 
 
 def _table_modal(app: RunningApp, user: str = ADMIN) -> tuple[dict, dict]:
@@ -125,8 +163,13 @@ def _table_modal(app: RunningApp, user: str = ADMIN) -> tuple[dict, dict]:
     message = app.fake.wait_for("response_url")[0].body
     acts = next(b for b in message["blocks"] if b.get("block_id", "").startswith("acts|"))
     app.fake.clear()
-    app.interact(block_actions({"type": "button", "action_id": "list_table_settings", "block_id": acts["block_id"],
-                                "value": "table"}, user=user, response_url=app.fake.response_url("list")))
+    app.interact(
+        block_actions(
+            {"type": "button", "action_id": "list_table_settings", "block_id": acts["block_id"], "value": "table"},
+            user=user,
+            response_url=app.fake.response_url("list"),
+        )
+    )
     return message, app.fake.wait_for("views.open")[0].body["view"]
 
 
@@ -160,8 +203,11 @@ def test_table_settings_choose_order_and_label_columns(running_app: RunningApp) 
     # the override is the user's own: an admin still sees the default columns
     running_app.fake.clear()
     running_app.command("", user=ADMIN)
-    admin_row = next(b for b in running_app.fake.wait_for("response_url")[0].body["blocks"]
-                     if b.get("block_id", "").startswith("row"))["text"]["text"]
+    admin_row = next(
+        b
+        for b in running_app.fake.wait_for("response_url")[0].body["blocks"]
+        if b.get("block_id", "").startswith("row")
+    )["text"]["text"]
     assert "+49 170 11111111" in admin_row and "Postleitzahl" not in admin_row
 
 
@@ -173,8 +219,13 @@ def test_only_admins_change_the_workspace_default(running_app: RunningApp) -> No
     values["scope"] = {"v": {"type": "radio_buttons", "selected_option": {"value": "workspace"}}}
     refused = running_app.interact(view_submission(view, values, user=USER))
     assert refused.json()["response_action"] == "errors" and "scope" in refused.json()["errors"]
-    nothing = running_app.interact(view_submission(view, _positions([], keys) | {
-        "scope": {"v": {"type": "radio_buttons", "selected_option": {"value": "user"}}}}, user=USER))
+    nothing = running_app.interact(
+        view_submission(
+            view,
+            _positions([], keys) | {"scope": {"v": {"type": "radio_buttons", "selected_option": {"value": "user"}}}},
+            user=USER,
+        )
+    )
     assert "Mindestens eine Spalte" in json.dumps(nothing.json(), ensure_ascii=False)
 
 
@@ -187,7 +238,8 @@ def test_many_long_attribute_columns_stay_within_slack_limits(running_app: Runni
     for cid in ids:
         attributes.set_contact_values(running_app.engine, cid, {a.id: "x" * 900 for a in created}, "test")
     spec = [{"key": k, "visible": True} for k in table_settings.CORE] + [
-        {"key": f"attr:{a.key}", "visible": True} for a in created]
+        {"key": f"attr:{a.key}", "visible": True} for a in created
+    ]
     table_settings.save(running_app.engine, "T111", None, spec, "test")
     running_app.command("")
     message = running_app.fake.wait_for("response_url")[0].body

@@ -34,22 +34,41 @@ def _seed(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return ids
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ({"conditions": [{"field": "status", "value": "active"}]}, 3),
-    ({"conditions": [{"field": "messenger", "value": ["telegram"]}]}, 1),
-    ({"conditions": [{"field": "last_chat", "op": "within_days", "value": 7}]}, 2),
-    ({"conditions": [{"field": "last_chat", "op": "empty"}]}, 1),
-    ({"conditions": [{"field": "attr:plz", "op": "contains", "value": "101"}]}, 2),
-    ({"conditions": [{"field": "attr:besuche", "op": "gt", "value": "5"}]}, 1),
-    ({"conditions": [{"field": "attr:besuche", "op": "lt", "value": "5"}]}, 1),
-    ({"conditions": [{"field": "attr:besuche", "op": "empty"}]}, 2),
-    ({"conditions": [{"field": "attr:plz", "op": "in", "value": ["80331", "10115"]}]}, 2),
-    ({"conditions": [{"field": "attr:plz", "op": "ne", "value": "10115"}]}, 3),
-    ({"match": "all", "conditions": [{"field": "status", "value": "active"},
-                                     {"field": "attr:plz", "op": "contains", "value": "101"}]}, 1),
-    ({"match": "any", "conditions": [{"field": "messenger", "value": ["telegram"]},
-                                     {"field": "attr:besuche", "op": "gt", "value": "10"}]}, 2),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"conditions": [{"field": "status", "value": "active"}]}, 3),
+        ({"conditions": [{"field": "messenger", "value": ["telegram"]}]}, 1),
+        ({"conditions": [{"field": "last_chat", "op": "within_days", "value": 7}]}, 2),
+        ({"conditions": [{"field": "last_chat", "op": "empty"}]}, 1),
+        ({"conditions": [{"field": "attr:plz", "op": "contains", "value": "101"}]}, 2),
+        ({"conditions": [{"field": "attr:besuche", "op": "gt", "value": "5"}]}, 1),
+        ({"conditions": [{"field": "attr:besuche", "op": "lt", "value": "5"}]}, 1),
+        ({"conditions": [{"field": "attr:besuche", "op": "empty"}]}, 2),
+        ({"conditions": [{"field": "attr:plz", "op": "in", "value": ["80331", "10115"]}]}, 2),
+        ({"conditions": [{"field": "attr:plz", "op": "ne", "value": "10115"}]}, 3),
+        (
+            {
+                "match": "all",
+                "conditions": [
+                    {"field": "status", "value": "active"},
+                    {"field": "attr:plz", "op": "contains", "value": "101"},
+                ],
+            },
+            1,
+        ),
+        (
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "messenger", "value": ["telegram"]},
+                    {"field": "attr:besuche", "op": "gt", "value": "10"},
+                ],
+            },
+            2,
+        ),
+    ],
+)
 def test_group_membership_is_computed_in_sql(engine, spec, expected) -> None:  # type: ignore[no-untyped-def]
     _seed(engine)
     info = audiences.create(engine, f"Gruppe {time.time_ns()}", spec, "test")
@@ -66,8 +85,9 @@ def test_bad_group_definitions_are_refused_with_reasons(engine) -> None:  # type
         audiences.create(engine, "X", {"conditions": [{"field": "attr:nope", "op": "eq", "value": "1"}]}, "test")
     assert unknown.value.code == "audience.unknown_attribute"
     with pytest.raises(AudienceError) as days:
-        audiences.create(engine, "Y", {"conditions": [{"field": "last_chat", "op": "within_days", "value": "x"}]},
-                         "test")
+        audiences.create(
+            engine, "Y", {"conditions": [{"field": "last_chat", "op": "within_days", "value": "x"}]}, "test"
+        )
     assert days.value.code == "audience.bad_days"
     with Session(engine) as s:
         assert [a.name for a in s.scalars(select(Audience))] == ["Berlin"]
@@ -79,23 +99,34 @@ def test_save_list_filter_as_group_then_filter_by_it(running_app: RunningApp) ->
     message = running_app.fake.wait_for("response_url")[0].body
     controls = next(b for b in message["blocks"] if b.get("block_id", "").startswith("ctl|"))
     running_app.fake.clear()
-    running_app.interact(block_actions({"type": "static_select", "action_id": "list_messenger",
-                                        "block_id": controls["block_id"],
-                                        "selected_option": {"value": "whatsapp"}},
-                                       response_url=running_app.fake.response_url("list")))
+    running_app.interact(
+        block_actions(
+            {
+                "type": "static_select",
+                "action_id": "list_messenger",
+                "block_id": controls["block_id"],
+                "selected_option": {"value": "whatsapp"},
+            },
+            response_url=running_app.fake.response_url("list"),
+        )
+    )
     filtered = running_app.fake.wait_for("response_url")[0].body
     acts = next(b for b in filtered["blocks"] if b.get("block_id", "").startswith("acts|"))
     save = next(e for e in acts["elements"] if e["action_id"] == "list_save_audience")
     running_app.fake.clear()
-    running_app.interact(block_actions({"type": "button", "action_id": "list_save_audience",
-                                        "block_id": acts["block_id"], "value": save["value"]},
-                                       response_url=running_app.fake.response_url("list")))
+    running_app.interact(
+        block_actions(
+            {"type": "button", "action_id": "list_save_audience", "block_id": acts["block_id"], "value": save["value"]},
+            response_url=running_app.fake.response_url("list"),
+        )
+    )
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(view)
     assert "Messenger: WhatsApp" in json.dumps(view, ensure_ascii=False) or "whatsapp" in json.dumps(view)
     running_app.fake.clear()
-    response = running_app.interact(view_submission(view, {"name": {"name": {"type": "plain_text_input",
-                                                                            "value": "WhatsApp aktiv"}}}))
+    response = running_app.interact(
+        view_submission(view, {"name": {"name": {"type": "plain_text_input", "value": "WhatsApp aktiv"}}})
+    )
     assert response.status_code == 200
     shown = running_app.fake.wait_for("response_url")[0].body
     check_blocks(shown["blocks"])
@@ -104,8 +135,9 @@ def test_save_list_filter_as_group_then_filter_by_it(running_app: RunningApp) ->
     rows = [b for b in shown["blocks"] if b.get("block_id", "").startswith("row")]
     assert len(rows) == 2
     # the same name again is refused inside the modal
-    again = running_app.interact(view_submission(view, {"name": {"name": {"type": "plain_text_input",
-                                                                         "value": "whatsapp  AKTIV"}}}))
+    again = running_app.interact(
+        view_submission(view, {"name": {"name": {"type": "plain_text_input", "value": "whatsapp  AKTIV"}}})
+    )
     assert "errors" in again.text or again.json()["response_action"] == "errors"
     running_app.fake.clear()
     running_app.command("groups")
@@ -117,9 +149,18 @@ def test_save_list_filter_as_group_then_filter_by_it(running_app: RunningApp) ->
 
 def test_non_admin_cannot_save_or_delete_groups(running_app: RunningApp) -> None:
     info = audiences.create(running_app.engine, "Alle", {"conditions": []}, "test")
-    running_app.interact(block_actions({"type": "overflow", "action_id": "audience_menu", "block_id": f"aud{info.id}",
-                                        "selected_option": {"value": sealed(f"delete:{info.id}")}},
-                                       user=USER, response_url=running_app.fake.response_url("g")))
+    running_app.interact(
+        block_actions(
+            {
+                "type": "overflow",
+                "action_id": "audience_menu",
+                "block_id": f"aud{info.id}",
+                "selected_option": {"value": sealed(f"delete:{info.id}")},
+            },
+            user=USER,
+            response_url=running_app.fake.response_url("g"),
+        )
+    )
     refusal = running_app.fake.wait_for("response_url")[0].body
     assert "CONTACTBOT_ADMINS" in refusal["text"]
     assert not running_app.fake.of("views.open")
@@ -129,11 +170,21 @@ def test_non_admin_cannot_save_or_delete_groups(running_app: RunningApp) -> None
 
 def test_delete_group_keeps_contacts(running_app: RunningApp) -> None:
     ids = _seed(running_app.engine)
-    info = audiences.create(running_app.engine, "Berlin", {"conditions": [
-        {"field": "attr:plz", "op": "contains", "value": "101"}]}, "test")
-    running_app.interact(block_actions({"type": "overflow", "action_id": "audience_menu", "block_id": f"aud{info.id}",
-                                        "selected_option": {"value": sealed(f"delete:{info.id}")}}, user=ADMIN,
-                                       response_url=running_app.fake.response_url("g")))
+    info = audiences.create(
+        running_app.engine, "Berlin", {"conditions": [{"field": "attr:plz", "op": "contains", "value": "101"}]}, "test"
+    )
+    running_app.interact(
+        block_actions(
+            {
+                "type": "overflow",
+                "action_id": "audience_menu",
+                "block_id": f"aud{info.id}",
+                "selected_option": {"value": sealed(f"delete:{info.id}")},
+            },
+            user=ADMIN,
+            response_url=running_app.fake.response_url("g"),
+        )
+    )
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(view)
     assert "Berlin" in view["blocks"][0]["text"]["text"] and "2" in view["blocks"][0]["text"]["text"]
@@ -149,8 +200,12 @@ def test_delete_group_keeps_contacts(running_app: RunningApp) -> None:
 
 def test_new_group_modal_with_an_attribute_condition(running_app: RunningApp) -> None:
     _seed(running_app.engine)
-    running_app.interact(block_actions({"type": "button", "action_id": "audience_new", "block_id": "aud_actions",
-                                        "value": "new"}, response_url=running_app.fake.response_url("g")))
+    running_app.interact(
+        block_actions(
+            {"type": "button", "action_id": "audience_new", "block_id": "aud_actions", "value": "new"},
+            response_url=running_app.fake.response_url("g"),
+        )
+    )
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(view)
     values = {

@@ -36,15 +36,23 @@ def test_orm_record_is_announced_after_commit(engine: Engine) -> None:
     assert len(heard) == 1
     entries, visible = heard[0]
     assert visible == 2  # the notice comes after the commit: another connection sees the rows
-    assert [(e.actor, e.action, e.object_id) for e in entries] == [("slack:U1", "contact.block", "7"),
-                                                                  ("slack:U1", "contact.activate", "8")]
+    assert [(e.actor, e.action, e.object_id) for e in entries] == [
+        ("slack:U1", "contact.block", "7"),
+        ("slack:U1", "contact.activate", "8"),
+    ]
     assert entries[0].at.tzinfo is not None
 
 
 def test_core_insert_is_announced_and_a_rollback_is_not(engine: Engine) -> None:
     heard = _listen(engine)
-    row: dict[str, Any] = {"actor": "slack:U2", "action": "import.apply", "object_type": "import_run",
-                           "object_id": "3", "detail": {"created": 5}, "at": utcnow()}
+    row: dict[str, Any] = {
+        "actor": "slack:U2",
+        "action": "import.apply",
+        "object_type": "import_run",
+        "object_id": "3",
+        "detail": {"created": 5},
+        "at": utcnow(),
+    }
     with pytest.raises(RuntimeError), engine.begin() as conn:
         conn.execute(insert(AuditEntry.__table__), row)  # type: ignore[attr-defined]
         raise RuntimeError("the import failed half-way")

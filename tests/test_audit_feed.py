@@ -16,8 +16,14 @@ AUDIT = "C0AUDIT01"
 
 @pytest.fixture
 def settings(db_url: str, fake_slack: Any) -> Settings:
-    return load_settings(DATABASE_URL=db_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                         SLACK_API_URL=fake_slack.api_url, CONTACTBOT_ADMINS=ADMIN, CONTACTBOT_AUDIT_CHANNEL=AUDIT)
+    return load_settings(
+        DATABASE_URL=db_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        CONTACTBOT_ADMINS=ADMIN,
+        CONTACTBOT_AUDIT_CHANNEL=AUDIT,
+    )
 
 
 def _audit_posts(app: RunningApp, count: int = 1) -> list[str]:
@@ -31,8 +37,13 @@ def _audit_posts(app: RunningApp, count: int = 1) -> list[str]:
 
 
 def _press(app: RunningApp, action_id: str, cid: int) -> None:
-    action = {"type": "button", "action_id": action_id, "block_id": f"card|{cid}|buttons", "value": sealed(str(cid)),
-              "action_ts": str(time.time())}
+    action = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": f"card|{cid}|buttons",
+        "value": sealed(str(cid)),
+        "action_ts": str(time.time()),
+    }
     assert app.interact(block_actions(action, response_url=app.fake.response_url("card"))).status_code == 200
 
 
@@ -50,10 +61,19 @@ def test_deletion_post_names_neither_the_person_nor_the_number(running_app: Runn
     cid = add_contact(running_app.engine, "+4917012345678", "Max Muster")
     running_app.fake.clear()
     submission = {
-        "type": "view_submission", "user": {"id": ADMIN, "username": "admin", "team_id": "T111"},
-        "team": {"id": "T111"}, "api_app_id": "A111", "token": "legacy", "trigger_id": "1.2.3",
-        "view": {"id": "V1", "type": "modal", "callback_id": "contact_delete", "state": {"values": {}},
-                 "private_metadata": sealed_metadata({"cid": cid, "url": None, "blk": f"card|{cid}|buttons"})},
+        "type": "view_submission",
+        "user": {"id": ADMIN, "username": "admin", "team_id": "T111"},
+        "team": {"id": "T111"},
+        "api_app_id": "A111",
+        "token": "legacy",
+        "trigger_id": "1.2.3",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "contact_delete",
+            "state": {"values": {}},
+            "private_metadata": sealed_metadata({"cid": cid, "url": None, "blk": f"card|{cid}|buttons"}),
+        },
     }
     assert running_app.interact(submission).status_code == 200
     post = _audit_posts(running_app)[0]
@@ -65,8 +85,13 @@ def test_a_refused_change_is_not_posted(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917012345678", "Max Muster")
     other = add_contact(running_app.engine, "+4917099999999", "Erika Muster")
     running_app.fake.clear()
-    action = {"type": "button", "action_id": "card_block", "block_id": f"card|{cid}|buttons", "value": sealed(str(cid)),
-              "action_ts": str(time.time())}
+    action = {
+        "type": "button",
+        "action_id": "card_block",
+        "block_id": f"card|{cid}|buttons",
+        "value": sealed(str(cid)),
+        "action_ts": str(time.time()),
+    }
     running_app.interact(block_actions(action, user="UPLAIN01", response_url=running_app.fake.response_url("x")))
     running_app.fake.wait_for("response_url")
     _press(running_app, "card_deactivate", other)  # a later change by an admin is the only post
@@ -80,10 +105,20 @@ def test_a_change_from_the_command_line_is_posted_before_it_exits(db_url: str, e
 
     add_contact(engine, "+4917012345678", "Max Muster")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_"))}
-    environ |= {"DATABASE_URL": db_url, "USER": "anna", "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_API_URL": fake_slack.api_url, "CONTACTBOT_AUDIT_CHANNEL": AUDIT}
-    result = subprocess.run([sys.executable, "-m", "bot", "contacts", "deactivate", "0170 12345678"],
-                            capture_output=True, text=True, env=environ, timeout=120)
+    environ |= {
+        "DATABASE_URL": db_url,
+        "USER": "anna",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake_slack.api_url,
+        "CONTACTBOT_AUDIT_CHANNEL": AUDIT,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "contacts", "deactivate", "0170 12345678"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     posts = [c.body for c in fake_slack.of("chat.postMessage")]
     assert [p["channel"] for p in posts] == [AUDIT]

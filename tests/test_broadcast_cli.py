@@ -26,8 +26,14 @@ pytest_plugins = ("tests.broadcast_fixtures",)
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, db_url: str, fake_graph: graph_api.FakeGraph) -> dict[str, str]:
-    env = {"DATABASE_URL": db_url, "WHATSAPP_MAX_MPS": "200", "WHATSAPP_DAILY_LIMIT": "0",
-           "BROADCAST_CONCURRENCY": "4", "SLACK_BOT_TOKEN": "", **fake_graph.env()}
+    env = {
+        "DATABASE_URL": db_url,
+        "WHATSAPP_MAX_MPS": "200",
+        "WHATSAPP_DAILY_LIMIT": "0",
+        "BROADCAST_CONCURRENCY": "4",
+        "SLACK_BOT_TOKEN": "",
+        **fake_graph.env(),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
@@ -39,16 +45,50 @@ def test_templates_command_lists_templates_and_parameters(cli_env: dict, capsys:
     assert "termin_erinnerung" in out and "1, 2" in out and "REJECTED" in out
 
 
-def test_broadcast_send_status_and_report(cli_env: dict, engine: Engine, fake_graph: graph_api.FakeGraph,
-                                          capsys: pytest.CaptureFixture) -> None:
+def test_broadcast_send_status_and_report(
+    cli_env: dict, engine: Engine, fake_graph: graph_api.FakeGraph, capsys: pytest.CaptureFixture
+) -> None:
     add_reachable(engine, 3)
-    code = main(["broadcast", "send", "--template", "termin_erinnerung", "--lang-code", "de",
-                 "--param", "1=contact:name|Kunde", "--param", "2=Montag, 9 Uhr", "--yes", "--key", "k1"])
+    code = main(
+        [
+            "broadcast",
+            "send",
+            "--template",
+            "termin_erinnerung",
+            "--lang-code",
+            "de",
+            "--param",
+            "1=contact:name|Kunde",
+            "--param",
+            "2=Montag, 9 Uhr",
+            "--yes",
+            "--key",
+            "k1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "3 Empfänger" in out and "#1" in out
     assert fake_graph.stats()["counts"] == {phone(i): 1 for i in range(3)}
-    assert main(["broadcast", "send", "--template", "termin_erinnerung", "--lang-code", "de", "--param", "1=a",
-                 "--param", "2=b", "--yes", "--key", "k1"]) == 0
+    assert (
+        main(
+            [
+                "broadcast",
+                "send",
+                "--template",
+                "termin_erinnerung",
+                "--lang-code",
+                "de",
+                "--param",
+                "1=a",
+                "--param",
+                "2=b",
+                "--yes",
+                "--key",
+                "k1",
+            ]
+        )
+        == 0
+    )
     assert "schon" in capsys.readouterr().out  # same key: no second broadcast
     assert sum(fake_graph.stats()["counts"].values()) == 3
     assert main(["broadcast", "status", "1", "--lang", "en"]) == 0
@@ -58,22 +98,38 @@ def test_broadcast_send_status_and_report(cli_env: dict, engine: Engine, fake_gr
     assert lines[0].startswith("Nummer;Status") and len(lines) == 4
 
 
-def test_missing_parameter_is_refused_before_anything_is_stored(cli_env: dict, engine: Engine,
-                                                                capsys: pytest.CaptureFixture) -> None:
+def test_missing_parameter_is_refused_before_anything_is_stored(
+    cli_env: dict, engine: Engine, capsys: pytest.CaptureFixture
+) -> None:
     add_reachable(engine, 1)
-    code = main(["broadcast", "send", "--template", "termin_erinnerung", "--lang-code", "de", "--param", "1=x",
-                 "--yes"])
+    code = main(
+        ["broadcast", "send", "--template", "termin_erinnerung", "--lang-code", "de", "--param", "1=x", "--yes"]
+    )
     assert code == 2 and "missing:2" in capsys.readouterr().err
     with Session(engine) as s:
         assert s.scalars(select(Broadcast)).first() is None
 
 
-def test_scheduled_broadcast_waits_and_can_be_cancelled(cli_env: dict, engine: Engine,
-                                                        fake_graph: graph_api.FakeGraph,
-                                                        capsys: pytest.CaptureFixture) -> None:
+def test_scheduled_broadcast_waits_and_can_be_cancelled(
+    cli_env: dict, engine: Engine, fake_graph: graph_api.FakeGraph, capsys: pytest.CaptureFixture
+) -> None:
     add_reachable(engine, 2)
-    assert main(["broadcast", "send", "--template", "hello_world", "--lang-code", "en_US",
-                 "--at", "2099-01-01T09:00+01:00", "--yes"]) == 0
+    assert (
+        main(
+            [
+                "broadcast",
+                "send",
+                "--template",
+                "hello_world",
+                "--lang-code",
+                "en_US",
+                "--at",
+                "2099-01-01T09:00+01:00",
+                "--yes",
+            ]
+        )
+        == 0
+    )
     assert "geplant" in capsys.readouterr().out
     assert main(["worker", "--once"]) == 0
     assert fake_graph.stats()["counts"] == {}
@@ -89,15 +145,34 @@ def graph_process() -> Iterator[graph_api.FakeGraph]:
     fake.stop()
 
 
-def test_kill_9_mid_broadcast_then_resume_sends_nobody_twice(engine: Engine, db_url: str,
-                                                             graph_process: graph_api.FakeGraph) -> None:
+def test_kill_9_mid_broadcast_then_resume_sends_nobody_twice(
+    engine: Engine, db_url: str, graph_process: graph_api.FakeGraph
+) -> None:
     add_reachable(engine, 240)
     graph_process.configure(delay=0.01)
-    env = {**os.environ, "DATABASE_URL": db_url, "WHATSAPP_MAX_MPS": "60", "WHATSAPP_DAILY_LIMIT": "0",
-           "BROADCAST_CONCURRENCY": "6", "BROADCAST_LEASE_SECONDS": "1", "SLACK_BOT_TOKEN": "",
-           **graph_process.env()}
-    send = [sys.executable, "-m", "bot", "broadcast", "send", "--template", "hello_world", "--lang-code",
-            "en_US", "--yes", "--queue"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "WHATSAPP_MAX_MPS": "60",
+        "WHATSAPP_DAILY_LIMIT": "0",
+        "BROADCAST_CONCURRENCY": "6",
+        "BROADCAST_LEASE_SECONDS": "1",
+        "SLACK_BOT_TOKEN": "",
+        **graph_process.env(),
+    }
+    send = [
+        sys.executable,
+        "-m",
+        "bot",
+        "broadcast",
+        "send",
+        "--template",
+        "hello_world",
+        "--lang-code",
+        "en_US",
+        "--yes",
+        "--queue",
+    ]
     assert subprocess.run(send, env=env, cwd=ROOT, capture_output=True, timeout=60).returncode == 0
     worker = [sys.executable, "-m", "bot", "worker", "--once"]
     first = subprocess.Popen(worker, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -33,8 +33,9 @@ def _run(settings: Settings, engine: Engine) -> None:
     Runner(settings, engine).run_forever(poll=0.05, until_idle=True)
 
 
-def test_only_reachable_contacts_receive_it_once_each(engine: Engine, wa_settings: Settings,
-                                                      fake_graph: FakeGraph) -> None:
+def test_only_reachable_contacts_receive_it_once_each(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 5)
     add_contact(engine, "+4915100000001", "Ohne Zustimmung")  # no consent on record
     add_contact(engine, "+4915100000002", "Blockiert", consent_at=BASE, blocked=True)
@@ -45,7 +46,12 @@ def test_only_reachable_contacts_receive_it_once_each(engine: Engine, wa_setting
     pre = service.preview(engine, wa_settings, d)
     assert pre.recipients == 5 and pre.problems == []
     assert {k: pre.breakdown[k] for k in store.EXCLUSIONS} == {
-        "not_whatsapp": 1, "inactive": 1, "blocked": 1, "opted_out": 1, "no_consent": 1}
+        "not_whatsapp": 1,
+        "inactive": 1,
+        "blocked": 1,
+        "opted_out": 1,
+        "no_consent": 1,
+    }
     row, created = service.create(engine, wa_settings, d)
     assert created and row.status == "queued"
     _run(wa_settings, engine)
@@ -56,8 +62,9 @@ def test_only_reachable_contacts_receive_it_once_each(engine: Engine, wa_setting
     assert all(d.wa_message_id for d in _deliveries(engine, row.id or 0).values())
 
 
-def test_parameters_come_from_contact_fields_with_fallback_or_skip(engine: Engine, wa_settings: Settings,
-                                                                   fake_graph: FakeGraph) -> None:
+def test_parameters_come_from_contact_fields_with_fallback_or_skip(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     ids = add_reachable(engine, 3)
     set_attribute(engine, "termin", {ids[0]: "1. März", ids[1]: "2. März"})
     row, _ = service.create(engine, wa_settings, draft(wa_settings, params={"1": "contact:name", "2": "attr:termin"}))
@@ -67,8 +74,9 @@ def test_parameters_come_from_contact_fields_with_fallback_or_skip(engine: Engin
     assert fake_graph.stats()["counts"] == {phone(0): 1, phone(1): 1}
 
 
-def test_a_double_click_creates_and_starts_one_broadcast(engine: Engine, wa_settings: Settings,
-                                                         fake_graph: FakeGraph) -> None:
+def test_a_double_click_creates_and_starts_one_broadcast(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 4)
     first, created1 = service.create(engine, wa_settings, draft(wa_settings, request_key="view:V1"))
     second, created2 = service.create(engine, wa_settings, draft(wa_settings, request_key="view:V1"))
@@ -93,23 +101,31 @@ def test_a_double_click_creates_and_starts_one_broadcast(engine: Engine, wa_sett
     assert sum(fake_graph.stats()["counts"].values()) == 4
 
 
-def test_error_codes_decide_retry_delay_fail_or_stop(engine: Engine, wa_settings: Settings,
-                                                     fake_graph: FakeGraph) -> None:
+def test_error_codes_decide_retry_delay_fail_or_stop(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 6)
-    fake_graph.configure(rules={
-        phone(0): [{"error": 131000}],  # transient: retried, then sent
-        phone(1): [{"error": 131026}],  # undeliverable: failed with its reason
-        phone(2): [{"error": 130429}],  # throughput: whole broadcast slows down, retried
-        phone(3): [{"status": 503}],  # proxy page: retried
-        phone(4): [{"error": 131049}],  # marketing limit: failed
-        phone(5): [{"drop": True}],  # accepted, answer lost: unknown, never resent
-    })
+    fake_graph.configure(
+        rules={
+            phone(0): [{"error": 131000}],  # transient: retried, then sent
+            phone(1): [{"error": 131026}],  # undeliverable: failed with its reason
+            phone(2): [{"error": 130429}],  # throughput: whole broadcast slows down, retried
+            phone(3): [{"status": 503}],  # proxy page: retried
+            phone(4): [{"error": 131049}],  # marketing limit: failed
+            phone(5): [{"drop": True}],  # accepted, answer lost: unknown, never resent
+        }
+    )
     row, _ = service.create(engine, wa_settings, draft(wa_settings))
     _run(wa_settings, engine)
     rows = _deliveries(engine, row.id or 0)
     assert {p: d.status for p, d in rows.items()} == {
-        phone(0): "sent", phone(1): "failed", phone(2): "sent", phone(3): "sent", phone(4): "failed",
-        phone(5): "unknown"}
+        phone(0): "sent",
+        phone(1): "failed",
+        phone(2): "sent",
+        phone(3): "sent",
+        phone(4): "failed",
+        phone(5): "unknown",
+    }
     assert (rows[phone(1)].error_code, rows[phone(0)].attempts) == (131026, 2)
     assert fake_graph.stats()["counts"] == {phone(i): 1 for i in (0, 2, 3, 5)}
     report = service.report(engine, row.id or 0)
@@ -118,8 +134,7 @@ def test_error_codes_decide_retry_delay_fail_or_stop(engine: Engine, wa_settings
     assert report.retryable == 0
 
 
-def test_pair_limit_delays_only_that_recipient(engine: Engine, wa_settings: Settings,
-                                               fake_graph: FakeGraph) -> None:
+def test_pair_limit_delays_only_that_recipient(engine: Engine, wa_settings: Settings, fake_graph: FakeGraph) -> None:
     wa_settings = wa_settings.model_copy(update={"broadcast_pair_delay": 0.3})
     add_reachable(engine, 3)
     fake_graph.configure(rules={phone(0): [{"error": 131056}]})
@@ -132,8 +147,9 @@ def test_pair_limit_delays_only_that_recipient(engine: Engine, wa_settings: Sett
     assert fake_graph.stats()["counts"][phone(0)] == 1
 
 
-def test_an_expired_token_stops_the_broadcast_with_nothing_lost(engine: Engine, wa_settings: Settings,
-                                                                fake_graph: FakeGraph) -> None:
+def test_an_expired_token_stops_the_broadcast_with_nothing_lost(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 30)
     fake_graph.configure(fail_all=190)
     row, _ = service.create(engine, wa_settings, draft(wa_settings))
@@ -145,14 +161,18 @@ def test_an_expired_token_stops_the_broadcast_with_nothing_lost(engine: Engine, 
 
 
 def test_sending_rows_of_a_dead_sender_become_unknown_and_are_not_resent(
-        engine: Engine, wa_settings: Settings, fake_graph: FakeGraph) -> None:
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 4)
     row, _ = service.create(engine, wa_settings, draft(wa_settings))
     service.start(engine, wa_settings, row.id or 0)
     with session_scope(engine) as s:  # a sender claimed two rows, then died (lease long gone)
         claimed = store.claim(s, row.id or 0, 2)
-        s.execute(update(Delivery).where(Delivery.id.in_([c.id for c in claimed]))  # type: ignore[union-attr]
-                  .values(claimed_at=utcnow().replace(year=2020)))
+        s.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([c.id for c in claimed]))  # type: ignore[union-attr]
+            .values(claimed_at=utcnow().replace(year=2020))
+        )
     _run(wa_settings, engine)
     rows = _deliveries(engine, row.id or 0)
     assert Counter(d.status for d in rows.values()) == {"unknown": 2, "sent": 2}
@@ -178,8 +198,9 @@ def test_cancel_pause_resume(engine: Engine, wa_settings: Settings, fake_graph: 
     assert len(fake_graph.stats()["counts"]) == 3
 
 
-def test_daily_limit_is_announced_and_pauses_the_broadcast(engine: Engine, wa_settings: Settings,
-                                                           fake_graph: FakeGraph) -> None:
+def test_daily_limit_is_announced_and_pauses_the_broadcast(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     settings = wa_settings.model_copy(update={"whatsapp_daily_limit": 3})
     add_reachable(engine, 5)
     d = draft(settings)
@@ -192,7 +213,8 @@ def test_daily_limit_is_announced_and_pauses_the_broadcast(engine: Engine, wa_se
 
 
 def test_unapproved_templates_and_missing_parameters_are_refused_before_anything(
-        engine: Engine, wa_settings: Settings, fake_graph: FakeGraph) -> None:
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 2)
     with pytest.raises(service.BroadcastError) as err:
         draft(wa_settings, name="alt_abgelehnt")
@@ -205,8 +227,9 @@ def test_unapproved_templates_and_missing_parameters_are_refused_before_anything
     assert fake_graph.stats()["requests"] == 0
 
 
-def test_two_senders_on_postgresql_never_claim_the_same_row(engine: Engine, wa_settings: Settings,
-                                                            fake_graph: FakeGraph) -> None:
+def test_two_senders_on_postgresql_never_claim_the_same_row(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SKIP LOCKED sharing is PostgreSQL's; SQLite keeps one sender per broadcast by lease")
     add_reachable(engine, 6)
@@ -220,8 +243,9 @@ def test_two_senders_on_postgresql_never_claim_the_same_row(engine: Engine, wa_s
         second.commit()
 
 
-def test_only_one_process_sends_for_the_number_at_a_time(engine: Engine, wa_settings: Settings,
-                                                         fake_graph: FakeGraph) -> None:
+def test_only_one_process_sends_for_the_number_at_a_time(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 2)
     first, _ = service.create(engine, wa_settings, draft(wa_settings))
     second, _ = service.create(engine, wa_settings, draft(wa_settings))

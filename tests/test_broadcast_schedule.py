@@ -22,8 +22,9 @@ def _jobs(engine: Engine) -> list[str]:
         return list(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
 
 
-def test_a_scheduled_broadcast_survives_a_restart_and_goes_out_on_time(engine: Engine, wa_settings: Settings,
-                                                                       fake_graph: FakeGraph) -> None:
+def test_a_scheduled_broadcast_survives_a_restart_and_goes_out_on_time(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 2)
     d = draft(wa_settings)
     d.scheduled_at = utcnow() + timedelta(seconds=3)
@@ -48,8 +49,9 @@ def test_a_scheduled_broadcast_survives_a_restart_and_goes_out_on_time(engine: E
     assert _jobs(engine) == []  # the wake-up job ran and is gone
 
 
-def test_cancelling_a_scheduled_broadcast_removes_its_job(engine: Engine, wa_settings: Settings,
-                                                         fake_graph: FakeGraph) -> None:
+def test_cancelling_a_scheduled_broadcast_removes_its_job(
+    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+) -> None:
     add_reachable(engine, 1)
     d = draft(wa_settings)
     d.scheduled_at = utcnow() + timedelta(hours=1)

@@ -39,8 +39,13 @@ def settings(db_url: str, fake_slack: FakeSlack, fake_graph: FakeGraph) -> Setti
 
 
 def _click_notify(app: RunningApp, user: str = ADMIN, state: ListState | None = None) -> None:
-    action = {"type": "button", "action_id": "list_notify", "value": "notify",
-              "block_id": join("acts", state or ListState()), "action_ts": "1"}
+    action = {
+        "type": "button",
+        "action_id": "list_notify",
+        "value": "notify",
+        "block_id": join("acts", state or ListState()),
+        "action_ts": "1",
+    }
     assert app.interact(block_actions(action, user=user, response_url=app.fake.response_url("list"))).status_code == 200
 
 
@@ -57,9 +62,13 @@ def _submit(app: RunningApp, view: dict[str, Any], values: dict[str, Any], user:
 
 
 def _pick(template: str, audience: str = "all", test: str = "") -> dict[str, Any]:
-    return {"tpl": select_value(template), "aud": select_value(audience),
-            "when": {"v": {"type": "radio_buttons", "selected_option": {"value": "now"}}},
-            "at": {"v": {"type": "datetimepicker", "selected_date_time": None}}, "test": text_value(test)}
+    return {
+        "tpl": select_value(template),
+        "aud": select_value(audience),
+        "when": {"v": {"type": "radio_buttons", "selected_option": {"value": "now"}}},
+        "at": {"v": {"type": "datetimepicker", "selected_date_time": None}},
+        "test": text_value(test),
+    }
 
 
 def test_notify_button_opens_the_composer_with_approved_templates_only(running_app: RunningApp) -> None:
@@ -89,11 +98,27 @@ def test_compose_confirm_send_and_watch_the_report(running_app: RunningApp, fake
     params = answer["view"]
     check_view(params)
     assert [b["block_id"] for b in params["blocks"] if b["type"] == "input"] == ["src:1", "val:1", "src:2", "val:2"]
-    empty = _submit(running_app, params, {"src:1": select_value("name"), "val:1": text_value("Kunde"),
-                                          "src:2": select_value("text"), "val:2": text_value("")})
+    empty = _submit(
+        running_app,
+        params,
+        {
+            "src:1": select_value("name"),
+            "val:1": text_value("Kunde"),
+            "src:2": select_value("text"),
+            "val:2": text_value(""),
+        },
+    )
     assert empty["response_action"] == "errors" and "val:2" in empty["errors"]
-    loading = _submit(running_app, params, {"src:1": select_value("name"), "val:1": text_value("Kunde"),
-                                            "src:2": select_value("text"), "val:2": text_value("Montag <b>")})
+    loading = _submit(
+        running_app,
+        params,
+        {
+            "src:1": select_value("name"),
+            "val:1": text_value("Kunde"),
+            "src:2": select_value("text"),
+            "val:2": text_value("Montag <b>"),
+        },
+    )
     assert loading["response_action"] == "update"
     confirm = running_app.fake.wait_for("views.update", 2)[-1].body["view"]
     check_view(confirm)
@@ -117,12 +142,17 @@ def test_compose_confirm_send_and_watch_the_report(running_app: RunningApp, fake
     assert len(running_app.fake.of("chat.postMessage")) == 1
 
 
-def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(running_app: RunningApp,
-                                                                 fake_graph: FakeGraph) -> None:
+def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(
+    running_app: RunningApp, fake_graph: FakeGraph
+) -> None:
     add_reachable(running_app.engine, 2)
-    view = {"type": "modal", "callback_id": "bc_confirm", "title": {"type": "plain_text", "text": "x"},
-            "blocks": [], "private_metadata": sealed_metadata({"ch": "C111", "tpl": "hello_world|en_US", "aud": "all",
-                                                               "p": {}})}
+    view = {
+        "type": "modal",
+        "callback_id": "bc_confirm",
+        "title": {"type": "plain_text", "text": "x"},
+        "blocks": [],
+        "private_metadata": sealed_metadata({"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}),
+    }
     _submit(running_app, view, {}, user=USER)
     refusal = running_app.fake.wait_for("chat.postEphemeral")[0].body
     assert refusal["user"] == USER
@@ -143,8 +173,11 @@ def test_broadcasts_command_lists_with_cancel_and_the_button_works(running_app: 
     buttons = [e for b in listed["blocks"] if b["type"] == "actions" for e in b["elements"]]
     cancel = next(b for b in buttons if b["action_id"] == "bc_cancel")
     block = next(b["block_id"] for b in listed["blocks"] if b["type"] == "actions")
-    running_app.interact(block_actions({**cancel, "block_id": block, "action_ts": "1"},
-                                       response_url=running_app.fake.response_url("list2")))
+    running_app.interact(
+        block_actions(
+            {**cancel, "block_id": block, "action_ts": "1"}, response_url=running_app.fake.response_url("list2")
+        )
+    )
     redrawn = running_app.fake.wait_for("response_url", 2)[-1].body
     assert redrawn["replace_original"] is True and "abgebrochen" in json.dumps(redrawn["blocks"], ensure_ascii=False)
     assert service.report(running_app.engine, row.id or 0).broadcast.status == "cancelled"
@@ -156,20 +189,23 @@ def test_notify_subcommand_opens_the_composer(running_app: RunningApp) -> None:
     _composer(running_app)
 
 
-def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(running_app: RunningApp,
-                                                                      fake_graph: FakeGraph) -> None:
+def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(
+    running_app: RunningApp, fake_graph: FakeGraph
+) -> None:
     from bot import broadcasts as service
     from handlers.broadcast_report import post_report
     from tests.broadcast_helpers import draft
 
     add_reachable(running_app.engine, 3)
     fake_graph.configure(fail_all=190)
-    row, _ = service.create(running_app.engine, running_app.settings,
-                            draft(running_app.settings, name="hello_world", lang="en_US"))
+    row, _ = service.create(
+        running_app.engine, running_app.settings, draft(running_app.settings, name="hello_world", lang="en_US")
+    )
     client = web_client(running_app.settings)
     post_report(client, running_app.engine, row.id or 0, "C111", ADMIN, sealed)
-    Runner(running_app.settings, running_app.engine,
-           SlackReporter(client, running_app.engine, running_app.settings)).run_forever(poll=0.05, until_idle=True)
+    Runner(
+        running_app.settings, running_app.engine, SlackReporter(client, running_app.engine, running_app.settings)
+    ).run_forever(poll=0.05, until_idle=True)
     final = running_app.fake.wait_for("chat.update")[-1].body
     check_blocks(final["blocks"])
     text = final["blocks"][0]["text"]["text"]
@@ -178,8 +214,13 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(running_ap
     assert "bc_retry" not in buttons and "bc_resume" in buttons  # nothing failed: all three are still to send
 
     fake_graph.configure(fail_all=None)  # the token is replaced: resume from the report
-    resume = {"type": "button", "action_id": "bc_resume", "value": sealed(str(row.id)), "block_id": f"bca|{row.id}",
-              "action_ts": "1"}
+    resume = {
+        "type": "button",
+        "action_id": "bc_resume",
+        "value": sealed(str(row.id)),
+        "block_id": f"bca|{row.id}",
+        "action_ts": "1",
+    }
     running_app.interact(block_actions(resume, response_url=running_app.fake.response_url("report")))
     running_app.fake.wait_for("response_url")
     Runner(running_app.settings, running_app.engine).run_forever(poll=0.05, until_idle=True)

@@ -56,7 +56,8 @@ def _rows(engine: Engine, bid: int) -> dict[str, str]:
 
 
 def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
-        engine: Engine, db_url: str, graph_process: graph_api.FakeGraph, tmp_path: Path) -> None:
+    engine: Engine, db_url: str, graph_process: graph_api.FakeGraph, tmp_path: Path
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("several workers run against PostgreSQL (set CONTACTBOT_TEST_DATABASE_URL)")
     add_reachable(engine, 300)  # "Kunde i": the big broadcast
@@ -67,9 +68,15 @@ def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
     for i, number in enumerate(late):
         add_contact(engine, number, f"Spaet {i}", consent_at=BASE)
     graph_process.configure(delay=0.01)
-    env = {"DATABASE_URL": db_url, "WHATSAPP_MAX_MPS": "50", "WHATSAPP_DAILY_LIMIT": "0",
-           "BROADCAST_CONCURRENCY": "6", "BROADCAST_LEASE_SECONDS": "2", "SLACK_BOT_TOKEN": "",
-           **graph_process.env()}
+    env = {
+        "DATABASE_URL": db_url,
+        "WHATSAPP_MAX_MPS": "50",
+        "WHATSAPP_DAILY_LIMIT": "0",
+        "BROADCAST_CONCURRENCY": "6",
+        "BROADCAST_LEASE_SECONDS": "2",
+        "SLACK_BOT_TOKEN": "",
+        **graph_process.env(),
+    }
     settings = load_settings(**env)
 
     def audience(name: str) -> service.AudienceSpec:
@@ -81,8 +88,10 @@ def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
     b0, _ = service.create(engine, settings, first)
     worker = [sys.executable, "-m", "bot", "worker"]
     logs = [(tmp_path / f"worker{i}.log").open("wb") for i in range(2)]
-    procs = [subprocess.Popen(worker, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-             for log in logs]
+    procs = [
+        subprocess.Popen(worker, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        for log in logs
+    ]
     try:
         _wait(lambda: _broadcast(engine, b0.id or 0).status == "done", 30, "the scheduled broadcast did not run")
         assert all(p.poll() is None for p in procs)

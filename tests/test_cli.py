@@ -20,8 +20,9 @@ from tests.factories import add_contact
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_"))}
     environ |= {"DATABASE_URL": db_url, "USER": "tester", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environ,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environ, timeout=120
+    )
 
 
 def test_demo_data_then_list_as_json(db_url: str, engine) -> None:  # type: ignore[no-untyped-def]
@@ -68,10 +69,19 @@ def test_malformed_setting_stops_with_one_line_naming_it(db_url: str) -> None:
 def test_serve_answers_health_and_refuses_unsigned_slack_requests(db_url: str, fake_slack) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_"))}
-    environ |= {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": fake_slack.api_url}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    environ |= {
+        "DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -85,8 +95,11 @@ def test_serve_answers_health_and_refuses_unsigned_slack_requests(db_url: str, f
         assert health.text == "ok"
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
         assert ready["ready"] is True
-        unsigned = httpx.post(f"http://127.0.0.1:{port}/slack/events", content="command=/contacts",
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        unsigned = httpx.post(
+            f"http://127.0.0.1:{port}/slack/events",
+            content="command=/contacts",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert unsigned.status_code == 401
     finally:
         proc.terminate()
@@ -98,12 +111,25 @@ def test_serve_answers_health_and_refuses_unsigned_slack_requests(db_url: str, f
 def test_groups_and_attributes_from_the_cli(db_url: str, engine) -> None:  # type: ignore[no-untyped-def]
     add_contact(engine, "+4917011111111", "Anna")
     add_contact(engine, "+4917022222222", "Bert", active=False)
-    added = run(db_url, "attributes", "add", "Stufe", "--label-en", "Tier", "--type", "choice",
-                "--choice", "Gold", "--choice", "Silber")
+    added = run(
+        db_url,
+        "attributes",
+        "add",
+        "Stufe",
+        "--label-en",
+        "Tier",
+        "--type",
+        "choice",
+        "--choice",
+        "Gold",
+        "--choice",
+        "Silber",
+    )
     assert added.returncode == 0, added.stderr
     assert "stufe" in run(db_url, "attributes", "list").stdout
-    created = run(db_url, "groups", "create", "Aktive", "--filter",
-                  '{"conditions":[{"field":"status","value":"active"}]}')
+    created = run(
+        db_url, "groups", "create", "Aktive", "--filter", '{"conditions":[{"field":"status","value":"active"}]}'
+    )
     assert created.returncode == 0 and "(1 contacts)" in created.stdout
     listed = json.loads(run(db_url, "groups", "list", "--json").stdout)
     assert [(g["name"], g["members"]) for g in listed] == [("Aktive", 1)]

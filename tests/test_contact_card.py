@@ -32,14 +32,28 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def _max(app: RunningApp) -> int:
-    cid = add_contact(app.engine, "+4917012345678", "Max <Mustermann>", consent_at=utcnow(),
-                      consent_source="import kunden.csv", consent_by="slack:UADMIN01")
+    cid = add_contact(
+        app.engine,
+        "+4917012345678",
+        "Max <Mustermann>",
+        consent_at=utcnow(),
+        consent_source="import kunden.csv",
+        consent_by="slack:UADMIN01",
+    )
     with app.engine.begin() as conn:
         table = Attribute.__table__  # type: ignore[attr-defined]
-        aid = conn.execute(insert(table).returning(table.c.id), {"key": "city", "label_de": "Stadt",
-                           "label_en": "City", "type": "text", "created_at": utcnow()}).scalar_one()
-        conn.execute(insert(ContactAttribute.__table__), {"contact_id": cid, "attribute_id": aid,  # type: ignore[attr-defined]
-                                                          "value": "Köln & <Umland>"})
+        aid = conn.execute(
+            insert(table).returning(table.c.id),
+            {"key": "city", "label_de": "Stadt", "label_en": "City", "type": "text", "created_at": utcnow()},
+        ).scalar_one()
+        conn.execute(
+            insert(ContactAttribute.__table__),
+            {
+                "contact_id": cid,
+                "attribute_id": aid,  # type: ignore[attr-defined]
+                "value": "Köln & <Umland>",
+            },
+        )
     add_ticket(app.engine, cid, ["Hallo", "Wie geht's?", "Paket <b>fehlt</b>"])
     return cid
 
@@ -72,8 +86,13 @@ def test_partial_or_ambiguous_input_stays_a_list_search(running_app: RunningApp)
 def _press(app: RunningApp, message: dict[str, Any], action_id: str, user: str = ADMIN) -> None:
     block = next(b for b in message["blocks"] if b.get("block_id", "").endswith("|buttons"))
     element = next(e for e in block["elements"] if e["action_id"] == action_id)
-    action = {"type": "button", "action_id": action_id, "block_id": block["block_id"], "value": element["value"],
-              "action_ts": str(time.time())}
+    action = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block["block_id"],
+        "value": element["value"],
+        "action_ts": str(time.time()),
+    }
     app.fake.clear()
     response = app.interact(block_actions(action, user=user, response_url=app.fake.response_url("card")))
     assert response.status_code == 200
@@ -111,17 +130,24 @@ def test_delete_and_details_buttons_open_the_shared_modals(running_app: RunningA
     _press(running_app, card, "card_delete")
     confirm = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(confirm)
-    assert confirm["callback_id"] == "contact_delete" and json.loads(
-        confirm["private_metadata"].rpartition("~")[0])["cid"] == cid
+    assert (
+        confirm["callback_id"] == "contact_delete"
+        and json.loads(confirm["private_metadata"].rpartition("~")[0])["cid"] == cid
+    )
 
 
 def _lookup(app: RunningApp, text: str, user: str = ADMIN) -> dict[str, Any]:
     payload = {
-        "type": "message_action", "callback_id": "lookup_contact", "trigger_id": "555.666.ghi",
-        "user": {"id": user, "username": user.lower(), "team_id": "T111"}, "team": {"id": "T111", "domain": "acme"},
-        "channel": {"id": "C111", "name": "support"}, "message_ts": "1700000000.000200",
+        "type": "message_action",
+        "callback_id": "lookup_contact",
+        "trigger_id": "555.666.ghi",
+        "user": {"id": user, "username": user.lower(), "team_id": "T111"},
+        "team": {"id": "T111", "domain": "acme"},
+        "channel": {"id": "C111", "name": "support"},
+        "message_ts": "1700000000.000200",
         "message": {"type": "message", "user": "UOTHER1", "ts": "1700000000.000200", "text": text},
-        "response_url": app.fake.response_url("lookup"), "token": "legacy",
+        "response_url": app.fake.response_url("lookup"),
+        "token": "legacy",
     }
     app.fake.clear()
     assert app.interact(payload).status_code == 200
@@ -152,8 +178,12 @@ def test_confirmed_delete_from_the_card_erases_and_says_so(running_app: RunningA
     confirm = running_app.fake.wait_for("views.open")[0].body["view"]
     running_app.fake.clear()
     submission = {
-        "type": "view_submission", "user": {"id": ADMIN, "username": "admin", "team_id": "T111"},
-        "team": {"id": "T111"}, "api_app_id": "A111", "token": "legacy", "trigger_id": "1.2.3",
+        "type": "view_submission",
+        "user": {"id": ADMIN, "username": "admin", "team_id": "T111"},
+        "team": {"id": "T111"},
+        "api_app_id": "A111",
+        "token": "legacy",
+        "trigger_id": "1.2.3",
         "view": {**confirm, "id": "V1", "state": {"values": {}}},
     }
     assert running_app.interact(submission).status_code == 200

@@ -19,8 +19,18 @@ from storage.contacts import ContactFilter, PageRequest
 from storage.models import MESSENGERS, Contact
 from tests.factories import BASE
 
-NAMES = ["Jürgen Müller", "jürgen müller", "Anna Weiß", "Özlem Yılmaz", "Zoe Adler", "Ärger Äbi", None,
-         "anna weiss", "Bernd", "Ida Ober"]
+NAMES = [
+    "Jürgen Müller",
+    "jürgen müller",
+    "Anna Weiß",
+    "Özlem Yılmaz",
+    "Zoe Adler",
+    "Ärger Äbi",
+    None,
+    "anna weiss",
+    "Bernd",
+    "Ida Ober",
+]
 
 
 def _rows(n: int) -> list[dict[str, Any]]:
@@ -28,15 +38,21 @@ def _rows(n: int) -> list[dict[str, Any]]:
     rows = []
     for i in range(n):
         name = NAMES[i % len(NAMES)]
-        rows.append({
-            "phone": f"+49170{1230000 + i * 7:07d}" if i % 3 else f"+49151{9990000 + i:07d}",
-            "messenger": MESSENGERS[i % 3],
-            "name": name, "name_sort": store.name_key(name),
-            "first_contact_at": BASE - timedelta(days=i % 4),
-            "last_chat_at": None if i % 5 == 0 else BASE + timedelta(hours=i % 6),
-            "blocked": i % 7 == 0, "active": i % 4 != 0, "blocked_messages": 0,
-            "created_at": BASE, "updated_at": BASE,
-        })
+        rows.append(
+            {
+                "phone": f"+49170{1230000 + i * 7:07d}" if i % 3 else f"+49151{9990000 + i:07d}",
+                "messenger": MESSENGERS[i % 3],
+                "name": name,
+                "name_sort": store.name_key(name),
+                "first_contact_at": BASE - timedelta(days=i % 4),
+                "last_chat_at": None if i % 5 == 0 else BASE + timedelta(hours=i % 6),
+                "blocked": i % 7 == 0,
+                "active": i % 4 != 0,
+                "blocked_messages": 0,
+                "created_at": BASE,
+                "updated_at": BASE,
+            }
+        )
     return rows
 
 
@@ -49,8 +65,7 @@ def people(engine: Engine) -> Engine:
 
 def _expected(session: Session, flt: ContactFilter, sort: str, desc: bool) -> list[int]:
     col = store.SORT_COLUMNS[sort]
-    order = [col.is_(None).asc(), col.desc() if desc else col.asc(),
-             Contact.id.desc() if desc else Contact.id.asc()]  # type: ignore[union-attr]
+    order = [col.is_(None).asc(), col.desc() if desc else col.asc(), Contact.id.desc() if desc else Contact.id.asc()]  # type: ignore[union-attr]
     stmt = select(Contact.id).where(*store.filter_conditions(session, flt, "DE")).order_by(*order)
     return list(session.scalars(stmt).all())
 
@@ -78,8 +93,12 @@ def _walk(session: Session, flt: ContactFilter, sort: str, desc: bool, limit: in
 @pytest.mark.parametrize("sort", list(store.SORT_COLUMNS))
 @pytest.mark.parametrize("desc", [False, True])
 def test_every_sort_walks_forward_and_back_exactly_once(people: Engine, sort: str, desc: bool) -> None:
-    for flt in (ContactFilter(), ContactFilter(status="all"), ContactFilter(status="all", blocked=True),
-                ContactFilter(status="inactive", messenger="telegram")):
+    for flt in (
+        ContactFilter(),
+        ContactFilter(status="all"),
+        ContactFilter(status="all", blocked=True),
+        ContactFilter(status="inactive", messenger="telegram"),
+    ):
         with Session(people) as session:
             expected = _expected(session, flt, sort, desc)
             pages, total = _walk(session, flt, sort, desc, limit=7)
@@ -102,8 +121,13 @@ def test_same_page_again_from_start_id(people: Engine) -> None:
 def test_paging_inside_a_search(people: Engine, monkeypatch: pytest.MonkeyPatch, drive_limit: int) -> None:
     """Both plans a search page can take (few matches: sort them; many: walk the sort index)."""
     monkeypatch.setattr(store, "DRIVE_LIMIT", drive_limit)
-    for search, sort, desc in (("MÜLLER", "last_chat", True), ("MÜLLER", "name", False), ("mü", "phone", True),
-                               ("0170 123", "first_contact", False), ("an", "status", True)):
+    for search, sort, desc in (
+        ("MÜLLER", "last_chat", True),
+        ("MÜLLER", "name", False),
+        ("mü", "phone", True),
+        ("0170 123", "first_contact", False),
+        ("an", "status", True),
+    ):
         flt = ContactFilter(status="all", search=search)
         with Session(people) as session:
             expected = _expected(session, flt, sort, desc)
@@ -156,9 +180,14 @@ def _true_count(engine: Engine, flt: ContactFilter) -> int:
         return int(session.scalar(stmt) or 0)
 
 
-FILTERS = [ContactFilter(), ContactFilter(status="inactive"), ContactFilter(status="all"),
-           ContactFilter(status="all", blocked=True), ContactFilter(blocked=False, messenger="telegram"),
-           ContactFilter(status="inactive", messenger="sms")]
+FILTERS = [
+    ContactFilter(),
+    ContactFilter(status="inactive"),
+    ContactFilter(status="all"),
+    ContactFilter(status="all", blocked=True),
+    ContactFilter(blocked=False, messenger="telegram"),
+    ContactFilter(status="inactive", messenger="sms"),
+]
 
 
 def _assert_totals(engine: Engine) -> None:

@@ -23,23 +23,29 @@ def _catalog(engine: Engine) -> list[tuple[str, str]]:
     """Every index, trigger and constraint on `contact` with its definition."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            rows = conn.execute(text(
-                "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE tbl_name = 'contact' AND type IN "
-                "('index', 'trigger')")).all()
+            rows = conn.execute(
+                text(
+                    "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE tbl_name = 'contact' AND type IN "
+                    "('index', 'trigger')"
+                )
+            ).all()
         else:
-            rows = conn.execute(text(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'contact' UNION ALL "
-                "SELECT tgname, pg_get_triggerdef(oid) || ' ' || tgenabled::text FROM pg_trigger "
-                "WHERE tgrelid = 'contact'::regclass UNION ALL "
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'contact'::regclass"
-            )).all()
+            rows = conn.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'contact' UNION ALL "
+                    "SELECT tgname, pg_get_triggerdef(oid) || ' ' || tgenabled::text FROM pg_trigger "
+                    "WHERE tgrelid = 'contact'::regclass UNION ALL "
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'contact'::regclass"
+                )
+            ).all()
     return sorted((str(a), str(b)) for a, b in rows)
 
 
 def _names(engine: Engine, search: str, status: str = "all") -> list[str]:
     with Session(engine) as session:
-        page = list_page(session, ContactFilter(status=status, search=search), PageRequest(sort="name", desc=False,
-                                                                                             limit=50))
+        page = list_page(
+            session, ContactFilter(status=status, search=search), PageRequest(sort="name", desc=False, limit=50)
+        )
     return [c.name or "" for c in page.rows]
 
 
@@ -64,8 +70,13 @@ def test_a_bulk_import_leaves_indexes_search_and_totals_as_row_by_row_would(
     caplog.set_level(logging.INFO, logger="storage.bulk_load")
     preview = imports.preview(engine, _file(tmp_path / "kunden.csv", rows), "kunden.csv", actor="t", region="DE")
     stages: list[str] = []
-    result = imports.apply_run(engine, preview.run_id, "slack:UADMIN01", consent_confirmed=True,
-                               progress=lambda stage, _rows: stages.append(stage))
+    result = imports.apply_run(
+        engine,
+        preview.run_id,
+        "slack:UADMIN01",
+        consent_confirmed=True,
+        progress=lambda stage, _rows: stages.append(stage),
+    )
 
     assert result.counts.created == 30 and result.counts.updated == 1 and result.counts.deactivated == 1
     assert any("bulk load" in r.getMessage() for r in caplog.records)  # the path under test was taken
@@ -81,8 +92,11 @@ def test_a_bulk_import_leaves_indexes_search_and_totals_as_row_by_row_would(
     with Session(engine) as session:
         for status, expected in (("active", 30), ("inactive", 2), ("all", 32)):
             assert count(session, ContactFilter(status=status)) == expected
-            real = session.scalar(select(text("count(*)")).select_from(Contact).where(
-                *(() if status == "all" else (Contact.active == (status == "active"),))))
+            real = session.scalar(
+                select(text("count(*)"))
+                .select_from(Contact)
+                .where(*(() if status == "all" else (Contact.active == (status == "active"),)))
+            )
             assert real == expected
     # Row-by-row writes after the bulk load keep everything in step again (the triggers are back).
     add_contact(engine, "+4917000000099", "Später Sabine")
@@ -96,10 +110,21 @@ def test_a_failed_bulk_write_rolls_the_indexes_back_with_it(engine: Engine) -> N
     before = _catalog(engine)
     with pytest.raises(RuntimeError), engine.begin() as conn, bulk_load.indexes_rebuilt(conn, renames=True) as taken:
         assert taken
-        conn.execute(insert(Contact.__table__), {  # type: ignore[attr-defined]
-            "phone": "+4917000000002", "messenger": "whatsapp", "name": "Halb", "name_sort": "halb",
-            "first_contact_at": BASE, "blocked": False, "active": True, "blocked_messages": 0,
-            "created_at": BASE, "updated_at": BASE})
+        conn.execute(
+            insert(Contact.__table__),
+            {  # type: ignore[attr-defined]
+                "phone": "+4917000000002",
+                "messenger": "whatsapp",
+                "name": "Halb",
+                "name_sort": "halb",
+                "first_contact_at": BASE,
+                "blocked": False,
+                "active": True,
+                "blocked_messages": 0,
+                "created_at": BASE,
+                "updated_at": BASE,
+            },
+        )
         raise RuntimeError("the import failed halfway")
     assert _catalog(engine) == before
     assert _names(engine, "halb") == [] and _names(engine, "anna") == ["Anna"]
@@ -107,13 +132,15 @@ def test_a_failed_bulk_write_rolls_the_indexes_back_with_it(engine: Engine) -> N
         assert session.scalar(select(ContactTally.n).where(ContactTally.active.is_(True))) == 1  # type: ignore[union-attr]
 
 
-def test_small_imports_into_a_big_table_keep_the_indexes(engine: Engine, tmp_path: Path,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_small_imports_into_a_big_table_keep_the_indexes(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     for i in range(5):
         add_contact(engine, f"+491700000000{i}", f"Kontakt {i}")
     caplog.set_level(logging.INFO, logger="storage.bulk_load")
-    preview = imports.preview(engine, _file(tmp_path / "a.csv", ["+4915200000001;WhatsApp;Eine;aktiv"]), "a.csv",
-                              actor="t", region="DE")
+    preview = imports.preview(
+        engine, _file(tmp_path / "a.csv", ["+4915200000001;WhatsApp;Eine;aktiv"]), "a.csv", actor="t", region="DE"
+    )
     imports.apply_run(engine, preview.run_id, "slack:UADMIN01", consent_confirmed=True)
     assert not any("bulk load" in r.getMessage() for r in caplog.records)  # 1 row: not worth a rebuild
     assert _names(engine, "eine") == ["Eine"]
@@ -127,8 +154,9 @@ def test_postgresql_waits_briefly_for_a_busy_table_then_writes_row_by_row(
     monkeypatch.setattr(bulk_load, "LOCK_WAIT", "300ms")
     add_contact(engine, "+4917000000001", "Anna")
     before = _catalog(engine)
-    preview = imports.preview(engine, _file(tmp_path / "b.csv", ["+4915200000001;WhatsApp;Berta;aktiv"]), "b.csv",
-                              actor="t", region="DE")
+    preview = imports.preview(
+        engine, _file(tmp_path / "b.csv", ["+4915200000001;WhatsApp;Berta;aktiv"]), "b.csv", actor="t", region="DE"
+    )
     caplog.set_level(logging.INFO, logger="storage.bulk_load")
     with engine.connect() as reader:
         reader.execute(text("BEGIN"))

@@ -20,8 +20,9 @@ CORPUS = Path(__file__).parent / "data" / "csv"
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_"))}
     environ |= {"DATABASE_URL": db_url, "USER": "tester", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environ,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environ, timeout=120
+    )
 
 
 def _phones(engine: Engine) -> list[str]:
@@ -34,8 +35,13 @@ def test_dry_run_json_lists_counts_and_row_errors_and_writes_nothing(db_url: str
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["applied"] is False and data["counts"]["created"] == 1 and data["counts"]["rejected"] == 2
-    assert data["errors"][0] == {"row": 2, "column": "Nummer", "code": "phone.scientific", "value": "4,91701E+12",
-                                 "reason": "number destroyed by Excel (scientific notation): digits are lost"}
+    assert data["errors"][0] == {
+        "row": 2,
+        "column": "Nummer",
+        "code": "phone.scientific",
+        "value": "4,91701E+12",
+        "reason": "number destroyed by Excel (scientific notation): digits are lost",
+    }
     assert _phones(engine) == []
 
 

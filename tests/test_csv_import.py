@@ -127,8 +127,11 @@ def test_empty_cells_never_erase_and_reimport_changes_nothing(engine: Engine) ->
 def test_bad_cells_are_rejected_with_row_column_and_reason(engine: Engine) -> None:
     preview = imports.preview(engine, str(CORPUS / "bad_cells.csv"), "bad.csv", actor="cli:t", region="DE")
     assert _errors(preview) == [
-        (2, "Messenger", "messenger"), (3, "Erstkontakt", "date"), (4, "Blockiert", "flag"),
-        (5, "Status", "status"), (6, "Nummer", "phone.invalid"),
+        (2, "Messenger", "messenger"),
+        (3, "Erstkontakt", "date"),
+        (4, "Blockiert", "flag"),
+        (5, "Status", "status"),
+        (6, "Nummer", "phone.invalid"),
     ]  # row 7 holds only delimiters (Excel writes them): skipped, not an error
     assert preview.counts.created == 1
     reasons = {e["code"]: imports.reason(e, "de") for e in preview.errors}
@@ -145,15 +148,18 @@ def test_formula_cells_come_back_as_typed(engine: Engine) -> None:
     assert notes == ["''=doppelt", "@Chef"]
 
 
-@pytest.mark.parametrize(("name", "code"), [
-    ("empty.csv", "import.error.empty"),
-    ("header_only.csv", "import.error.no_rows"),
-    ("no_phone_column.csv", "import.error.no_phone"),
-    ("login_page.csv", "import.error.html"),
-    ("binary_junk.csv", "import.error.binary"),
-    ("spreadsheet.xlsx", "import.error.spreadsheet"),
-    ("malformed.csv", "import.error.malformed"),
-])
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("empty.csv", "import.error.empty"),
+        ("header_only.csv", "import.error.no_rows"),
+        ("no_phone_column.csv", "import.error.no_phone"),
+        ("login_page.csv", "import.error.html"),
+        ("binary_junk.csv", "import.error.binary"),
+        ("spreadsheet.xlsx", "import.error.spreadsheet"),
+        ("malformed.csv", "import.error.malformed"),
+    ],
+)
 def test_unreadable_files_get_one_reason_and_write_nothing(engine: Engine, name: str, code: str) -> None:
     with pytest.raises(imports.FileProblem) as caught:
         imports.preview(engine, str(CORPUS / name), name, actor="cli:t", region="DE")
@@ -185,8 +191,9 @@ def test_a_run_is_applied_once_and_audited(engine: Engine) -> None:
     assert "+49" not in str(entries[0].detail)
 
 
-def test_big_files_are_validated_on_both_cores_with_the_same_result(engine: Engine, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_big_files_are_validated_on_both_cores_with_the_same_result(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(imports, "POOL_FROM_BYTES", 0)  # as if the file were large
     monkeypatch.setattr("storage.csv_import.CHUNK_ROWS", 40)
     lines = [f"0170 {i:07d};Person {i}" for i in range(150)] + ["4,91701E+12;Kaputt", "0170 0000001;Doppelt"]
@@ -223,8 +230,10 @@ def test_typed_attribute_values_are_checked_and_stored_canonically(engine: Engin
     visits = attributes.create(engine, "Besuche", "Visits", "number", "test")
     member = attributes.create(engine, "Mitglied", "Member", "bool", "test")
     path = tmp_path / "typed.csv"
-    path.write_text("Nummer;Besuche;Mitglied\n0170 1111111;1.234,5;ja\n0170 2222222;abc;nein\n"
-                    "0170 3333333;7;vielleicht\n", encoding="utf-8")
+    path.write_text(
+        "Nummer;Besuche;Mitglied\n0170 1111111;1.234,5;ja\n0170 2222222;abc;nein\n0170 3333333;7;vielleicht\n",
+        encoding="utf-8",
+    )
     preview = imports.preview(engine, str(path), "typed.csv", actor="cli:t", region="DE")
     assert _errors(preview) == [(3, "Besuche", "attr.not_number"), (4, "Mitglied", "attr.not_bool")]
     assert imports.reason(preview.errors[0], "de") == "keine Zahl"

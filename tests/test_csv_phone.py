@@ -24,4 +24,8 @@ def test_canonical_numbers_are_judged_like_phonenumbers(code: int, national: str
 
 def test_bulk_form_marks_errors_instead_of_raising() -> None:
     assert to_e164_many(["+4917012345678", "0170 1234567", "4,91701E+12", ""], "DE") == [
-        "+4917012345678", "+491701234567", "!phone.scientific", "!phone.empty"]
+        "+4917012345678",
+        "+491701234567",
+        "!phone.scientific",
+        "!phone.empty",
+    ]

@@ -24,11 +24,17 @@ TEXT = st.text(
     alphabet=st.one_of(st.characters(blacklist_categories=("Cs", "Cc")), st.sampled_from(list("\n\t;,\"'=+-@ "))),
     max_size=40,
 )
-CONTACT = st.fixed_dictionaries({
-    "n": st.integers(0, 5000), "messenger": st.sampled_from(MESSENGERS),
-    "name": st.one_of(st.none(), TEXT), "blocked": st.booleans(), "active": st.booleans(),
-    "opted_out": st.booleans(), "note": st.one_of(st.none(), TEXT),
-})
+CONTACT = st.fixed_dictionaries(
+    {
+        "n": st.integers(0, 5000),
+        "messenger": st.sampled_from(MESSENGERS),
+        "name": st.one_of(st.none(), TEXT),
+        "blocked": st.booleans(),
+        "active": st.booleans(),
+        "opted_out": st.booleans(),
+        "note": st.one_of(st.none(), TEXT),
+    }
+)
 
 
 def phone_for(n: int) -> str:
@@ -37,8 +43,10 @@ def phone_for(n: int) -> str:
 
 def _snapshot(engine: Engine) -> list[tuple[Any, ...]]:
     with Session(engine) as session:
-        rows = [tuple(getattr(c, k) for k in Contact.model_fields) for c in
-                session.scalars(select(Contact).order_by(Contact.id))]
+        rows = [
+            tuple(getattr(c, k) for k in Contact.model_fields)
+            for c in session.scalars(select(Contact).order_by(Contact.id))
+        ]
         values = [(v.contact_id, v.attribute_id, v.value) for v in session.scalars(select(ContactAttribute))]
     return rows + sorted(values)
 
@@ -50,25 +58,44 @@ def _reset(engine: Engine) -> None:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(people=st.lists(CONTACT, max_size=12, unique_by=lambda c: (c["n"], c["messenger"])),
-       lang=st.sampled_from(["de", "en"]))
-def test_export_then_import_is_a_no_op(engine: Engine, tmp_path: Path, people: list[dict[str, Any]],
-                                       lang: str) -> None:
+@given(
+    people=st.lists(CONTACT, max_size=12, unique_by=lambda c: (c["n"], c["messenger"])),
+    lang=st.sampled_from(["de", "en"]),
+)
+def test_export_then_import_is_a_no_op(engine: Engine, tmp_path: Path, people: list[dict[str, Any]], lang: str) -> None:
     _reset(engine)
     with engine.begin() as conn:
-        aid = conn.execute(insert(Attribute.__table__).returning(Attribute.__table__.c.id), {  # type: ignore[attr-defined]
-            "key": "notiz", "label_de": "Notiz", "label_en": "Note", "type": "text", "created_at": BASE}).scalar_one()
+        aid = conn.execute(
+            insert(Attribute.__table__).returning(Attribute.__table__.c.id),
+            {  # type: ignore[attr-defined]
+                "key": "notiz",
+                "label_de": "Notiz",
+                "label_en": "Note",
+                "type": "text",
+                "created_at": BASE,
+            },
+        ).scalar_one()
     for p in people:
-        cid = add_contact(engine, phone_for(p["n"]), p["name"], messenger=p["messenger"], blocked=p["blocked"],
-                          active=p["active"], opted_out_at=BASE if p["opted_out"] else None)
+        cid = add_contact(
+            engine,
+            phone_for(p["n"]),
+            p["name"],
+            messenger=p["messenger"],
+            blocked=p["blocked"],
+            active=p["active"],
+            opted_out_at=BASE if p["opted_out"] else None,
+        )
         if p["note"]:
             with engine.begin() as conn:
-                conn.execute(insert(ContactAttribute.__table__),  # type: ignore[attr-defined]
-                             {"contact_id": cid, "attribute_id": aid, "value": p["note"]})
+                conn.execute(
+                    insert(ContactAttribute.__table__),  # type: ignore[attr-defined]
+                    {"contact_id": cid, "attribute_id": aid, "value": p["note"]},
+                )
     before = _snapshot(engine)
     out = tmp_path / f"export-{lang}.csv"
-    result = exports.export(engine, ContactFilter(status="all"), lang=lang, delimiter=exports.delimiter_for(lang),
-                            path=str(out))
+    result = exports.export(
+        engine, ContactFilter(status="all"), lang=lang, delimiter=exports.delimiter_for(lang), path=str(out)
+    )
     assert result.count == len(people)
     if not people:
         return
@@ -81,8 +108,8 @@ def test_export_then_import_is_a_no_op(engine: Engine, tmp_path: Path, people: l
 
 
 def test_export_opens_in_german_excel_and_neutralises_formulas(engine: Engine, tmp_path: Path) -> None:
-    add_contact(engine, "+4917012345678", "=HYPERLINK(\"http://evil\")", last_chat_at=BASE)
-    add_contact(engine, "+4917012345679", "Jürgen; \"Jo\" Weiß", blocked=True, active=False)
+    add_contact(engine, "+4917012345678", '=HYPERLINK("http://evil")', last_chat_at=BASE)
+    add_contact(engine, "+4917012345679", 'Jürgen; "Jo" Weiß', blocked=True, active=False)
     out = tmp_path / "k.csv"
     result = exports.export(engine, ContactFilter(status="all"), lang="de", delimiter=";", path=str(out))
     raw = out.read_bytes()
@@ -90,9 +117,14 @@ def test_export_opens_in_german_excel_and_neutralises_formulas(engine: Engine, t
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Nummer", "Messenger", "Name", "Erstkontakt", "Letzter Chat", "Blockiert", "Status"]
     by_phone = {r[0]: r for r in rows[1:]}
-    assert by_phone["+4917012345678"][2] == "'=HYPERLINK(\"http://evil\")"  # a phone number stays as it is
-    assert by_phone["+4917012345679"][2:] == ["Jürgen; \"Jo\" Weiß", "2026-01-01 09:00:00", "2026-01-01 09:00:00",
-                                              "ja", "inaktiv"]
+    assert by_phone["+4917012345678"][2] == '\'=HYPERLINK("http://evil")'  # a phone number stays as it is
+    assert by_phone["+4917012345679"][2:] == [
+        'Jürgen; "Jo" Weiß',
+        "2026-01-01 09:00:00",
+        "2026-01-01 09:00:00",
+        "ja",
+        "inaktiv",
+    ]
 
 
 def test_export_is_exactly_the_filtered_list_in_english(engine: Engine, tmp_path: Path) -> None:
@@ -100,8 +132,14 @@ def test_export_is_exactly_the_filtered_list_in_english(engine: Engine, tmp_path
     add_contact(engine, "+4917022222222", "Sleeping Sam", active=False)
     add_contact(engine, "+4917033333333", "Telegram Tom", messenger="telegram")
     out = tmp_path / "e.csv"
-    result = exports.export(engine, ContactFilter(status="active", messenger="whatsapp"), lang="en",
-                            delimiter=",", path=str(out), keys=["name", "status"])
+    result = exports.export(
+        engine,
+        ContactFilter(status="active", messenger="whatsapp"),
+        lang="en",
+        delimiter=",",
+        path=str(out),
+        keys=["name", "status"],
+    )
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
     assert result.count == 1
     assert rows == [["Number", "Messenger", "Name", "Status"], ["+4917011111111", "WhatsApp", "Active Anna", "active"]]
@@ -109,15 +147,35 @@ def test_export_is_exactly_the_filtered_list_in_english(engine: Engine, tmp_path
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
-def test_formula_guard_is_the_same_whichever_database_writes_the_file(engine: Engine, tmp_path: Path,
-                                                                      lang: str) -> None:
+def test_formula_guard_is_the_same_whichever_database_writes_the_file(
+    engine: Engine, tmp_path: Path, lang: str
+) -> None:
     """PostgreSQL formats the rows itself (COPY); every cell must be what csv_format.neutralise writes."""
-    names = ["=1+2", "+4917012345678", "+49 170 123", "-minus", "@at", "'=schon", "''+zwei", "\tTab", "'normal",
-             "Jürgen; \"Jo\"", "Zeile\neins", "ok",
-             "+4917012345678\n", "+١٢٣٤٥٦٧٨٩"]
+    names = [
+        "=1+2",
+        "+4917012345678",
+        "+49 170 123",
+        "-minus",
+        "@at",
+        "'=schon",
+        "''+zwei",
+        "\tTab",
+        "'normal",
+        'Jürgen; "Jo"',
+        "Zeile\neins",
+        "ok",
+        "+4917012345678\n",
+        "+١٢٣٤٥٦٧٨٩",
+    ]
     for i, name in enumerate(names):
-        add_contact(engine, f"+49170000000{i:02d}", name, blocked=i % 2 == 0, active=i % 3 != 0,
-                    messenger=("whatsapp", "telegram", "sms")[i % 3])
+        add_contact(
+            engine,
+            f"+49170000000{i:02d}",
+            name,
+            blocked=i % 2 == 0,
+            active=i % 3 != 0,
+            messenger=("whatsapp", "telegram", "sms")[i % 3],
+        )
     out = tmp_path / "f.csv"
     delimiter = exports.delimiter_for(lang)
     exports.export(engine, ContactFilter(status="all"), lang=lang, delimiter=delimiter, path=str(out))

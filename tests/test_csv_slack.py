@@ -21,16 +21,38 @@ CORPUS = Path(__file__).parent / "data" / "csv"
 FILE_TS = "1700000000.000200"
 
 
-def _share(app: RunningApp, name: str, data: bytes, *, file_id: str = "F1", ctype: str = "text/csv",
-           size: int | None = None, filetype: str = "csv") -> dict[str, Any]:
+def _share(
+    app: RunningApp,
+    name: str,
+    data: bytes,
+    *,
+    file_id: str = "F1",
+    ctype: str = "text/csv",
+    size: int | None = None,
+    filetype: str = "csv",
+) -> dict[str, Any]:
     """Serve the file from the fake and answer files.info like Slack; returns the message event."""
     app.fake.files[name] = (data, ctype)
-    info = {"id": file_id, "name": name, "filetype": filetype, "mimetype": ctype,
-            "size": len(data) if size is None else size, "url_private_download": f"{app.fake.base}/files/{name}"}
+    info = {
+        "id": file_id,
+        "name": name,
+        "filetype": filetype,
+        "mimetype": ctype,
+        "size": len(data) if size is None else size,
+        "url_private_download": f"{app.fake.base}/files/{name}",
+    }
     app.fake.responders["files.info"] = lambda call: {"ok": True, "file": info}
-    return {"type": "message", "subtype": "file_share", "text": "", "user": ADMIN, "channel": "C111",
-            "channel_type": "channel", "ts": FILE_TS, "event_ts": FILE_TS,
-            "files": [{"id": file_id, "name": name, "filetype": filetype, "mimetype": ctype}]}
+    return {
+        "type": "message",
+        "subtype": "file_share",
+        "text": "",
+        "user": ADMIN,
+        "channel": "C111",
+        "channel_type": "channel",
+        "ts": FILE_TS,
+        "event_ts": FILE_TS,
+        "files": [{"id": file_id, "name": name, "filetype": filetype, "mimetype": ctype}],
+    }
 
 
 def _wait(app: RunningApp, method: str, found: Callable[[Call], bool], timeout: float = 15) -> Call:
@@ -52,11 +74,17 @@ def _preview(app: RunningApp) -> Call:
 
 
 def _click(app: RunningApp, action_id: str, run_id: int, user: str = ADMIN) -> None:
-    action = {"type": "button", "action_id": action_id, "block_id": f"import|{run_id}", "value": sealed(str(run_id)),
-              "action_ts": str(time.time())}
+    action = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": f"import|{run_id}",
+        "value": sealed(str(run_id)),
+        "action_ts": str(time.time()),
+    }
     container = {"type": "message", "message_ts": "1700000000.000300", "channel_id": "C111", "is_ephemeral": False}
-    response = app.interact(block_actions(action, user=user, response_url=app.fake.response_url("imp"),
-                                          container=container))
+    response = app.interact(
+        block_actions(action, user=user, response_url=app.fake.response_url("imp"), container=container)
+    )
     assert response.status_code == 200
 
 
@@ -69,8 +97,14 @@ def test_upload_preview_in_thread_then_admin_confirms(running_app: RunningApp) -
     app = running_app
     event = _share(app, "kunden.csv", (CORPUS / "excel_de_bom_crlf.csv").read_bytes())
     assert app.event(event, event_id="Ev1").status_code == 200
-    file_shared = {"type": "file_shared", "file_id": "F1", "user_id": ADMIN, "file": {"id": "F1"},
-                   "channel_id": "C111", "event_ts": FILE_TS}
+    file_shared = {
+        "type": "file_shared",
+        "file_id": "F1",
+        "user_id": ADMIN,
+        "file": {"id": "F1"},
+        "channel_id": "C111",
+        "event_ts": FILE_TS,
+    }
     assert app.event(file_shared, event_id="Ev2").status_code == 200
     assert app.event(event, event_id="Ev1", retry=1).status_code == 200  # Slack's retry
     preview = _preview(app)
@@ -169,14 +203,28 @@ def test_export_button_uploads_the_listed_contacts_to_the_dm(running_app: Runnin
     listing = app.fake.wait_for("response_url")[0].body
     acts = next(b for b in listing["blocks"] if b.get("block_id", "").startswith("acts|"))
     app.fake.clear()
-    app.interact(block_actions({"type": "button", "action_id": "list_export", "block_id": acts["block_id"],
-                                "value": "export", "action_ts": "1"}, response_url=app.fake.response_url("l")))
+    app.interact(
+        block_actions(
+            {
+                "type": "button",
+                "action_id": "list_export",
+                "block_id": acts["block_id"],
+                "value": "export",
+                "action_ts": "1",
+            },
+            response_url=app.fake.response_url("l"),
+        )
+    )
     choice = app.fake.wait_for("response_url")[0].body
     check_blocks(choice["blocks"])
     exp = next(b for b in choice["blocks"] if b["type"] == "actions")
     app.fake.clear()
-    app.interact(block_actions({"type": "button", "action_id": "export_dm", "block_id": exp["block_id"],
-                                "value": "dm", "action_ts": "2"}, response_url=app.fake.response_url("c")))
+    app.interact(
+        block_actions(
+            {"type": "button", "action_id": "export_dm", "block_id": exp["block_id"], "value": "dm", "action_ts": "2"},
+            response_url=app.fake.response_url("c"),
+        )
+    )
     done = _wait(app, "response_url", lambda c: "Export mit" in str(c.body.get("text")))
     assert "Export mit 1 Kontakten" in done.body["text"]
     assert app.fake.of("conversations.open")[0].body["users"] == ADMIN
@@ -201,15 +249,32 @@ def test_import_and_export_subcommands(running_app: RunningApp) -> None:
     check_blocks(choice["blocks"])
     assert [e["action_id"] for e in choice["blocks"][1]["elements"]] == ["export_dm", "export_channel"]
     app.fake.clear()
-    app.interact(block_actions({"type": "button", "action_id": "list_import_help", "block_id": "acts|x",
-                                "value": "import", "action_ts": "3"}, response_url=app.fake.response_url("h")))
+    app.interact(
+        block_actions(
+            {
+                "type": "button",
+                "action_id": "list_import_help",
+                "block_id": "acts|x",
+                "value": "import",
+                "action_ts": "3",
+            },
+            response_url=app.fake.response_url("h"),
+        )
+    )
     assert "Lade eine `.csv`-Datei" in app.fake.wait_for("response_url")[0].body["text"]
 
 
 def test_ordinary_channel_messages_are_acked_and_ignored(running_app: RunningApp) -> None:
     app = running_app
-    chatter = {"type": "message", "text": "Guten Morgen", "user": USER, "channel": "C111",
-               "channel_type": "channel", "ts": "1700000000.000900", "event_ts": "1700000000.000900"}
+    chatter = {
+        "type": "message",
+        "text": "Guten Morgen",
+        "user": USER,
+        "channel": "C111",
+        "channel_type": "channel",
+        "ts": "1700000000.000900",
+        "event_ts": "1700000000.000900",
+    }
     assert app.event(chatter, event_id="Ev9").status_code == 200  # a 404 would make Slack retry
     time.sleep(0.3)
     assert app.fake.of("chat.postMessage") == [] and app.fake.of("files.info") == []

@@ -16,20 +16,29 @@ from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, free_po
 from tests.factories import add_contact
 
 
-def test_database_outage_gets_a_try_again_answer_then_recovers(tmp_path: Path, fake_slack,  # type: ignore[no-untyped-def]
-                                                                 sqlite_template: Path) -> None:
+def test_database_outage_gets_a_try_again_answer_then_recovers(
+    tmp_path: Path,
+    fake_slack,  # type: ignore[no-untyped-def]
+    sqlite_template: Path,
+) -> None:
     from bot.app import create_app
     from bot.server import create_asgi
 
     folder = tmp_path / "not-there-yet"
     url = f"sqlite:///{folder}/contactbot.db"
-    settings = load_settings(DATABASE_URL=url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=fake_slack.api_url, CONTACTBOT_ADMINS=ADMIN)
+    settings = load_settings(
+        DATABASE_URL=url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        CONTACTBOT_ADMINS=ADMIN,
+    )
     engine = make_engine(url)
     bolt = create_app(settings, engine)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_asgi(settings, engine, bolt), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_asgi(settings, engine, bolt), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

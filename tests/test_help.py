@@ -50,9 +50,15 @@ def test_send_notification_shortcut_opens_a_modal(running_app: RunningApp) -> No
     """The broadcast composer when that feature is installed, else a modal saying it is coming."""
     running_app.fake.clear()
     running_app.fake.responders["conversations.open"] = lambda call: {"ok": True, "channel": {"id": "D0ADMIN"}}
-    payload = {"type": "shortcut", "callback_id": "send_notification", "trigger_id": "777.888.jkl",
-               "user": {"id": ADMIN, "username": "admin", "team_id": "T111"}, "team": {"id": "T111"},
-               "action_ts": str(time.time()), "token": "legacy"}
+    payload = {
+        "type": "shortcut",
+        "callback_id": "send_notification",
+        "trigger_id": "777.888.jkl",
+        "user": {"id": ADMIN, "username": "admin", "team_id": "T111"},
+        "team": {"id": "T111"},
+        "action_ts": str(time.time()),
+        "token": "legacy",
+    }
     assert running_app.interact(payload).status_code == 200
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(view)

@@ -35,9 +35,11 @@ def test_every_key_exists_in_german_and_english(name: str) -> None:
 @pytest.mark.parametrize("name", MODULES)
 def test_german_and_english_have_the_same_placeholders(name: str) -> None:
     module = importlib.import_module(f"{catalog_pkg.__name__}.{name}")
-    differ = {key: (placeholders(module.DE[key]), placeholders(module.EN[key]))
-              for key in module.DE.keys() & module.EN.keys()
-              if placeholders(module.DE[key]) != placeholders(module.EN[key])}
+    differ = {
+        key: (placeholders(module.DE[key]), placeholders(module.EN[key]))
+        for key in module.DE.keys() & module.EN.keys()
+        if placeholders(module.DE[key]) != placeholders(module.EN[key])
+    }
     assert differ == {}, f"{name}: placeholders differ"
 
 

@@ -29,12 +29,19 @@ def _rows(message: dict[str, Any]) -> list[str]:
     return [b["text"]["text"] for b in message["blocks"] if b.get("block_id", "").startswith("row")]
 
 
-def _click(app: RunningApp, message: dict[str, Any], block_prefix: str, action_id: str,
-           user: str = ADMIN, **extra: Any) -> dict[str, Any]:
+def _click(
+    app: RunningApp, message: dict[str, Any], block_prefix: str, action_id: str, user: str = ADMIN, **extra: Any
+) -> dict[str, Any]:
     block = _block(message, block_prefix)
     element = next((e for e in block.get("elements", []) if e["action_id"] == action_id), None)
-    action = {"type": "button", "action_id": action_id, "block_id": block["block_id"],
-              "value": (element or {}).get("value", ""), "action_ts": str(time.time()), **extra}
+    action = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block["block_id"],
+        "value": (element or {}).get("value", ""),
+        "action_ts": str(time.time()),
+        **extra,
+    }
     app.fake.clear()
     response = app.interact(block_actions(action, user=user, response_url=app.fake.response_url("list")))
     assert response.status_code == 200
@@ -44,8 +51,13 @@ def _click(app: RunningApp, message: dict[str, Any], block_prefix: str, action_i
 def _menu(app: RunningApp, message: dict[str, Any], contact_id: int, choice: str, user: str = ADMIN) -> None:
     block = _block(message, f"row{contact_id}|")
     option = next(o for o in block["accessory"]["options"] if o["value"] == sealed(f"{choice}:{contact_id}"))
-    action = {"type": "overflow", "action_id": "contact_menu", "block_id": block["block_id"],
-              "selected_option": option, "action_ts": str(time.time())}
+    action = {
+        "type": "overflow",
+        "action_id": "contact_menu",
+        "block_id": block["block_id"],
+        "selected_option": option,
+        "action_ts": str(time.time()),
+    }
     app.fake.clear()
     response = app.interact(block_actions(action, user=user, response_url=app.fake.response_url("list")))
     assert response.status_code == 200
@@ -94,17 +106,37 @@ def test_status_and_messenger_filters(running_app: RunningApp) -> None:
     add_contact(running_app.engine, "+4917044444444", "Telegram Tina", messenger="telegram")
     message = _open_list(running_app)
     assert len(_rows(message)) == 3
-    inactive = _click(running_app, message, "ctl|", "list_status",
-                      selected_option={"value": "inactive", "text": {"type": "plain_text", "text": "inaktiv"}})
+    inactive = _click(
+        running_app,
+        message,
+        "ctl|",
+        "list_status",
+        selected_option={"value": "inactive", "text": {"type": "plain_text", "text": "inaktiv"}},
+    )
     assert [r for r in _rows(inactive) if "Ingo" in r] and len(_rows(inactive)) == 1
-    blocked = _click(running_app, inactive, "ctl|", "list_status",
-                     selected_option={"value": "blocked", "text": {"type": "plain_text", "text": "blockiert"}})
+    blocked = _click(
+        running_app,
+        inactive,
+        "ctl|",
+        "list_status",
+        selected_option={"value": "blocked", "text": {"type": "plain_text", "text": "blockiert"}},
+    )
     assert len(_rows(blocked)) == 1 and "Bernd" in _rows(blocked)[0]
-    everyone = _click(running_app, blocked, "ctl|", "list_status",
-                      selected_option={"value": "all", "text": {"type": "plain_text", "text": "alle"}})
+    everyone = _click(
+        running_app,
+        blocked,
+        "ctl|",
+        "list_status",
+        selected_option={"value": "all", "text": {"type": "plain_text", "text": "alle"}},
+    )
     assert len(_rows(everyone)) == 4
-    telegram = _click(running_app, everyone, "ctl|", "list_messenger",
-                      selected_option={"value": "telegram", "text": {"type": "plain_text", "text": "Telegram"}})
+    telegram = _click(
+        running_app,
+        everyone,
+        "ctl|",
+        "list_messenger",
+        selected_option={"value": "telegram", "text": {"type": "plain_text", "text": "Telegram"}},
+    )
     assert len(_rows(telegram)) == 1 and "Tina" in _rows(telegram)[0]
     cleared = _click(running_app, telegram, "ctl|", "list_clear")
     assert len(_rows(cleared)) == 3  # back to the default: active contacts
@@ -165,11 +197,21 @@ def test_delete_asks_naming_the_contact_then_erases_everything(running_app: Runn
     assert "+49 170 11111111" in view["blocks"][0]["text"]["text"]
     running_app.fake.clear()
     submission = {
-        "type": "view_submission", "team": {"id": "T111", "domain": "acme"},
+        "type": "view_submission",
+        "team": {"id": "T111", "domain": "acme"},
         "user": {"id": ADMIN, "username": "admin", "name": "admin", "team_id": "T111"},
-        "api_app_id": "A111", "token": "legacy", "trigger_id": "555.666.ghi",
-        "view": {**view, "id": "V1", "team_id": "T111", "state": {"values": {}}, "hash": "1.abc",
-                 "app_id": "A111", "bot_id": "B111"},
+        "api_app_id": "A111",
+        "token": "legacy",
+        "trigger_id": "555.666.ghi",
+        "view": {
+            **view,
+            "id": "V1",
+            "team_id": "T111",
+            "state": {"values": {}},
+            "hash": "1.abc",
+            "app_id": "A111",
+            "bot_id": "B111",
+        },
         "response_urls": [],
     }
     assert running_app.interact(submission).status_code == 200
@@ -218,9 +260,14 @@ def test_customer_text_cannot_ping_or_link(running_app: RunningApp) -> None:
 
 def test_bad_or_stale_signature_is_rejected_and_changes_nothing(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917011111111", "Max")
-    payload = block_actions({"type": "overflow", "action_id": "contact_menu", "block_id": f"row{cid}|l|d|a||||0|",
-                             "selected_option": {"value": sealed(f"block:{cid}"),
-                                                 "text": {"type": "plain_text", "text": "x"}}})
+    payload = block_actions(
+        {
+            "type": "overflow",
+            "action_id": "contact_menu",
+            "block_id": f"row{cid}|l|d|a||||0|",
+            "selected_option": {"value": sealed(f"block:{cid}"), "text": {"type": "plain_text", "text": "x"}},
+        }
+    )
     from urllib.parse import urlencode
 
     from tests.conftest import sign

@@ -25,4 +25,3 @@ def test_contacts_command_shows_active_contacts_ephemerally(running_app: Running
     assert "Inaktiv Ina" not in str(answer["blocks"])
     header = answer["blocks"][0]["text"]["text"]
     assert "1–3 von 3" in header and "aktiv" in header and "letzter Chat ▼" in header
-

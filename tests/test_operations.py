@@ -75,13 +75,37 @@ def _broadcast(engine: Engine, status: str, deliveries: list[str], first_phone: 
     phones = [f"+4917200{first_phone + i:06d}" for i in range(len(deliveries))]
     ids = [add_contact(engine, phone) for phone in phones]
     with engine.begin() as conn:
-        bid = conn.execute(insert(Broadcast.__table__).returning(Broadcast.__table__.c.id), {  # type: ignore[attr-defined]
-            "template": "t", "language": "de", "template_def": {}, "params": {}, "audience": {},
-            "status": status, "total": len(ids), "excluded": {}, "created_by": "cli:test",
-            "report_lang": "de", "created_at": BASE, "updated_at": BASE}).scalar_one()
-        conn.execute(insert(Delivery.__table__), [  # type: ignore[attr-defined]
-            {"broadcast_id": bid, "contact_id": cid, "phone": phone, "status": delivery, "attempts": 0,
-             "updated_at": BASE} for cid, phone, delivery in zip(ids, phones, deliveries, strict=True)])
+        bid = conn.execute(
+            insert(Broadcast.__table__).returning(Broadcast.__table__.c.id),
+            {  # type: ignore[attr-defined]
+                "template": "t",
+                "language": "de",
+                "template_def": {},
+                "params": {},
+                "audience": {},
+                "status": status,
+                "total": len(ids),
+                "excluded": {},
+                "created_by": "cli:test",
+                "report_lang": "de",
+                "created_at": BASE,
+                "updated_at": BASE,
+            },
+        ).scalar_one()
+        conn.execute(
+            insert(Delivery.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "broadcast_id": bid,
+                    "contact_id": cid,
+                    "phone": phone,
+                    "status": delivery,
+                    "attempts": 0,
+                    "updated_at": BASE,
+                }
+                for cid, phone, delivery in zip(ids, phones, deliveries, strict=True)
+            ],
+        )
 
 
 def test_metrics_count_requests_acks_and_the_broadcast_queue(running_app: RunningApp) -> None:
@@ -104,8 +128,12 @@ def test_metrics_count_requests_acks_and_the_broadcast_queue(running_app: Runnin
     assert _value(after, "contactbot_broadcast_queue_depth", status="pending") == 3
     assert _value(after, "contactbot_broadcast_queue_depth", status="sending") == 2
     families = {f.name for f in text_string_to_metric_families(scrape.text)}
-    assert {"contactbot_imports", "contactbot_import_rows", "contactbot_messages_sent",
-            "contactbot_messages_failed"} <= families  # ready for the import and broadcast code to count
+    assert {
+        "contactbot_imports",
+        "contactbot_import_rows",
+        "contactbot_messages_sent",
+        "contactbot_messages_failed",
+    } <= families  # ready for the import and broadcast code to count
 
 
 def test_readyz_is_ready_only_at_the_code_head_revision(running_app: RunningApp, tmp_path: Path) -> None:
@@ -140,15 +168,22 @@ def test_every_response_carries_a_request_id(running_app: RunningApp) -> None:
 
 
 def test_json_logs_have_request_ids_and_no_secrets_or_phone_numbers(
-        sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
     engine = make_engine(sqlite_url)
     add_contact(engine, PHONE, "Max Mustermann")
     # Slack's API fails for users.info: the listener logs a warning from its worker thread.
     fake_slack.responders["users.info"] = lambda call: {"ok": False, "error": "user_not_found"}
-    proc = serve_process.serve(sqlite_url, fake_slack, tmp_path / "serve.log", LOG_FORMAT="json",
-                               WHATSAPP_TOKEN=WA_TOKEN, WHATSAPP_APP_SECRET=WA_APP_SECRET,
-                               WHATSAPP_VERIFY_TOKEN="verify-token-do-not-log",
-                               CONTACTBOT_INBOUND_SECRET=INBOUND_SECRET)
+    proc = serve_process.serve(
+        sqlite_url,
+        fake_slack,
+        tmp_path / "serve.log",
+        LOG_FORMAT="json",
+        WHATSAPP_TOKEN=WA_TOKEN,
+        WHATSAPP_APP_SECRET=WA_APP_SECRET,
+        WHATSAPP_VERIFY_TOKEN="verify-token-do-not-log",
+        CONTACTBOT_INBOUND_SECRET=INBOUND_SECRET,
+    )
     try:
         with httpx.Client(timeout=10) as http:
             app = serve_process.client(proc, fake_slack, engine, http)
@@ -158,21 +193,42 @@ def test_json_logs_have_request_ids_and_no_secrets_or_phone_numbers(
             buttons = next(b for b in listed["blocks"] if b["type"] == "actions")  # one match: its contact card
             button = next(e for e in buttons["elements"] if e["action_id"] == "card_block")
             fake_slack.clear()
-            app.interact(block_actions({"type": "button", "action_id": "card_block", "block_id": buttons["block_id"],
-                                        "value": button["value"], "action_ts": "1"},
-                                       response_url=fake_slack.response_url("menu")))
+            app.interact(
+                block_actions(
+                    {
+                        "type": "button",
+                        "action_id": "card_block",
+                        "block_id": buttons["block_id"],
+                        "value": button["value"],
+                        "action_ts": "1",
+                    },
+                    response_url=fake_slack.response_url("menu"),
+                )
+            )
             fake_slack.wait_for("response_url")
             # refused requests: a bad Slack signature, a bad and a good WhatsApp webhook, a wrong verify token
-            http.post(f"{proc.url}/slack/events", content=f"command=/contacts&text={PHONE}&token={BOT_TOKEN}",
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
-            body = json.dumps(meta_body([text_message(PHONE[1:], "wamid.1", f"Ruf mich an: {PHONE}")],
-                                        names={PHONE[1:]: "Max"})).encode()
-            http.post(f"{proc.url}/whatsapp/webhook", content=body,
-                      headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, "wrong")})
-            http.post(f"{proc.url}/whatsapp/webhook", content=body,
-                      headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, WA_APP_SECRET)})
-            http.get(f"{proc.url}/whatsapp/webhook", params={"hub.mode": "subscribe", "hub.challenge": "1",
-                                                             "hub.verify_token": "verify-token-do-not-log-x"})
+            http.post(
+                f"{proc.url}/slack/events",
+                content=f"command=/contacts&text={PHONE}&token={BOT_TOKEN}",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            body = json.dumps(
+                meta_body([text_message(PHONE[1:], "wamid.1", f"Ruf mich an: {PHONE}")], names={PHONE[1:]: "Max"})
+            ).encode()
+            http.post(
+                f"{proc.url}/whatsapp/webhook",
+                content=body,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, "wrong")},
+            )
+            http.post(
+                f"{proc.url}/whatsapp/webhook",
+                content=body,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, WA_APP_SECRET)},
+            )
+            http.get(
+                f"{proc.url}/whatsapp/webhook",
+                params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "verify-token-do-not-log-x"},
+            )
     finally:
         assert proc.stop() == 0
         engine.dispose()
@@ -192,17 +248,18 @@ def _slow(seconds: float, reached: threading.Event) -> Any:
         reached.set()
         time.sleep(seconds)
         return {"ok": True, "user": {"id": call.body.get("user", ""), "locale": "de-DE"}}
+
     return answer
 
 
 def test_sigterm_lets_work_in_flight_finish_and_refuses_new_work(
-        sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
     engine = make_engine(sqlite_url)
     add_contact(engine, PHONE, "Max Mustermann")
     reached = threading.Event()
     fake_slack.responders["users.info"] = _slow(2.0, reached)  # the listener is mid-way when SIGTERM comes
-    proc = serve_process.serve(sqlite_url, fake_slack, tmp_path / "serve.log",
-                               CONTACTBOT_SHUTDOWN_GRACE_SECONDS="10")
+    proc = serve_process.serve(sqlite_url, fake_slack, tmp_path / "serve.log", CONTACTBOT_SHUTDOWN_GRACE_SECONDS="10")
     try:
         with httpx.Client(timeout=10) as http:
             app = serve_process.client(proc, fake_slack, engine, http)
@@ -226,7 +283,8 @@ def test_sigterm_lets_work_in_flight_finish_and_refuses_new_work(
 
 
 def test_sigterm_exits_within_the_grace_period_even_when_work_hangs(
-        sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
     reached = threading.Event()
     fake_slack.responders["users.info"] = _slow(9.0, reached)  # longer than the grace period
     proc = serve_process.serve(sqlite_url, fake_slack, tmp_path / "serve.log", CONTACTBOT_SHUTDOWN_GRACE_SECONDS="2")
@@ -257,8 +315,16 @@ def test_web_processes_starting_together_migrate_once(pg_migrated: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "DATABASE_"))}
     env["DATABASE_URL"] = pg_migrated
     try:
-        procs = [subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], env=env, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bot", "db", "upgrade"],
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(3)
+        ]
         results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     finally:
         if current_revision(engine) != head_revision():
@@ -282,10 +348,19 @@ def test_a_process_without_our_http_server_can_expose_metrics_on_its_own_port(en
 
 def test_a_start_up_failure_is_logged_as_json_without_the_database_password() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "DATABASE_", "LOG_"))}
-    env |= {"DATABASE_URL": "postgresql+psycopg://contactbot:hunter2-db-password@127.0.0.1:9/contactbot",
-            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "LOG_FORMAT": "json"}
-    result = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", str(free_port())], env=env,
-                            capture_output=True, text=True, timeout=60)
+    env |= {
+        "DATABASE_URL": "postgresql+psycopg://contactbot:hunter2-db-password@127.0.0.1:9/contactbot",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "LOG_FORMAT": "json",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     lines = [json.loads(line) for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     failure = next(line for line in lines if line["level"] == "CRITICAL")

@@ -21,8 +21,15 @@ def test_counts_by_status_messenger_and_age(engine: Engine) -> None:
     add_contact(engine, "+4917011111111", "A", first_contact_at=now - timedelta(days=1))
     add_contact(engine, "+4917022222222", "B", first_contact_at=now - timedelta(days=10), messenger="sms")
     add_contact(engine, "+4917033333333", "C", first_contact_at=now - timedelta(days=40), active=False)
-    add_contact(engine, "+4917044444444", "D", first_contact_at=now - timedelta(days=400), blocked=True,
-                active=False, messenger="sms")
+    add_contact(
+        engine,
+        "+4917044444444",
+        "D",
+        first_contact_at=now - timedelta(days=400),
+        blocked=True,
+        active=False,
+        messenger="sms",
+    )
     board = dashboard.load(engine, now)
     c = board.counts
     assert (c.total, c.active, c.inactive, c.blocked, c.new_7d, c.new_30d) == (4, 2, 2, 1, 1, 2)
@@ -72,8 +79,11 @@ def _filler(column: Any) -> Any:
 
 
 def _row(table: Table, **values: Any) -> dict[str, Any]:
-    row = {c.name: _filler(c) for c in table.columns
-           if not c.nullable and c.default is None and c.server_default is None and not c.primary_key}
+    row = {
+        c.name: _filler(c)
+        for c in table.columns
+        if not c.nullable and c.default is None and c.server_default is None and not c.primary_key
+    }
     return {**row, **values}
 
 
@@ -86,15 +96,25 @@ def test_open_broadcasts_with_progress_from_the_deliveries(engine: Engine) -> No
         pytest.skip("the broadcast feature (its tables) is not installed in this checkout")
     cids = [add_contact(engine, f"+491701111111{i}", f"K{i}") for i in range(4)]
     with engine.begin() as conn:
-        running = conn.execute(insert(table).returning(table.c.id),
-                               _row(table, status="running", template="herbst", total=4)).scalar_one()
+        running = conn.execute(
+            insert(table).returning(table.c.id), _row(table, status="running", template="herbst", total=4)
+        ).scalar_one()
         conn.execute(insert(table), _row(table, status="done", template="alt"))
-        conn.execute(insert(deliveries), [
-            _row(deliveries, broadcast_id=running, contact_id=cid, status=status, phone=f"+49170{cid}")
-            for cid, status in zip(cids, ("read", "delivered", "failed", "pending"), strict=True)])
+        conn.execute(
+            insert(deliveries),
+            [
+                _row(deliveries, broadcast_id=running, contact_id=cid, status=status, phone=f"+49170{cid}")
+                for cid, status in zip(cids, ("read", "delivered", "failed", "pending"), strict=True)
+            ],
+        )
     with Session(engine) as session:
         found = stats.open_broadcasts(session)
     assert found is not None and [b.template for b in found] == ["herbst"]
     progress = found[0].progress
-    assert (progress["total"], progress["sent"], progress["delivered"], progress["read"], progress["failed"]) == \
-        (4, 2, 2, 1, 1)
+    assert (progress["total"], progress["sent"], progress["delivered"], progress["read"], progress["failed"]) == (
+        4,
+        2,
+        2,
+        1,
+        1,
+    )

@@ -32,13 +32,11 @@ EXPECTED: dict[str, tuple[str, str | None, bool] | None] = {
     "webhook_group_settings_update.json": None,
     "webhook_image_message.json": ("image", "Taj Mahal", False),
     "webhook_interactive_button_reply_message.json": ("interactive", "Cancel", False),
-    "webhook_interactive_list_reply_message.json": ("interactive", "Priority Mail Express (Next Day to 2 Days)",
-                                                    False),
+    "webhook_interactive_list_reply_message.json": ("interactive", "Priority Mail Express (Next Day to 2 Days)", False),
     "webhook_location_message.json": ("location", "Philz Coffee, 101 Forest Ave, Palo Alto, CA 94301", False),
     "webhook_order_message.json": ("order", "di9ozbzfi4 ×2, nqryix03ez ×1", False),
     "webhook_reaction_message.json": ("reaction", "👍", False),
-    "webhook_system_message.json": ("system", "User Sheena Nelson changed from 16505551234 to 12195555358",
-                                    False),
+    "webhook_system_message.json": ("system", "User Sheena Nelson changed from 16505551234 to 12195555358", False),
     "webhook_text_message.json": ("text", "Does it come in another color?", False),
     "webhook_text_message_from_click_to_whatsapp_ad.json": ("text", "Hello! Can I get more info on this?", False),
     "webhook_text_message_with_context_product_inquiry.json": ("text", "Is this still available?", False),
@@ -96,8 +94,7 @@ def _cases(name: str) -> dict[str, Any]:
 
 
 def test_pywa_message_bodies_all_become_messages(running_app: RunningApp) -> None:
-    files = ("message.json", "callback_button.json", "callback_selection.json", "flow_completion.json",
-             "system.json")
+    files = ("message.json", "callback_button.json", "callback_selection.json", "flow_completion.json", "system.json")
     expected: dict[str, str] = {}
     for name in files:
         for case, body in _cases(name).items():
@@ -114,8 +111,14 @@ def test_pywa_message_bodies_all_become_messages(running_app: RunningApp) -> Non
 
 
 def test_pywa_bodies_we_do_not_use_are_acknowledged(running_app: RunningApp) -> None:
-    for name in ("account_update.json", "outgoing_message.json", "template_category_update.json",
-                 "template_quality_update.json", "template_status_update.json", "user_marketing_preferences.json"):
+    for name in (
+        "account_update.json",
+        "outgoing_message.json",
+        "template_category_update.json",
+        "template_quality_update.json",
+        "template_status_update.json",
+        "user_marketing_preferences.json",
+    ):
         for case, body in _cases(name).items():
             assert post_meta(running_app, json.dumps(body).encode()).status_code == 200, (name, case)
     assert count(running_app.engine, Contact) == count(running_app.engine, Message) == 0
@@ -124,17 +127,31 @@ def test_pywa_bodies_we_do_not_use_are_acknowledged(running_app: RunningApp) -> 
 def test_pywa_statuses_move_the_outgoing_message_to_its_final_state(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+972987654321", "Test Name")
     with running_app.engine.begin() as conn:
-        conn.execute(insert(Message.__table__), {  # type: ignore[attr-defined]
-            "contact_id": cid, "direction": "out", "kind": "text", "text": "Hi", "wa_message_id": "wamid.xyzxyz",
-            "sent_at": datetime(2023, 7, 1, tzinfo=UTC)})
+        conn.execute(
+            insert(Message.__table__),
+            {  # type: ignore[attr-defined]
+                "contact_id": cid,
+                "direction": "out",
+                "kind": "text",
+                "text": "Hi",
+                "wa_message_id": "wamid.xyzxyz",
+                "sent_at": datetime(2023, 7, 1, tzinfo=UTC),
+            },
+        )
     seen = []
     for case, body in _cases("message_status.json").items():
         assert post_meta(running_app, json.dumps(body).encode()).status_code == 200, case
         with Session(running_app.engine) as s:
             seen.append((case, s.scalars(select(Message.status)).one()))
-    assert seen == [("sent", "sent"), ("delivered", "delivered"), ("read", "read"), ("played", "read"),
-                    ("failed", "failed"), ("with_tracker", "failed"), ("group", "failed")]
+    assert seen == [
+        ("sent", "sent"),
+        ("delivered", "delivered"),
+        ("read", "read"),
+        ("played", "read"),
+        ("failed", "failed"),
+        ("with_tracker", "failed"),
+        ("group", "failed"),
+    ]
     with Session(running_app.engine) as s:
         message = s.scalars(select(Message)).one()
     assert (message.error_code, message.error_title) == (130472, "User's number is part of an experiment")
-

@@ -24,9 +24,17 @@ def _telegram(*msgs: dict) -> dict:
 
 
 def test_telegram_message_creates_contact_and_ticket(running_app: RunningApp) -> None:
-    body = _telegram({"id": "771", "from": "0176 1234567", "name": "Tom Telegram", "timestamp": "2026-01-02T08:30:00Z",
-                      "type": "text", "text": "Moin!"},
-                     {"id": "772", "from": "+49 176 1234567", "timestamp": 1767342660, "type": "image"})
+    body = _telegram(
+        {
+            "id": "771",
+            "from": "0176 1234567",
+            "name": "Tom Telegram",
+            "timestamp": "2026-01-02T08:30:00Z",
+            "type": "text",
+            "text": "Moin!",
+        },
+        {"id": "772", "from": "+49 176 1234567", "timestamp": 1767342660, "type": "image"},
+    )
     response = post_inbound(running_app, body)
     assert response.status_code == 200
     assert response.json() == {"stored": 2, "duplicates": 0, "rejected": []}
@@ -37,7 +45,9 @@ def test_telegram_message_creates_contact_and_ticket(running_app: RunningApp) ->
     [ticket] = tickets(running_app.engine, tom.id)
     assert ticket.message_count == 2
     assert [(m.kind, m.text, m.wa_message_id) for m in messages(running_app.engine)] == [
-        ("text", "Moin!", "telegram:771"), ("image", None, "telegram:772")]
+        ("text", "Moin!", "telegram:771"),
+        ("image", None, "telegram:772"),
+    ]
     again = post_inbound(running_app, body)
     assert again.json() == {"stored": 0, "duplicates": 2, "rejected": []}
     assert count(running_app.engine, Message) == 2
@@ -50,14 +60,21 @@ def test_same_number_on_two_messengers_is_two_contacts(running_app: RunningApp) 
 
 
 def test_bad_items_are_rejected_by_index_and_the_rest_stored(running_app: RunningApp) -> None:
-    body = _telegram({"id": "1", "from": "4,91701E+12", "text": "x"}, "nope", {"from": "+491761234567"},
-                     {"id": "2", "from": "+491761234567", "timestamp": "gestern", "text": "x"},
-                     {"id": "3", "from": "+491761234567", "text": "STOPP"})
+    body = _telegram(
+        {"id": "1", "from": "4,91701E+12", "text": "x"},
+        "nope",
+        {"from": "+491761234567"},
+        {"id": "2", "from": "+491761234567", "timestamp": "gestern", "text": "x"},
+        {"id": "3", "from": "+491761234567", "text": "STOPP"},
+    )
     response = post_inbound(running_app, body)
     assert response.status_code == 200
     assert response.json()["rejected"] == [
-        {"index": 0, "reason": "phone.scientific"}, {"index": 1, "reason": "not an object"},
-        {"index": 2, "reason": "id missing"}, {"index": 3, "reason": "timestamp"}]
+        {"index": 0, "reason": "phone.scientific"},
+        {"index": 1, "reason": "not an object"},
+        {"index": 2, "reason": "id missing"},
+        {"index": 3, "reason": "timestamp"},
+    ]
     tom = contact(running_app.engine, "+491761234567", "telegram")
     assert tom.active is False and tom.opted_out_at is not None  # opt-out keywords work on every messenger
 
@@ -71,8 +88,12 @@ def test_signature_and_format_errors(running_app: RunningApp) -> None:
     assert post_inbound(running_app, {"messenger": "carrier-pigeon", "messages": []}).status_code == 422
     assert post_inbound(running_app, {"messenger": "telegram"}).status_code == 422
     bad_json = b"{nope"
-    assert running_app.http.post(url, content=bad_json, headers={
-        "X-Contactbot-Signature": sign(bad_json, "test-inbound-secret-99")}).status_code == 400
+    assert (
+        running_app.http.post(
+            url, content=bad_json, headers={"X-Contactbot-Signature": sign(bad_json, "test-inbound-secret-99")}
+        ).status_code
+        == 400
+    )
     assert count(running_app.engine, Contact) == 0
 
 
@@ -88,8 +109,9 @@ def test_unconfigured_secret_accepts_nothing(db_url: str, fake_slack: FakeSlack,
 
     bare = webhook_settings(db_url, fake_slack, CONTACTBOT_INBOUND_SECRET="", WHATSAPP_APP_SECRET="")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_asgi(bare, engine, None), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_asgi(bare, engine, None), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -44,11 +44,23 @@ def _close_button(view: dict[str, Any]) -> dict[str, Any] | None:
 
 def _click_close(app: RunningApp, view: dict[str, Any], ticket_id: int, user: str = ADMIN) -> dict[str, Any]:
     app.fake.clear()
-    action = {"type": "button", "action_id": "ticket_close", "block_id": "ticket_actions",
-              "value": sealed(str(ticket_id)), "action_ts": str(time.time())}
+    action = {
+        "type": "button",
+        "action_id": "ticket_close",
+        "block_id": "ticket_actions",
+        "value": sealed(str(ticket_id)),
+        "action_ts": str(time.time()),
+    }
     payload = block_actions(action, user=user, container={"type": "view", "view_id": "V1"})
-    payload["view"] = {**view, "id": "V1", "team_id": "T111", "state": {"values": {}}, "hash": "1.abc",
-                       "app_id": "A111", "bot_id": "B111"}
+    payload["view"] = {
+        **view,
+        "id": "V1",
+        "team_id": "T111",
+        "state": {"values": {}},
+        "hash": "1.abc",
+        "app_id": "A111",
+        "bot_id": "B111",
+    }
     payload.pop("channel"), payload.pop("response_url")
     assert app.interact(payload).status_code == 200
     update = app.fake.wait_for("views.update")[0].body

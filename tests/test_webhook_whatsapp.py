@@ -46,11 +46,15 @@ def _nothing_written(app: RunningApp) -> None:
 
 def test_verification_handshake_answers_the_challenge_only_with_our_token(running_app: RunningApp) -> None:
     url = f"{running_app.url}/whatsapp/webhook"
-    ok = running_app.http.get(url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                                           "hub.challenge": "1158201444"})
+    ok = running_app.http.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    )
     assert (ok.status_code, ok.text) == (200, "1158201444")
-    for params in ({"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
-                   {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}, {}):
+    for params in (
+        {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+        {},
+    ):
         assert running_app.http.get(url, params=params).status_code == 403
 
 
@@ -70,8 +74,9 @@ def test_text_message_creates_contact_ticket_and_message(running_app: RunningApp
 def test_redelivered_message_is_stored_once(running_app: RunningApp) -> None:
     for _ in range(3):
         assert post_meta(running_app, data("text.json")).status_code == 200
-    twice = meta_body([text_message("4917612345678", "wamid.dup", "Doppelt"),
-                       text_message("4917612345678", "wamid.dup", "Doppelt")])
+    twice = meta_body(
+        [text_message("4917612345678", "wamid.dup", "Doppelt"), text_message("4917612345678", "wamid.dup", "Doppelt")]
+    )
     assert post_meta(running_app, twice).status_code == 200
     assert count(running_app.engine, Contact) == 1
     [ticket] = tickets(running_app.engine, contact(running_app.engine, ERIKA).id)
@@ -100,8 +105,10 @@ def test_known_contact_keeps_its_name_and_last_chat_never_moves_back(running_app
     later = datetime(2026, 3, 1, tzinfo=UTC)
     nameless = add_contact(running_app.engine, "+4917611111111", None, last_chat_at=later)
     named = add_contact(running_app.engine, "+4917622222222", "Frau Müller", last_chat_at=later)
-    body = meta_body([text_message("4917611111111", "wamid.a", "alt"), text_message("4917622222222", "wamid.b", "x")],
-                     names={"4917611111111": "Neu Name", "4917622222222": "Profilname"})
+    body = meta_body(
+        [text_message("4917611111111", "wamid.a", "alt"), text_message("4917622222222", "wamid.b", "x")],
+        names={"4917611111111": "Neu Name", "4917622222222": "Profilname"},
+    )
     assert post_meta(running_app, body).status_code == 200
     with Session(running_app.engine) as s:
         first, second = s.get(Contact, nameless), s.get(Contact, named)
@@ -110,7 +117,8 @@ def test_known_contact_keeps_its_name_and_last_chat_never_moves_back(running_app
     newer = meta_body([text_message("4917611111111", "wamid.c", "neu", ts=int(later.timestamp()) + 60)])
     assert post_meta(running_app, newer).status_code == 200
     assert contact(running_app.engine, "+4917611111111").last_chat_at == datetime.fromtimestamp(
-        later.timestamp() + 60, UTC)
+        later.timestamp() + 60, UTC
+    )
 
 
 def test_out_of_order_message_does_not_move_last_chat_back(running_app: RunningApp) -> None:
@@ -162,10 +170,13 @@ def test_deactivated_contact_still_opens_a_ticket(running_app: RunningApp) -> No
     assert ticket.status == "open" and ticket.message_count == 1
 
 
-@pytest.mark.parametrize("said, opted_out", [(" Stopp! ", True), ("abmelden", True), ("UNSUBSCRIBE", True),
-                                             ("Bitte nicht stoppen", False), ("stop it", False)])
-def test_opt_out_keyword_deactivates_and_records_withdrawal(running_app: RunningApp, said: str,
-                                                             opted_out: bool) -> None:
+@pytest.mark.parametrize(
+    "said, opted_out",
+    [(" Stopp! ", True), ("abmelden", True), ("UNSUBSCRIBE", True), ("Bitte nicht stoppen", False), ("stop it", False)],
+)
+def test_opt_out_keyword_deactivates_and_records_withdrawal(
+    running_app: RunningApp, said: str, opted_out: bool
+) -> None:
     cid = add_contact(running_app.engine, ERIKA, "Erika", consent_at=datetime(2025, 1, 1, tzinfo=UTC))
     post_meta(running_app, meta_body([text_message("4917612345678", "wamid.optout", said)]))
     with Session(running_app.engine) as s:
@@ -182,20 +193,39 @@ def test_opt_out_keyword_deactivates_and_records_withdrawal(running_app: Running
 def test_statuses_move_outgoing_messages_forward_only(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, ERIKA, "Erika")
     with running_app.engine.begin() as conn:
-        conn.execute(insert(Message.__table__), [  # type: ignore[attr-defined]
-            {"contact_id": cid, "direction": "out", "kind": "text", "text": "Ihr Paket kommt",
-             "wa_message_id": f"wamid.test.out.{i}", "sent_at": AT_10} for i in (1, 2)])
+        conn.execute(
+            insert(Message.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "contact_id": cid,
+                    "direction": "out",
+                    "kind": "text",
+                    "text": "Ihr Paket kommt",
+                    "wa_message_id": f"wamid.test.out.{i}",
+                    "sent_at": AT_10,
+                }
+                for i in (1, 2)
+            ],
+        )
     assert post_meta(running_app, data("statuses.json")).status_code == 200
-    late = meta_body(statuses=[
-        {"id": "wamid.test.out.1", "status": "delivered", "timestamp": "1767262300", "recipient_id": "4917612345678"},
-        {"id": "wamid.test.out.2", "status": "read", "timestamp": "1767262300", "recipient_id": "4917612345678"},
-        {"id": "wamid.unknown", "status": "read", "timestamp": "1767262300", "recipient_id": "4917612345678"},
-    ])
+    late = meta_body(
+        statuses=[
+            {
+                "id": "wamid.test.out.1",
+                "status": "delivered",
+                "timestamp": "1767262300",
+                "recipient_id": "4917612345678",
+            },
+            {"id": "wamid.test.out.2", "status": "read", "timestamp": "1767262300", "recipient_id": "4917612345678"},
+            {"id": "wamid.unknown", "status": "read", "timestamp": "1767262300", "recipient_id": "4917612345678"},
+        ]
+    )
     for _ in range(2):
         assert post_meta(running_app, late).status_code == 200
     with Session(running_app.engine) as s:
-        got = {m.wa_message_id: (m.status, m.status_at, m.error_code, m.error_title)
-               for m in s.scalars(select(Message))}
+        got = {
+            m.wa_message_id: (m.status, m.status_at, m.error_code, m.error_title) for m in s.scalars(select(Message))
+        }
     assert got == {
         "wamid.test.out.1": ("read", datetime.fromtimestamp(1767262200, UTC), None, None),
         "wamid.test.out.2": ("failed", datetime.fromtimestamp(1767262150, UTC), 131026, "Message undeliverable"),
@@ -217,29 +247,47 @@ def test_bad_or_missing_signature_is_refused_and_writes_nothing(running_app: Run
 def test_malformed_json_is_a_client_error_and_odd_shapes_are_skipped(running_app: RunningApp) -> None:
     for raw in (b"", b"{", b"\xff\xfe not utf-8", b"[" * 100_000):
         assert post_meta(running_app, raw).status_code == 400
-    odd = [[], {"object": "page"}, {"object": "whatsapp_business_account", "entry": "x"},
-           {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": "x"}, 3]}, None]}]
+    odd = [
+        [],
+        {"object": "page"},
+        {"object": "whatsapp_business_account", "entry": "x"},
+        {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": "x"}, 3]}, None]},
+    ]
     for body in odd:
         assert post_meta(running_app, json.dumps(body).encode()).status_code == 200
     _nothing_written(running_app)
-    broken = meta_body([
-        {"id": "wamid.nofrom", "type": "text", "text": {"body": "x"}, "timestamp": "1767261600"},
-        {"from": "not-a-number", "id": "wamid.badfrom", "type": "text", "timestamp": "1767261600"},
-        {"from": "4917612345678", "id": "wamid.badtime", "type": "text", "timestamp": "bald"},
-        {"from": "4917612345678", "type": "text", "timestamp": "1767261600"},
-        {"from": "4917612345678", "id": "x" * 500, "type": "text", "timestamp": "1767261600"},
-        {"from": "4917612345678", "id": "wamid.weird", "type": "text", "text": "kein Objekt", "timestamp": 1767261600},
-        text_message("4917612345678", "wamid.good", "Das hier\u0000 kommt an"),
-    ], statuses=[{"status": "read"}, {"id": "wamid.x", "status": "exploded", "timestamp": "1"}])
+    broken = meta_body(
+        [
+            {"id": "wamid.nofrom", "type": "text", "text": {"body": "x"}, "timestamp": "1767261600"},
+            {"from": "not-a-number", "id": "wamid.badfrom", "type": "text", "timestamp": "1767261600"},
+            {"from": "4917612345678", "id": "wamid.badtime", "type": "text", "timestamp": "bald"},
+            {"from": "4917612345678", "type": "text", "timestamp": "1767261600"},
+            {"from": "4917612345678", "id": "x" * 500, "type": "text", "timestamp": "1767261600"},
+            {
+                "from": "4917612345678",
+                "id": "wamid.weird",
+                "type": "text",
+                "text": "kein Objekt",
+                "timestamp": 1767261600,
+            },
+            text_message("4917612345678", "wamid.good", "Das hier\u0000 kommt an"),
+        ],
+        statuses=[{"status": "read"}, {"id": "wamid.x", "status": "exploded", "timestamp": "1"}],
+    )
     broken["entry"][0]["changes"][0]["value"]["messages"].insert(0, "just a string")
     assert post_meta(running_app, broken).status_code == 200
     assert {m.wa_message_id: m.text for m in messages(running_app.engine)} == {
-        "wamid.weird": None, "wamid.good": "Das hier kommt an"}
+        "wamid.weird": None,
+        "wamid.good": "Das hier kommt an",
+    }
 
 
 def test_a_body_of_1000_messages_from_100_people(running_app: RunningApp) -> None:
-    msgs = [text_message(f"49176{p:07d}", f"wamid.bulk.{p}.{i}", f"Nachricht {i}", BASE_TS + i)
-            for i in range(10) for p in range(100)]
+    msgs = [
+        text_message(f"49176{p:07d}", f"wamid.bulk.{p}.{i}", f"Nachricht {i}", BASE_TS + i)
+        for i in range(10)
+        for p in range(100)
+    ]
     body = meta_body(msgs, names={f"49176{p:07d}": f"Person {p}" for p in range(100)})
     for _ in range(2):
         assert post_meta(running_app, body).status_code == 200
@@ -264,11 +312,23 @@ def test_changes_we_do_not_use_are_acknowledged(running_app: RunningApp) -> None
 
 def test_whatsapp_marketing_stop_preference_is_an_opt_out(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, ERIKA, "Erika")
-    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "200300400500"},
-             "user_preferences": [{"wa_id": "4917612345678", "detail": "User requested to stop marketing messages",
-                                   "category": "marketing_messages", "value": "stop", "timestamp": BASE_TS}]}
-    body = {"object": "whatsapp_business_account",
-            "entry": [{"id": "1", "changes": [{"field": "user_preferences", "value": value}]}]}
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"phone_number_id": "200300400500"},
+        "user_preferences": [
+            {
+                "wa_id": "4917612345678",
+                "detail": "User requested to stop marketing messages",
+                "category": "marketing_messages",
+                "value": "stop",
+                "timestamp": BASE_TS,
+            }
+        ],
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "user_preferences", "value": value}]}],
+    }
     for _ in range(2):
         assert post_meta(running_app, body).status_code == 200
     with Session(running_app.engine) as s:
@@ -278,8 +338,13 @@ def test_whatsapp_marketing_stop_preference_is_an_opt_out(running_app: RunningAp
 
 
 def test_concurrent_first_messages_from_one_person_make_one_contact_and_one_ticket(running_app: RunningApp) -> None:
-    bodies = [meta_body([text_message("4917655555555", f"wamid.race.{i}", f"Teil {i}", BASE_TS + i)],
-                        names={"4917655555555": "Eilig"}) for i in range(16)]
+    bodies = [
+        meta_body(
+            [text_message("4917655555555", f"wamid.race.{i}", f"Teil {i}", BASE_TS + i)],
+            names={"4917655555555": "Eilig"},
+        )
+        for i in range(16)
+    ]
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda b: post_meta(running_app, b).status_code, bodies))
     assert statuses == [200] * 16

@@ -47,8 +47,7 @@ def test_templates_are_listed_across_pages_with_their_parameters(wa_settings: Se
     assert templates["alt_abgelehnt"].status == "REJECTED"
 
 
-def test_template_send_is_accepted_and_counted(wa_settings: Settings,
-                                               fake_graph: graph_api.FakeGraph) -> None:
+def test_template_send_is_accepted_and_counted(wa_settings: Settings, fake_graph: graph_api.FakeGraph) -> None:
     client = GraphClient(wa_settings)
     offer = next(t for t in client.templates() if t.name == "angebot")
     values = {"header.vorname": "Anna", "vorname": "Anna", "code": "HERBST\n25", "button.0": "x1"}
@@ -67,8 +66,12 @@ def test_parameters_are_checked_before_sending(wa_settings: Settings) -> None:
 
 def test_a_wrong_parameter_count_is_refused_like_meta_does(wa_settings: Settings) -> None:
     reminder = next(t for t in GraphClient(wa_settings).templates() if t.name == "termin_erinnerung")
-    body = send_body("+4917012345678", reminder.name, reminder.language, [
-        {"type": "body", "parameters": [{"type": "text", "text": "Anna"}]}])
+    body = send_body(
+        "+4917012345678",
+        reminder.name,
+        reminder.language,
+        [{"type": "body", "parameters": [{"type": "text", "text": "Anna"}]}],
+    )
     sender = AsyncSender(wa_settings, 1)
 
     async def go() -> None:
@@ -82,18 +85,22 @@ def test_a_wrong_parameter_count_is_refused_like_meta_does(wa_settings: Settings
     assert err.value.code == 132000 and err.value.kind is Kind.FATAL
 
 
-@pytest.mark.parametrize(("step", "code", "kind"), [
-    ({"error": 130429}, 130429, Kind.THROTTLE),
-    ({"error": 131056}, 131056, Kind.PAIR),
-    ({"error": 131000}, 131000, Kind.TRANSIENT),
-    ({"status": 503}, None, Kind.TRANSIENT),
-    ({"error": 131026}, 131026, Kind.RECIPIENT),
-    ({"error": 131049}, 131049, Kind.RECIPIENT),
-    ({"error": 190}, 190, Kind.FATAL),
-    ({"error": 132001}, 132001, Kind.FATAL),
-])
-def test_errors_are_classified_by_code(wa_settings: Settings, fake_graph: graph_api.FakeGraph,
-                                       step: dict, code: int | None, kind: Kind) -> None:
+@pytest.mark.parametrize(
+    ("step", "code", "kind"),
+    [
+        ({"error": 130429}, 130429, Kind.THROTTLE),
+        ({"error": 131056}, 131056, Kind.PAIR),
+        ({"error": 131000}, 131000, Kind.TRANSIENT),
+        ({"status": 503}, None, Kind.TRANSIENT),
+        ({"error": 131026}, 131026, Kind.RECIPIENT),
+        ({"error": 131049}, 131049, Kind.RECIPIENT),
+        ({"error": 190}, 190, Kind.FATAL),
+        ({"error": 132001}, 132001, Kind.FATAL),
+    ],
+)
+def test_errors_are_classified_by_code(
+    wa_settings: Settings, fake_graph: graph_api.FakeGraph, step: dict, code: int | None, kind: Kind
+) -> None:
     fake_graph.configure(rules={"+4917012345678": [step]})
     client = GraphClient(wa_settings)
     hello = next(t for t in client.templates() if t.name == "hello_world")
@@ -104,8 +111,7 @@ def test_errors_are_classified_by_code(wa_settings: Settings, fake_graph: graph_
     assert client.send("+4917012345678", hello, {}).startswith("wamid.")  # the script is used up
 
 
-def test_a_dropped_answer_is_ambiguous_not_an_error(wa_settings: Settings,
-                                                    fake_graph: graph_api.FakeGraph) -> None:
+def test_a_dropped_answer_is_ambiguous_not_an_error(wa_settings: Settings, fake_graph: graph_api.FakeGraph) -> None:
     fake_graph.configure(rules={"+4917012345678": [{"drop": True}]})
     client = GraphClient(wa_settings)
     hello = next(t for t in client.templates() if t.name == "hello_world")
@@ -115,8 +121,11 @@ def test_a_dropped_answer_is_ambiguous_not_an_error(wa_settings: Settings,
 
 
 def test_our_send_body_has_the_shape_of_metas_example() -> None:
-    example = json.loads(shared_path("conformance", "whatsapp", "meta-openapi-examples",
-                                     "request_send_message_template_text.json").read_text())
+    example = json.loads(
+        shared_path(
+            "conformance", "whatsapp", "meta-openapi-examples", "request_send_message_template_text.json"
+        ).read_text()
+    )
     body = [{"type": "body", "parameters": [{"type": "text", "text": "a"}]}]
     ours = send_body("+4917012345678", "x", "de", body)
     assert set(ours) == set(example)
@@ -139,8 +148,16 @@ def test_our_code_table_agrees_with_metas_list() -> None:
 def test_named_template_components_carry_parameter_names(wa_settings: Settings) -> None:
     offer = next(t for t in GraphClient(wa_settings).templates() if t.name == "angebot")
     comps = components(offer, {"header.vorname": "Anna", "vorname": "Anna", "code": "C1", "button.0": "x"})
-    assert comps[1] == {"type": "body", "parameters": [
-        {"type": "text", "text": "Anna", "parameter_name": "vorname"},
-        {"type": "text", "text": "C1", "parameter_name": "code"}]}
-    assert comps[2] == {"type": "button", "sub_type": "url", "index": "0",
-                        "parameters": [{"type": "text", "text": "x"}]}
+    assert comps[1] == {
+        "type": "body",
+        "parameters": [
+            {"type": "text", "text": "Anna", "parameter_name": "vorname"},
+            {"type": "text", "text": "C1", "parameter_name": "code"},
+        ],
+    }
+    assert comps[2] == {
+        "type": "button",
+        "sub_type": "url",
+        "index": "0",
+        "parameters": [{"type": "text", "text": "x"}],
+    }

@@ -26,9 +26,14 @@ BASE_TS = 1767261600  # 2026-01-01 10:00 UTC
 
 def webhook_settings(db_url: str, fake: FakeSlack, **extra: Any) -> Settings:
     values: dict[str, Any] = {
-        "DATABASE_URL": db_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake.api_url, "CONTACTBOT_ADMINS": ADMIN, "CONTACTBOT_DEFAULT_REGION": "DE",
-        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_APP_SECRET": APP_SECRET,
+        "DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "CONTACTBOT_ADMINS": ADMIN,
+        "CONTACTBOT_DEFAULT_REGION": "DE",
+        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+        "WHATSAPP_APP_SECRET": APP_SECRET,
         "CONTACTBOT_INBOUND_SECRET": INBOUND_SECRET,
     }
     return load_settings(**(values | extra))
@@ -38,8 +43,7 @@ def sign(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def post_meta(app: RunningApp, body: bytes | dict[str, Any],
-              signature: str | bytes | None = "auto") -> httpx.Response:
+def post_meta(app: RunningApp, body: bytes | dict[str, Any], signature: str | bytes | None = "auto") -> httpx.Response:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers: dict[str, str | bytes] = {"Content-Type": "application/json"}
     if signature == "auto":
@@ -51,8 +55,11 @@ def post_meta(app: RunningApp, body: bytes | dict[str, Any],
 
 def post_inbound(app: RunningApp, body: dict[str, Any], secret: str = INBOUND_SECRET) -> httpx.Response:
     raw = json.dumps(body).encode()
-    return app.http.post(f"{app.url}/inbound", content=raw, headers={
-        "Content-Type": "application/json", "X-Contactbot-Signature": sign(raw, secret)})
+    return app.http.post(
+        f"{app.url}/inbound",
+        content=raw,
+        headers={"Content-Type": "application/json", "X-Contactbot-Signature": sign(raw, secret)},
+    )
 
 
 def data(name: str) -> bytes:
@@ -63,18 +70,25 @@ def text_message(wa_id: str, message_id: str, body: str, ts: int = BASE_TS) -> d
     return {"from": wa_id, "id": message_id, "timestamp": str(ts), "type": "text", "text": {"body": body}}
 
 
-def meta_body(messages: list[dict[str, Any]] = (), statuses: list[dict[str, Any]] = (),  # type: ignore[assignment]
-              names: dict[str, str] | None = None) -> dict[str, Any]:
-    value: dict[str, Any] = {"messaging_product": "whatsapp",
-                             "metadata": {"display_phone_number": "4930123456", "phone_number_id": "200300400500"}}
+def meta_body(
+    messages: list[dict[str, Any]] = (),
+    statuses: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "4930123456", "phone_number_id": "200300400500"},
+    }
     if names:
         value["contacts"] = [{"profile": {"name": n}, "wa_id": w} for w, n in names.items()]
     if messages:
         value["messages"] = list(messages)
     if statuses:
         value["statuses"] = list(statuses)
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": "100200300400500", "changes": [{"field": "messages", "value": value}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "100200300400500", "changes": [{"field": "messages", "value": value}]}],
+    }
 
 
 def count(engine: Engine, model: type, *where: Any) -> int:

@@ -45,8 +45,11 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
         respond(**ephemeral(t("attr.gone", language)))
         return
     meta = {"id": attribute_id, "url": body.get("response_url")}
-    view = (attribute_modal(attribute, language, meta) if what == "edit"
-            else attribute_delete_modal(attribute, holders, language, meta))
+    view = (
+        attribute_modal(attribute, language, meta)
+        if what == "edit"
+        else attribute_delete_modal(attribute, holders, language, meta)
+    )
     client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 
 

@@ -27,8 +27,9 @@ def describe(state: ListState, lang: str) -> str:
     return ", ".join(parts)
 
 
-def on_save_from_list(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
-                      respond: Respond) -> None:
+def on_save_from_list(
+    ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     ack()
     if (language := admin_lang(context, client, respond)) is None:
         return
@@ -56,8 +57,11 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
         return
     if what == "show":
         state = ListState(status="all", audience_id=audience_id)
-        respond(response_type="ephemeral", replace_original=False,
-                **render(deps(context), state, language, viewer=viewer(context)))
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            **render(deps(context), state, language, viewer=viewer(context)),
+        )
         return
     if why := refusal(context, language):
         respond(**ephemeral(why))

@@ -22,8 +22,7 @@ from handlers.views.broadcast_composer import open_composer
 LIST_LIMIT = 11  # one more than shown, to know whether to say "only the latest"
 
 
-def on_list_notify(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
-                   respond: Respond) -> None:
+def on_list_notify(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     """The list's button: the modal must open while the trigger_id is fresh, so right after the ack."""
     ack()
     language = lang(context, client)
@@ -31,25 +30,31 @@ def on_list_notify(ack: Ack, body: dict[str, Any], context: BoltContext, client:
         respond(**ephemeral(why))
         return
     action = body["actions"][0]
-    meta = {"ch": (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id"),
-            "blk": action.get("block_id", "")[:255]}
+    meta = {
+        "ch": (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id"),
+        "blk": action.get("block_id", "")[:255],
+    }
     open_composer(client, body["trigger_id"], deps(context), language, meta, sealer(context))
 
 
 @subcommand("notify", "benachrichtigen")
-def notify_command(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond,
-                   lang: str, **_: Any) -> None:
+def notify_command(
+    command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond, lang: str, **_: Any
+) -> None:
     if why := refusal(context, lang):
         respond(**ephemeral(why))
         return
-    open_composer(client, command["trigger_id"], deps(context), lang, {"ch": command.get("channel_id")},
-                  sealer(context))
+    open_composer(
+        client, command["trigger_id"], deps(context), lang, {"ch": command.get("channel_id")}, sealer(context)
+    )
 
 
 @subcommand("broadcasts", "benachrichtigungen")
 def broadcasts_command(respond: Respond, context: BoltContext, lang: str, **_: Any) -> None:
-    respond(response_type="ephemeral", **broadcast_list(service.recent(deps(context).engine, LIST_LIMIT), lang,
-                                                        seal=sealer(context).seal))
+    respond(
+        response_type="ephemeral",
+        **broadcast_list(service.recent(deps(context).engine, LIST_LIMIT), lang, seal=sealer(context).seal),
+    )
 
 
 def _ack(ack: Ack) -> None:
@@ -62,8 +67,12 @@ def _csv(client: WebClient, context: BoltContext, body: dict[str, Any], broadcas
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as out:
             write_csv(deps(context).engine, broadcast_id, out, language)
-        client.files_upload_v2(channel=channel, file=path, filename=f"broadcast-{broadcast_id}.csv",
-                               title=t("broadcast.report.csv", language))
+        client.files_upload_v2(
+            channel=channel,
+            file=path,
+            filename=f"broadcast-{broadcast_id}.csv",
+            title=t("broadcast.report.csv", language),
+        )
     finally:
         os.unlink(path)
 
@@ -94,12 +103,16 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
     except service.BroadcastError as exc:
         respond(**ephemeral(t(exc.code, language, **exc.values)))
     if action.get("block_id", "").startswith("bcla|"):  # clicked in `/contacts broadcasts`
-        respond(replace_original=True, response_type="ephemeral",
-                **broadcast_list(service.recent(engine, LIST_LIMIT), language, seal=sealer(context).seal))
+        respond(
+            replace_original=True,
+            response_type="ephemeral",
+            **broadcast_list(service.recent(engine, LIST_LIMIT), language, seal=sealer(context).seal),
+        )
     else:
         report = service.report(engine, broadcast_id)
-        respond(replace_original=True,
-                **report_message(report, report.broadcast.report_lang, seal=sealer(context).seal))
+        respond(
+            replace_original=True, **report_message(report, report.broadcast.report_lang, seal=sealer(context).seal)
+        )
 
 
 def register(app: App) -> None:

@@ -39,8 +39,7 @@ def _parse(body: dict[str, Any], context: BoltContext) -> tuple[str, int] | None
     return match.group(1), int(value)
 
 
-def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
-                respond: Respond) -> None:
+def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     """Modals open here, while the trigger_id is fresh (3 s); changes run in the lazy listener."""
     ack()
     parsed = _parse(body, context)
@@ -70,8 +69,11 @@ def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient
         respond(replace_original=True, response_type="ephemeral", text=t("gone", language))
         return
     notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))
-    respond(replace_original=True, response_type="ephemeral",
-            **card_message(card, language, notice, seal=sealer(context).seal))
+    respond(
+        replace_original=True,
+        response_type="ephemeral",
+        **card_message(card, language, notice, seal=sealer(context).seal),
+    )
 
 
 def register(app: App) -> None:

@@ -39,8 +39,9 @@ def on_export_click(body: dict[str, Any], context: BoltContext, client: WebClien
     except BadState:
         respond(**ephemeral(t("error.stale", language)))
         return
-    respond(response_type="ephemeral", replace_original=False,
-            **blocks.choice(state, language, seal=sealer(context).seal))
+    respond(
+        response_type="ephemeral", replace_original=False, **blocks.choice(state, language, seal=sealer(context).seal)
+    )
 
 
 def on_import_help(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
@@ -65,21 +66,35 @@ def on_export_target(body: dict[str, Any], context: BoltContext, client: WebClie
     run_export(context, client, state, language, channel if to_channel else None, respond)
 
 
-def run_export(context: BoltContext, client: WebClient, state: ListState, language: str, channel: str | None,
-               respond: Respond) -> None:
+def run_export(
+    context: BoltContext, client: WebClient, state: ListState, language: str, channel: str | None, respond: Respond
+) -> None:
     """Export and upload to `channel`, or to the user's DM when None (or when the channel refuses us)."""
     d = deps(context)
     keys = exports.layout_keys(d.engine, context.team_id, context.user_id, language)
-    result = exports.export(d.engine, state.contact_filter(), sort=state.sort, desc=state.desc, lang=language,
-                            delimiter=exports.delimiter_for(language, d.settings.csv_delimiter),
-                            region=d.settings.default_region, keys=keys, actor=actor(context))
+    result = exports.export(
+        d.engine,
+        state.contact_filter(),
+        sort=state.sort,
+        desc=state.desc,
+        lang=language,
+        delimiter=exports.delimiter_for(language, d.settings.csv_delimiter),
+        region=d.settings.default_region,
+        keys=keys,
+        actor=actor(context),
+    )
     text_ = blocks.done_text(result.count, state, language)
     try:
         for target in ([channel] if channel else []) + [None]:
             dest = target or client.conversations_open(users=context.user_id)["channel"]["id"]
             try:
-                client.files_upload_v2(channel=dest, file=result.path, filename=result.file_name,
-                                       title=result.file_name, initial_comment=text_)
+                client.files_upload_v2(
+                    channel=dest,
+                    file=result.path,
+                    filename=result.file_name,
+                    title=result.file_name,
+                    initial_comment=text_,
+                )
                 break
             except SlackApiError as exc:
                 if target is None:

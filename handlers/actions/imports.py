@@ -73,8 +73,9 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
                 last[0] = time.monotonic()
                 show(blocks.progress(current.file_name, stage, rows, language))
 
-        result = imports.apply_run(engine, run_id, actor(context), consent_confirmed=True, progress=progress,
-                                   cleanup=False)
+        result = imports.apply_run(
+            engine, run_id, actor(context), consent_confirmed=True, progress=progress, cleanup=False
+        )
     except imports.ImportRefused as exc:
         values = dict(exc.values)
         if "status" in values:

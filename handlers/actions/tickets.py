@@ -54,7 +54,8 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
         else:
             cid = ticket.contact_id
             notice = ":white_check_mark: " + t(
-                "inbound.ticket.closed" if changed else "inbound.ticket.already_closed", language, id=ticket.id)
+                "inbound.ticket.closed" if changed else "inbound.ticket.already_closed", language, id=ticket.id
+            )
     if view_id is None or cid is None:
         log.warning("ticket close click without a view to update")
         return

@@ -15,13 +15,22 @@ HOME_ACTIONS = ("open_list", "notify", "import_help", "table_settings", "groups"
 # Buttons whose feature's own listener works without a response_url (it opens a modal from the
 # trigger_id) reuse that action_id; the others are `home_<name>` (handlers/actions/app_home.py).
 REUSED_ACTION_IDS = {"table_settings": "list_table_settings"}
-COUNT_WORDS = ("rows", "contacts", "created", "updated", "unchanged", "activated", "deactivated", "opted_out",
-               "rejected", "errors")
+COUNT_WORDS = (
+    "rows",
+    "contacts",
+    "created",
+    "updated",
+    "unchanged",
+    "activated",
+    "deactivated",
+    "opted_out",
+    "rejected",
+    "errors",
+)
 
 
 def _counts_text(counts: dict[str, int], lang: str) -> str:
-    parts = [f"{number(counts[k], lang)} {t(f'home.count_word.{k}', lang)}"
-             for k in COUNT_WORDS if counts.get(k)]
+    parts = [f"{number(counts[k], lang)} {t(f'home.count_word.{k}', lang)}" for k in COUNT_WORDS if counts.get(k)]
     return " · ".join(parts)
 
 
@@ -35,8 +44,9 @@ def _run_line(run: RunInfo, lang: str) -> str:
     when = date_token(run.at)
     if run.kind == "import":
         status = _status("home.import_status", run.status, lang)
-        line = t("home.run.import", lang, name=escape(cut(run.name or "?", 80)), status=status, when=when,
-                 who=who(run.by))
+        line = t(
+            "home.run.import", lang, name=escape(cut(run.name or "?", 80)), status=status, when=when, who=who(run.by)
+        )
     else:
         line = t("home.run.export", lang, when=when, who=who(run.by))
     counts = _counts_text(run.counts, lang)
@@ -52,10 +62,18 @@ def _broadcast_line(b: BroadcastInfo, lang: str) -> str:
     total = p.get("total", 0)
     if total:
         done = min(p.get("sent", 0) + p.get("failed", 0) + p.get("skipped", 0), total)  # sent includes read
-        line += "\n" + t("home.broadcast.progress", lang, done=number(done, lang), total=number(total, lang),
-                         percent=round(100 * done / total))
-        details = [f"{t(f'home.broadcast.detail.{k}', lang)} {number(p[k], lang)}"
-                   for k in ("delivered", "read", "failed") if p.get(k)]
+        line += "\n" + t(
+            "home.broadcast.progress",
+            lang,
+            done=number(done, lang),
+            total=number(total, lang),
+            percent=round(100 * done / total),
+        )
+        details = [
+            f"{t(f'home.broadcast.detail.{k}', lang)} {number(p[k], lang)}"
+            for k in ("delivered", "read", "failed")
+            if p.get(k)
+        ]
         if details:
             line += " · " + " · ".join(details)
     return line
@@ -65,37 +83,62 @@ def home_view(board: Dashboard, lang: str, is_admin: bool) -> dict[str, Any]:
     c = board.counts
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(t("home.title", lang), 150)},
-        {"type": "section", "block_id": "home_counts", "fields": [
-            mrkdwn(f"*{t('home.count.total', lang)}*\n{number(c.total, lang)}"),
-            mrkdwn(f"*{t('home.count.active', lang)}*\n{number(c.active, lang)}"),
-            mrkdwn(f"*{t('home.count.inactive', lang)}*\n{number(c.inactive, lang)}"),
-            mrkdwn(f"*{t('home.count.blocked', lang)}*\n{number(c.blocked, lang)}"),
-        ]},
+        {
+            "type": "section",
+            "block_id": "home_counts",
+            "fields": [
+                mrkdwn(f"*{t('home.count.total', lang)}*\n{number(c.total, lang)}"),
+                mrkdwn(f"*{t('home.count.active', lang)}*\n{number(c.active, lang)}"),
+                mrkdwn(f"*{t('home.count.inactive', lang)}*\n{number(c.inactive, lang)}"),
+                mrkdwn(f"*{t('home.count.blocked', lang)}*\n{number(c.blocked, lang)}"),
+            ],
+        },
     ]
     if c.total:
-        blocks.append({"type": "section", "block_id": "home_new",
-                       "text": mrkdwn(t("home.new", lang, week=number(c.new_7d, lang),
-                                        month=number(c.new_30d, lang)))})
-        messengers = [f"{MESSENGER_NAMES.get(m, escape(m))}: {number(n, lang)}"
-                      for m, n in c.by_messenger.items()]
-        blocks.append({"type": "section", "block_id": "home_messengers",
-                       "text": mrkdwn(t("home.by_messenger", lang) + "\n" + " · ".join(messengers))})
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "home_new",
+                "text": mrkdwn(t("home.new", lang, week=number(c.new_7d, lang), month=number(c.new_30d, lang))),
+            }
+        )
+        messengers = [f"{MESSENGER_NAMES.get(m, escape(m))}: {number(n, lang)}" for m, n in c.by_messenger.items()]
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "home_messengers",
+                "text": mrkdwn(t("home.by_messenger", lang) + "\n" + " · ".join(messengers)),
+            }
+        )
     else:
         blocks.append({"type": "section", "block_id": "home_empty", "text": mrkdwn(t("home.empty", lang))})
-    blocks.append({"type": "actions", "block_id": "home_actions", "elements": [
-        button(t(f"home.button.{name}", lang), REUSED_ACTION_IDS.get(name, f"home_{name}"), name,
-               "primary" if name == "open_list" else None)
-        for name in HOME_ACTIONS
-    ]})
-    blocks.append({"type": "context", "elements": [
-        mrkdwn(t("home.role.admin" if is_admin else "home.role.viewer", lang))]})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "home_actions",
+            "elements": [
+                button(
+                    t(f"home.button.{name}", lang),
+                    REUSED_ACTION_IDS.get(name, f"home_{name}"),
+                    name,
+                    "primary" if name == "open_list" else None,
+                )
+                for name in HOME_ACTIONS
+            ],
+        }
+    )
+    blocks.append(
+        {"type": "context", "elements": [mrkdwn(t("home.role.admin" if is_admin else "home.role.viewer", lang))]}
+    )
 
     blocks.append({"type": "divider"})
     blocks.append({"type": "header", "text": plain(t("home.runs.title", lang), 150)})
     runs = sorted([*board.imports, *board.exports], key=lambda r: r.at, reverse=True)[:6]
     if runs:
-        blocks.extend({"type": "section", "block_id": f"home_run_{r.kind}_{i}",
-                       "text": mrkdwn(_run_line(r, lang))} for i, r in enumerate(runs))
+        blocks.extend(
+            {"type": "section", "block_id": f"home_run_{r.kind}_{i}", "text": mrkdwn(_run_line(r, lang))}
+            for i, r in enumerate(runs)
+        )
     else:
         blocks.append({"type": "context", "elements": [mrkdwn(t("home.runs.none", lang))]})
 
@@ -103,17 +146,23 @@ def home_view(board: Dashboard, lang: str, is_admin: bool) -> dict[str, Any]:
         blocks.append({"type": "divider"})
         blocks.append({"type": "header", "text": plain(t("home.broadcasts.title", lang), 150)})
         if board.broadcasts:
-            blocks.extend({"type": "section", "block_id": f"home_broadcast_{b.id}",
-                           "text": mrkdwn(_broadcast_line(b, lang))} for b in board.broadcasts)
+            blocks.extend(
+                {"type": "section", "block_id": f"home_broadcast_{b.id}", "text": mrkdwn(_broadcast_line(b, lang))}
+                for b in board.broadcasts
+            )
         else:
             blocks.append({"type": "context", "elements": [mrkdwn(t("home.broadcasts.none", lang))]})
-        blocks.append({"type": "actions", "block_id": "home_broadcast_actions", "elements": [
-            button(t("home.button.broadcasts", lang), "home_broadcasts", "broadcasts")]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "home_broadcast_actions",
+                "elements": [button(t("home.button.broadcasts", lang), "home_broadcasts", "broadcasts")],
+            }
+        )
 
     blocks.append({"type": "divider"})
     blocks.append({"type": "context", "elements": [mrkdwn(t("home.tip", lang))]})
-    blocks.append({"type": "context",
-                   "elements": [mrkdwn(t("home.updated", lang, when=date_token(board.at)))]})
+    blocks.append({"type": "context", "elements": [mrkdwn(t("home.updated", lang, when=date_token(board.at)))]})
     return {"type": "home", "callback_id": "contactbot_home", "blocks": blocks[:100]}
 
 

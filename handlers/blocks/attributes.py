@@ -36,28 +36,59 @@ def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Se
     if not rows:
         blocks.append({"type": "section", "text": mrkdwn(t("attr.list_empty", lang))})
     for attribute, holders in rows[:45]:
-        text = t("attr.row", lang, label=escape(cut(_label(attribute, lang), 100)), key=attribute.key,
-                 type=t(f"attr.type.{attribute.type}", lang), holders=number(holders, lang))
+        text = t(
+            "attr.row",
+            lang,
+            label=escape(cut(_label(attribute, lang), 100)),
+            key=attribute.key,
+            type=t(f"attr.type.{attribute.type}", lang),
+            holders=number(holders, lang),
+        )
         if attribute.choices:
             text += "\n" + t("attr.choices", lang, choices=escape(cut(", ".join(attribute.choices), 500)))
-        blocks.append({"type": "section", "block_id": f"attr{attribute.id}", "text": mrkdwn(text),
-                       "accessory": {"type": "overflow", "action_id": "attribute_menu", "options": [
-                           option(t("attr.edit", lang), seal(f"edit:{attribute.id}")),
-                           option(t("attr.delete", lang), seal(f"delete:{attribute.id}")),
-                       ]}})
-    blocks.append({"type": "actions", "block_id": "attr_actions",
-                   "elements": [button(t("attr.add", lang), "attribute_add", "add", "primary")]})
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"attr{attribute.id}",
+                "text": mrkdwn(text),
+                "accessory": {
+                    "type": "overflow",
+                    "action_id": "attribute_menu",
+                    "options": [
+                        option(t("attr.edit", lang), seal(f"edit:{attribute.id}")),
+                        option(t("attr.delete", lang), seal(f"delete:{attribute.id}")),
+                    ],
+                },
+            }
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "attr_actions",
+            "elements": [button(t("attr.add", lang), "attribute_add", "add", "primary")],
+        }
+    )
     return {"blocks": blocks, "text": t("attr.list_title", lang, count=len(rows)).replace("*", "")}
 
 
-def _text_input(block_id: str, label: str, initial: str = "", optional: bool = False,
-                multiline: bool = False, max_length: int = 100) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "v", "max_length": max_length,
-                               "multiline": multiline}
+def _text_input(
+    block_id: str, label: str, initial: str = "", optional: bool = False, multiline: bool = False, max_length: int = 100
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "v",
+        "max_length": max_length,
+        "multiline": multiline,
+    }
     if initial:
         element["initial_value"] = initial
-    return {"type": "input", "block_id": block_id, "optional": optional, "label": plain(label, 2000),
-            "element": element}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, 2000),
+        "element": element,
+    }
 
 
 def attribute_modal(attribute: Attribute | None, lang: str, meta: dict[str, Any]) -> dict[str, Any]:
@@ -67,41 +98,78 @@ def attribute_modal(attribute: Attribute | None, lang: str, meta: dict[str, Any]
     ]
     if attribute is None:
         types = [option(t(f"attr.type.{kind}", lang), kind) for kind in TYPES]
-        blocks.append({"type": "input", "block_id": "type", "label": plain(t("attr.type", lang)),
-                       "element": {"type": "static_select", "action_id": "v", "options": types,
-                                   "initial_option": types[0]}})
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "type",
+                "label": plain(t("attr.type", lang)),
+                "element": {"type": "static_select", "action_id": "v", "options": types, "initial_option": types[0]},
+            }
+        )
     if attribute is None or attribute.type == "choice":
-        blocks.append(_text_input("choices", t("attr.choices_input", lang),
-                                  "\n".join(attribute.choices or []) if attribute else "",
-                                  optional=True, multiline=True, max_length=3000))
-    return {"type": "modal", "callback_id": ATTR_SAVE_CALLBACK, "private_metadata": _meta(meta),
-            "title": plain(t("attr.edit_title" if attribute else "attr.add_title", lang), 24),
-            "submit": plain(t("attr.save", lang), 24), "close": plain(t("attr.cancel", lang), 24),
-            "blocks": blocks}
+        blocks.append(
+            _text_input(
+                "choices",
+                t("attr.choices_input", lang),
+                "\n".join(attribute.choices or []) if attribute else "",
+                optional=True,
+                multiline=True,
+                max_length=3000,
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": ATTR_SAVE_CALLBACK,
+        "private_metadata": _meta(meta),
+        "title": plain(t("attr.edit_title" if attribute else "attr.add_title", lang), 24),
+        "submit": plain(t("attr.save", lang), 24),
+        "close": plain(t("attr.cancel", lang), 24),
+        "blocks": blocks,
+    }
 
 
 def attribute_delete_modal(attribute: Attribute, holders: int, lang: str, meta: dict[str, Any]) -> dict[str, Any]:
     body = t("attr.delete_body", lang, label=escape(cut(_label(attribute, lang), 100)), holders=number(holders, lang))
-    return {"type": "modal", "callback_id": ATTR_DELETE_CALLBACK, "private_metadata": _meta(meta),
-            "title": plain(t("attr.delete_title", lang), 24), "submit": plain(t("attr.delete", lang), 24),
-            "close": plain(t("attr.cancel", lang), 24), "blocks": [{"type": "section", "text": mrkdwn(body)}]}
+    return {
+        "type": "modal",
+        "callback_id": ATTR_DELETE_CALLBACK,
+        "private_metadata": _meta(meta),
+        "title": plain(t("attr.delete_title", lang), 24),
+        "submit": plain(t("attr.delete", lang), 24),
+        "close": plain(t("attr.cancel", lang), 24),
+        "blocks": [{"type": "section", "text": mrkdwn(body)}],
+    }
 
 
-def details_modal(contact: Contact, attributes: list[Attribute], values: dict[int, str], editable: bool,
-                  lang: str, meta: dict[str, Any]) -> dict[str, Any]:
+def details_modal(
+    contact: Contact,
+    attributes: list[Attribute],
+    values: dict[int, str],
+    editable: bool,
+    lang: str,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
     never = t("never", lang)
     consent = t("details.consent_none", lang)
     if contact.consent_at:
-        consent = t("details.consent_by", lang, when=date_token(contact.consent_at, never),
-                    source=escape(cut(contact.consent_source or "-", 100)), by=escape(contact.consent_by or "-"))
+        consent = t(
+            "details.consent_by",
+            lang,
+            when=date_token(contact.consent_at, never),
+            source=escape(cut(contact.consent_source or "-", 100)),
+            by=escape(contact.consent_by or "-"),
+        )
     fields = [
         mrkdwn(f"*{t('field.phone', lang).capitalize()}*\n{display(contact.phone)}"),
-        mrkdwn(f"*{t('field.messenger', lang).capitalize()}*\n"
-               f"{MESSENGER_NAMES.get(contact.messenger, contact.messenger)}"),
+        mrkdwn(
+            f"*{t('field.messenger', lang).capitalize()}*\n{MESSENGER_NAMES.get(contact.messenger, contact.messenger)}"
+        ),
         mrkdwn(f"*{t('field.first_contact', lang).capitalize()}*\n{date_token(contact.first_contact_at, never)}"),
         mrkdwn(f"*{t('field.last_chat', lang).capitalize()}*\n{date_token(contact.last_chat_at, never)}"),
-        mrkdwn(f"*{t('field.status', lang).capitalize()}*\n"
-               f"{t('status.active' if contact.active else 'status.inactive', lang)}"),
+        mrkdwn(
+            f"*{t('field.status', lang).capitalize()}*\n"
+            f"{t('status.active' if contact.active else 'status.inactive', lang)}"
+        ),
         mrkdwn(f"*{t('field.blocked', lang).capitalize()}*\n{t('yes' if contact.blocked else 'no', lang)}"),
         mrkdwn(f"*{t('details.consent', lang)}*\n{consent}"),
     ]
@@ -125,9 +193,14 @@ def details_modal(contact: Contact, attributes: list[Attribute], values: dict[in
             blocks.append({"type": "section", "text": mrkdwn(f"*{escape(cut(label, 100))}*: {shown}")})
     if not editable and attributes:
         blocks.append({"type": "context", "elements": [mrkdwn(t("details.read_only", lang))]})
-    view: dict[str, Any] = {"type": "modal", "callback_id": DETAILS_CALLBACK, "private_metadata": _meta(meta),
-                            "title": plain(t("details.title", lang), 24),
-                            "close": plain(t("details.close", lang), 24), "blocks": blocks[:100]}
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": DETAILS_CALLBACK,
+        "private_metadata": _meta(meta),
+        "title": plain(t("details.title", lang), 24),
+        "close": plain(t("details.close", lang), 24),
+        "blocks": blocks[:100],
+    }
     if editable and attributes:
         view["submit"] = plain(t("details.save", lang), 24)
     return view
@@ -147,27 +220,58 @@ def table_settings_modal(table: TableLayout, is_admin: bool, lang: str, meta: di
         rank = visible_rank.get(column.key)
         initial = positions[0] if rank is None else positions[rank + 1]
         default_label = column.label if column.custom_label is None else column.custom_label
-        blocks.append({
-            "type": "input", "block_id": f"pos|{column.key}", "label": plain(cut(column.label, 75), 2000),
-            "element": {"type": "static_select", "action_id": "v", "options": positions, "initial_option": initial},
-        })
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"pos|{column.key}",
+                "label": plain(cut(column.label, 75), 2000),
+                "element": {"type": "static_select", "action_id": "v", "options": positions, "initial_option": initial},
+            }
+        )
         placeholder = plain(t("table.label_placeholder", lang, label=default_label), 150)
-        label_input: dict[str, Any] = {"type": "plain_text_input", "action_id": "v", "max_length": 40,
-                                       "placeholder": placeholder}
+        label_input: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": "v",
+            "max_length": 40,
+            "placeholder": placeholder,
+        }
         if column.custom_label:
             label_input["initial_value"] = column.custom_label
-        blocks.append({"type": "input", "block_id": f"label|{column.key}", "optional": True,
-                       "label": plain(cut(f"{column.label} – {t('table.label_title', lang)}", 75), 2000),
-                       "element": label_input})
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"label|{column.key}",
+                "optional": True,
+                "label": plain(cut(f"{column.label} – {t('table.label_title', lang)}", 75), 2000),
+                "element": label_input,
+            }
+        )
     scopes = [option(t("table.scope.user", lang), "user")]
     if is_admin:
         scopes.append(option(t("table.scope.workspace", lang), "workspace"))
-    blocks.append({"type": "input", "block_id": "scope", "label": plain(t("table.scope", lang)),
-                   "element": {"type": "radio_buttons", "action_id": "v", "options": scopes,
-                               "initial_option": scopes[0]}})
-    blocks.append({"type": "input", "block_id": "reset", "optional": True, "label": plain(t("table.reset", lang)),
-                   "element": {"type": "checkboxes", "action_id": "v",
-                               "options": [option(t("table.reset", lang), "reset")]}})
-    return {"type": "modal", "callback_id": TABLE_CALLBACK, "private_metadata": _meta(meta),
-            "title": plain(t("table.title", lang), 24), "submit": plain(t("table.save", lang), 24),
-            "close": plain(t("table.cancel", lang), 24), "blocks": blocks[:100]}
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "scope",
+            "label": plain(t("table.scope", lang)),
+            "element": {"type": "radio_buttons", "action_id": "v", "options": scopes, "initial_option": scopes[0]},
+        }
+    )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "reset",
+            "optional": True,
+            "label": plain(t("table.reset", lang)),
+            "element": {"type": "checkboxes", "action_id": "v", "options": [option(t("table.reset", lang), "reset")]},
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": TABLE_CALLBACK,
+        "private_metadata": _meta(meta),
+        "title": plain(t("table.title", lang), 24),
+        "submit": plain(t("table.save", lang), 24),
+        "close": plain(t("table.cancel", lang), 24),
+        "blocks": blocks[:100],
+    }

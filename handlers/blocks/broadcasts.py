@@ -25,12 +25,16 @@ def _meta(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)[:3000]
 
 
-def _modal(callback: str, lang: str, meta: dict[str, Any], blocks: list[dict[str, Any]],
-           submit: str | None) -> dict[str, Any]:
+def _modal(
+    callback: str, lang: str, meta: dict[str, Any], blocks: list[dict[str, Any]], submit: str | None
+) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "type": "modal", "callback_id": callback, "private_metadata": _meta(meta),
+        "type": "modal",
+        "callback_id": callback,
+        "private_metadata": _meta(meta),
         "title": plain(t("broadcast.composer.title", lang), 24),
-        "close": plain(t("broadcast.composer.cancel", lang), 24), "blocks": blocks,
+        "close": plain(t("broadcast.composer.cancel", lang), 24),
+        "blocks": blocks,
     }
     if submit:
         view["submit"] = plain(submit, 24)
@@ -49,101 +53,190 @@ def template_value(tpl: Template) -> str:
     return f"{tpl.name}|{tpl.language}"[:150]
 
 
-def _audience_options(lang: str, audiences: Sequence[tuple[int, str]], has_filter: bool,
-                      seal: Seal) -> list[dict[str, Any]]:
+def _audience_options(
+    lang: str, audiences: Sequence[tuple[int, str]], has_filter: bool, seal: Seal
+) -> list[dict[str, Any]]:
     options = [option(t("broadcast.composer.audience.all", lang), "all")]
     if has_filter:
         options.append(option(t("broadcast.composer.audience.filter", lang), "filter"))
-    options += [option(t("broadcast.composer.audience.saved", lang, name=name), seal(f"aud:{aid}"))
-                for aid, name in audiences[:98]]
+    options += [
+        option(t("broadcast.composer.audience.saved", lang, name=name), seal(f"aud:{aid}"))
+        for aid, name in audiences[:98]
+    ]
     return options
 
 
-def pick_view(templates: Sequence[Template], audiences: Sequence[tuple[int, str]], lang: str,
-              meta: dict[str, Any], *, seal: Seal) -> dict[str, Any]:
+def pick_view(
+    templates: Sequence[Template], audiences: Sequence[tuple[int, str]], lang: str, meta: dict[str, Any], *, seal: Seal
+) -> dict[str, Any]:
     """Step 1: template, recipients (a saved group's value is sealed), when, optional test number."""
     approved = [tpl for tpl in templates if tpl.status == "APPROVED"][:MAX_TEMPLATES]
     if not approved:
         return message_view(lang, t("broadcast.composer.no_templates", lang))
     audience_options = _audience_options(lang, audiences, bool(meta.get("blk")), seal)
     initial = audience_options[1] if meta.get("blk") and len(audience_options) > 1 else audience_options[0]
-    when_options = [option(t("broadcast.composer.now", lang), "now"),
-                    option(t("broadcast.composer.later", lang), "later")]
+    when_options = [
+        option(t("broadcast.composer.now", lang), "now"),
+        option(t("broadcast.composer.later", lang), "later"),
+    ]
     blocks: list[dict[str, Any]] = [
-        {"type": "input", "block_id": "tpl", "label": plain(t("broadcast.composer.template", lang), 2000),
-         "hint": plain(t("broadcast.composer.template_hint", lang), 2000),
-         "element": {"type": "static_select", "action_id": "v", "options": [
-             option(cut(f"{tpl.name} · {tpl.language} · {tpl.category.lower()}", 75), template_value(tpl))
-             for tpl in approved]}},
-        {"type": "input", "block_id": "aud", "label": plain(t("broadcast.composer.audience", lang), 2000),
-         "element": {"type": "static_select", "action_id": "v", "options": audience_options,
-                     "initial_option": initial}},
-        {"type": "input", "block_id": "when", "label": plain(t("broadcast.composer.when", lang), 2000),
-         "element": {"type": "radio_buttons", "action_id": "v", "options": when_options,
-                     "initial_option": when_options[0]}},
-        {"type": "input", "block_id": "at", "optional": True, "label": plain(t("broadcast.composer.at", lang), 2000),
-         "element": {"type": "datetimepicker", "action_id": "v"}},
-        {"type": "input", "block_id": "test", "optional": True,
-         "label": plain(t("broadcast.composer.test", lang), 2000),
-         "hint": plain(t("broadcast.composer.test_hint", lang), 2000),
-         "element": {"type": "plain_text_input", "action_id": "v", "max_length": 30}},
+        {
+            "type": "input",
+            "block_id": "tpl",
+            "label": plain(t("broadcast.composer.template", lang), 2000),
+            "hint": plain(t("broadcast.composer.template_hint", lang), 2000),
+            "element": {
+                "type": "static_select",
+                "action_id": "v",
+                "options": [
+                    option(cut(f"{tpl.name} · {tpl.language} · {tpl.category.lower()}", 75), template_value(tpl))
+                    for tpl in approved
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "aud",
+            "label": plain(t("broadcast.composer.audience", lang), 2000),
+            "element": {
+                "type": "static_select",
+                "action_id": "v",
+                "options": audience_options,
+                "initial_option": initial,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "when",
+            "label": plain(t("broadcast.composer.when", lang), 2000),
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "v",
+                "options": when_options,
+                "initial_option": when_options[0],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "at",
+            "optional": True,
+            "label": plain(t("broadcast.composer.at", lang), 2000),
+            "element": {"type": "datetimepicker", "action_id": "v"},
+        },
+        {
+            "type": "input",
+            "block_id": "test",
+            "optional": True,
+            "label": plain(t("broadcast.composer.test", lang), 2000),
+            "hint": plain(t("broadcast.composer.test_hint", lang), 2000),
+            "element": {"type": "plain_text_input", "action_id": "v", "max_length": 30},
+        },
     ]
     return _modal(PICK_CALLBACK, lang, meta, blocks, t("broadcast.composer.next", lang))
 
 
 def _source_options(lang: str, attributes: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-    options = [option(t("broadcast.composer.field.text", lang), "text"),
-               option(t("broadcast.composer.field.name", lang), "name"),
-               option(t("broadcast.composer.field.phone", lang), "phone")]
+    options = [
+        option(t("broadcast.composer.field.text", lang), "text"),
+        option(t("broadcast.composer.field.name", lang), "name"),
+        option(t("broadcast.composer.field.phone", lang), "phone"),
+    ]
     return options + [option(cut(label, 75), f"attr:{key}"[:150]) for key, label in attributes[:97]]
 
 
-def params_view(template: Template, attributes: Sequence[tuple[str, str]], lang: str,
-                meta: dict[str, Any]) -> dict[str, Any]:
+def params_view(
+    template: Template, attributes: Sequence[tuple[str, str]], lang: str, meta: dict[str, Any]
+) -> dict[str, Any]:
     """Step 2: per parameter its source (fixed text, or a contact field) and the text or fallback."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(t("broadcast.composer.body", lang, body=escape(cut(template.body, 2800))))},
     ]
     sources = _source_options(lang, attributes)
     for p in template.params[:45]:
-        blocks.append({"type": "input", "block_id": f"src:{p.key}", "optional": True,
-                       "label": plain(t("broadcast.composer.param", lang, name=f"{{{{{p.key}}}}}"), 2000),
-                       "hint": plain(t("broadcast.composer.param_field", lang), 2000),
-                       "element": {"type": "static_select", "action_id": "v", "options": sources,
-                                   "initial_option": sources[0]}})
-        blocks.append({"type": "input", "block_id": f"val:{p.key}", "optional": True,
-                       "label": plain(t("broadcast.composer.param_text", lang) + " / "
-                                      + t("broadcast.composer.param_fallback", lang), 2000),
-                       "element": {"type": "plain_text_input", "action_id": "v", "max_length": 500}})
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"src:{p.key}",
+                "optional": True,
+                "label": plain(t("broadcast.composer.param", lang, name=f"{{{{{p.key}}}}}"), 2000),
+                "hint": plain(t("broadcast.composer.param_field", lang), 2000),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "v",
+                    "options": sources,
+                    "initial_option": sources[0],
+                },
+            }
+        )
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"val:{p.key}",
+                "optional": True,
+                "label": plain(
+                    t("broadcast.composer.param_text", lang) + " / " + t("broadcast.composer.param_fallback", lang),
+                    2000,
+                ),
+                "element": {"type": "plain_text_input", "action_id": "v", "max_length": 500},
+            }
+        )
     return _modal(PARAMS_CALLBACK, lang, meta, blocks, t("broadcast.composer.next", lang))
 
 
 def _excluded(preview: Preview, lang: str) -> str:
-    parts = [f"{t(f'broadcast.excluded.{k}', lang)} {number(preview.breakdown[k], lang)}"
-             for k in (*EXCLUSIONS, "missing_param") if preview.breakdown.get(k)]
+    parts = [
+        f"{t(f'broadcast.excluded.{k}', lang)} {number(preview.breakdown[k], lang)}"
+        for k in (*EXCLUSIONS, "missing_param")
+        if preview.breakdown.get(k)
+    ]
     return t("broadcast.confirm.excluded", lang, parts=", ".join(parts)) if parts else ""
 
 
-def confirm_view(template: Template, preview: Preview, lang: str, meta: dict[str, Any],
-                 when: int | None, test_note: str | None, may_send: bool) -> dict[str, Any]:
+def confirm_view(
+    template: Template,
+    preview: Preview,
+    lang: str,
+    meta: dict[str, Any],
+    when: int | None,
+    test_note: str | None,
+    may_send: bool,
+) -> dict[str, Any]:
     """Step 3: what will happen, in one sentence with the count; the button only for admins."""
     from datetime import UTC, datetime
 
     when_text = t("broadcast.confirm.when", lang, when=date_token(datetime.fromtimestamp(when, UTC))) if when else ""
-    lines = [t("broadcast.confirm.text", lang, template=escape(template.name), lang=escape(template.language),
-               n=number(preview.recipients, lang), when=when_text)]
+    lines = [
+        t(
+            "broadcast.confirm.text",
+            lang,
+            template=escape(template.name),
+            lang=escape(template.language),
+            n=number(preview.recipients, lang),
+            when=when_text,
+        )
+    ]
     if excluded := _excluded(preview, lang):
         lines.append(excluded)
     if preview.over_limit:
-        lines.append(t("broadcast.daily_limit_warning", lang, used=number(preview.daily_used, lang),
-                       limit=number(preview.daily_limit, lang)))
+        lines.append(
+            t(
+                "broadcast.daily_limit_warning",
+                lang,
+                used=number(preview.daily_used, lang),
+                limit=number(preview.daily_limit, lang),
+            )
+        )
     if test_note:
         lines.append(test_note)
     if preview.recipients == 0:
         lines.append(t("broadcast.error.no_recipients", lang))
-    blocks = [{"type": "section", "text": mrkdwn("\n".join(lines))},
-              {"type": "context", "elements": [mrkdwn(t("broadcast.composer.body", lang,
-                                                        body=escape(cut(template.body, 2800))))]}]
+    blocks = [
+        {"type": "section", "text": mrkdwn("\n".join(lines))},
+        {
+            "type": "context",
+            "elements": [mrkdwn(t("broadcast.composer.body", lang, body=escape(cut(template.body, 2800))))],
+        },
+    ]
     submit = None
     if may_send and preview.recipients > 0:
         submit = t("broadcast.composer.schedule" if when else "broadcast.composer.send", lang)
@@ -151,6 +244,7 @@ def confirm_view(template: Template, preview: Preview, lang: str, meta: dict[str
 
 
 # --- report and list ---------------------------------------------------------------------------------
+
 
 def _reason_text(code: int | None, title: str, lang: str) -> str:
     if code is None:
@@ -178,10 +272,16 @@ def _status_text(report: Report, lang: str) -> str:
 
 
 def _counts_text(report: Report, lang: str) -> str:
-    return t("broadcast.report.counts", lang, sent=number(report.n("sent", "delivered", "read"), lang),
-             delivered=number(report.n("delivered", "read"), lang), read=number(report.n("read"), lang),
-             failed=number(report.n("failed"), lang), unknown=number(report.n("unknown"), lang),
-             remaining=number(report.n("pending", "sending"), lang))
+    return t(
+        "broadcast.report.counts",
+        lang,
+        sent=number(report.n("sent", "delivered", "read"), lang),
+        delivered=number(report.n("delivered", "read"), lang),
+        read=number(report.n("read"), lang),
+        failed=number(report.n("failed"), lang),
+        unknown=number(report.n("unknown"), lang),
+        remaining=number(report.n("pending", "sending"), lang),
+    )
 
 
 def _buttons(report: Report, lang: str, seal: Seal) -> list[dict[str, Any]]:
@@ -221,12 +321,14 @@ def report_message(report: Report, lang: str, *, seal: Seal) -> dict[str, Any]:
     title = t("broadcast.report.title", lang, id=b.id, template=escape(b.template))
     text = f"*{title}*\n{_status_text(report, lang)}\n{_counts_text(report, lang)}"
     if b.stop_code:
-        text += "\n:octagonal_sign: " + t("broadcast.stopped_by", lang, code=b.stop_code,
-                                          reason=_reason_text(b.stop_code, b.stop_reason or "", lang))
+        text += "\n:octagonal_sign: " + t(
+            "broadcast.stopped_by", lang, code=b.stop_code, reason=_reason_text(b.stop_code, b.stop_reason or "", lang)
+        )
     blocks: list[dict[str, Any]] = [{"type": "section", "block_id": f"bcr|{b.id}", "text": mrkdwn(text)}]
     if report.reasons:
         lines = [t("broadcast.report.reasons", lang)] + [
-            f"• {_reason_text(r.code, r.title, lang)}: {number(r.count, lang)}" for r in report.reasons]
+            f"• {_reason_text(r.code, r.title, lang)}: {number(r.count, lang)}" for r in report.reasons
+        ]
         blocks.append({"type": "section", "text": mrkdwn("\n".join(lines))})
     if funnel := _funnel(report, lang):
         blocks.append({"type": "context", "elements": [mrkdwn(funnel)]})
@@ -244,8 +346,10 @@ def broadcast_list(reports: Sequence[Report], lang: str, *, seal: Seal) -> dict[
     for report in reports[:MAX_LISTED]:
         b = report.broadcast
         title = t("broadcast.report.title", lang, id=b.id, template=escape(b.template))
-        text = f"*{title}* · {date_token(b.scheduled_at or b.created_at)}\n{_status_text(report, lang)}\n" \
-               f"{_counts_text(report, lang)}"
+        text = (
+            f"*{title}* · {date_token(b.scheduled_at or b.created_at)}\n{_status_text(report, lang)}\n"
+            f"{_counts_text(report, lang)}"
+        )
         blocks.append({"type": "section", "block_id": f"bcl|{b.id}", "text": mrkdwn(text)})
         if buttons := _buttons(report, lang, seal):
             blocks.append({"type": "actions", "block_id": f"bcla|{b.id}", "elements": buttons})

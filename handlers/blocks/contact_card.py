@@ -35,9 +35,15 @@ def _consent(card: ContactCard, lang: str) -> str:
     unknown = t("card.unknown", lang)
     lines = [t("card.consent.title", lang)]
     if c.consent_at is not None:
-        lines.append(t("card.consent.given", lang, when=date_token(c.consent_at),
-                       source=escape(cut(c.consent_source, 200)) if c.consent_source else unknown,
-                       by=who(c.consent_by) if c.consent_by else unknown))
+        lines.append(
+            t(
+                "card.consent.given",
+                lang,
+                when=date_token(c.consent_at),
+                source=escape(cut(c.consent_source, 200)) if c.consent_source else unknown,
+                by=who(c.consent_by) if c.consent_by else unknown,
+            )
+        )
     else:
         lines.append(t("card.consent.none", lang))
     if c.opted_out_at is not None:
@@ -52,9 +58,17 @@ def _ticket(card: ContactCard, lang: str) -> str:
         lines.append(t("card.ticket.none", lang))
         return "\n".join(lines)
     ticket, never = found.ticket, t("never", lang)
-    lines.append(t("card.ticket.line", lang, id=ticket.id, status=t(f"ticket.status.{ticket.status}", lang),
-                   opened=date_token(ticket.opened_at, never), last=date_token(ticket.last_message_at, never),
-                   count=ticket.message_count))
+    lines.append(
+        t(
+            "card.ticket.line",
+            lang,
+            id=ticket.id,
+            status=t(f"ticket.status.{ticket.status}", lang),
+            opened=date_token(ticket.opened_at, never),
+            last=date_token(ticket.last_message_at, never),
+            count=ticket.message_count,
+        )
+    )
     if found.messages:
         message = found.messages[-1]
         body = escape(cut(message.text or f"[{message.kind}]", 300))
@@ -69,12 +83,16 @@ def _buttons(card: ContactCard, lang: str, seal: Seal) -> dict[str, Any]:
     value = seal(cid)
     block_what = "unblock" if c.blocked else "block"
     active_what = "deactivate" if c.active else "activate"
-    return {"type": "actions", "block_id": f"card|{cid}|buttons", "elements": [
-        button(t(f"menu.{block_what}", lang), f"card_{block_what}", value),
-        button(t(f"menu.{active_what}", lang), f"card_{active_what}", value),
-        button(t("menu.delete", lang), "card_delete", value, "danger"),
-        button(t("card.button.details", lang), "card_ticket", value),
-    ]}
+    return {
+        "type": "actions",
+        "block_id": f"card|{cid}|buttons",
+        "elements": [
+            button(t(f"menu.{block_what}", lang), f"card_{block_what}", value),
+            button(t(f"menu.{active_what}", lang), f"card_{active_what}", value),
+            button(t("menu.delete", lang), "card_delete", value, "danger"),
+            button(t("card.button.details", lang), "card_ticket", value),
+        ],
+    }
 
 
 def card_blocks(card: ContactCard, lang: str, *, seal: Seal) -> list[dict[str, Any]]:
@@ -87,38 +105,62 @@ def card_blocks(card: ContactCard, lang: str, *, seal: Seal) -> list[dict[str, A
     icon = ":large_green_circle:" if c.active else ":white_circle:"
     blocked = f":no_entry: {t('yes', lang)}" if c.blocked else t("no", lang)
     if c.blocked_messages:
-        blocked += "\n" + t("card.blocked_messages", lang, count=c.blocked_messages,
-                            when=date_token(c.blocked_last_at, never))
+        blocked += "\n" + t(
+            "card.blocked_messages", lang, count=c.blocked_messages, when=date_token(c.blocked_last_at, never)
+        )
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "block_id": f"card|{cid}|head",
-         "text": mrkdwn(f":bust_in_silhouette: {name}   `{display(c.phone)}`")},
-        {"type": "section", "block_id": f"card|{cid}|fields", "fields": [
-            _field(t("field.phone", lang), f"`{display(c.phone)}`"),
-            _field(t("field.messenger", lang),
-                   MESSENGER_NAMES.get(c.messenger, escape(c.messenger))),
-            _field(t("field.status", lang), f"{icon} {status}"),
-            _field(t("field.blocked", lang), blocked),
-            _field(t("field.first_contact", lang), date_token(c.first_contact_at, never)),
-            _field(t("field.last_chat", lang), date_token(c.last_chat_at, never)),
-            _field(t("card.created", lang), date_token(c.created_at, never)),
-            _field(t("card.updated", lang), date_token(c.updated_at, never)),
-        ]},
+        {
+            "type": "section",
+            "block_id": f"card|{cid}|head",
+            "text": mrkdwn(f":bust_in_silhouette: {name}   `{display(c.phone)}`"),
+        },
+        {
+            "type": "section",
+            "block_id": f"card|{cid}|fields",
+            "fields": [
+                _field(t("field.phone", lang), f"`{display(c.phone)}`"),
+                _field(t("field.messenger", lang), MESSENGER_NAMES.get(c.messenger, escape(c.messenger))),
+                _field(t("field.status", lang), f"{icon} {status}"),
+                _field(t("field.blocked", lang), blocked),
+                _field(t("field.first_contact", lang), date_token(c.first_contact_at, never)),
+                _field(t("field.last_chat", lang), date_token(c.last_chat_at, never)),
+                _field(t("card.created", lang), date_token(c.created_at, never)),
+                _field(t("card.updated", lang), date_token(c.updated_at, never)),
+            ],
+        },
         {"type": "section", "block_id": f"card|{cid}|consent", "text": mrkdwn(_consent(card, lang))},
     ]
     attrs = card.attributes[:MAX_ATTRIBUTE_FIELDS]
     title = t("card.attributes.title", lang)
     if not attrs:
-        blocks.append({"type": "context", "block_id": f"card|{cid}|attrs",
-                       "elements": [mrkdwn(f"{title}: {t('card.attributes.none', lang)}")]})
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": f"card|{cid}|attrs",
+                "elements": [mrkdwn(f"{title}: {t('card.attributes.none', lang)}")],
+            }
+        )
     else:
         blocks.append({"type": "section", "block_id": f"card|{cid}|attrs", "text": mrkdwn(title)})
         for start in range(0, len(attrs), 10):
-            chunk = attrs[start:start + 10]
-            blocks.append({"type": "section", "block_id": f"card|{cid}|attrs{start}", "fields": [
-                _field(_label(attr, lang), escape(cut(value, 300))) for attr, value in chunk]})
+            chunk = attrs[start : start + 10]
+            blocks.append(
+                {
+                    "type": "section",
+                    "block_id": f"card|{cid}|attrs{start}",
+                    "fields": [_field(_label(attr, lang), escape(cut(value, 300))) for attr, value in chunk],
+                }
+            )
         if len(card.attributes) > MAX_ATTRIBUTE_FIELDS:
-            blocks.append({"type": "context", "block_id": f"card|{cid}|attrs_more", "elements": [
-                mrkdwn(t("card.attributes.more", lang, count=len(card.attributes) - MAX_ATTRIBUTE_FIELDS))]})
+            blocks.append(
+                {
+                    "type": "context",
+                    "block_id": f"card|{cid}|attrs_more",
+                    "elements": [
+                        mrkdwn(t("card.attributes.more", lang, count=len(card.attributes) - MAX_ATTRIBUTE_FIELDS))
+                    ],
+                }
+            )
     blocks.append({"type": "section", "block_id": f"card|{cid}|ticket", "text": mrkdwn(_ticket(card, lang))})
     blocks.append(_buttons(card, lang, seal))
     return blocks
@@ -134,8 +176,7 @@ def contact_card(card: ContactCard, lang: str, notice: str | None = None, *, sea
     return {"blocks": blocks, "text": t("card.fallback", lang, who=contact_label(card.contact, lang))}
 
 
-def contact_cards(cards: list[ContactCard], lang: str, notice: str | None = None, *,
-                  seal: Seal) -> dict[str, Any]:
+def contact_cards(cards: list[ContactCard], lang: str, notice: str | None = None, *, seal: Seal) -> dict[str, Any]:
     """Several cards in one message (the message shortcut), within the 50-block limit."""
     blocks: list[dict[str, Any]] = []
     if notice:

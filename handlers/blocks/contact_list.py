@@ -17,8 +17,12 @@ from storage.models import MESSENGERS, Contact
 # this budget, so the list fits whatever columns a team shows (long rows end with an ellipsis).
 ROWS_TEXT_BUDGET = 9000
 MESSENGER_NAMES = {
-    "whatsapp": "WhatsApp", "telegram": "Telegram", "facebook": "Facebook Messenger",
-    "instagram": "Instagram", "sms": "SMS", "webchat": "Webchat",
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "facebook": "Facebook Messenger",
+    "instagram": "Instagram",
+    "sms": "SMS",
+    "webchat": "Webchat",
 }
 
 
@@ -52,8 +56,16 @@ def _cell(column: Column, contact: Contact, values: dict[int, str], lang: str) -
     return escape(cut(raw, 100)) if raw else "–"
 
 
-def contact_row(contact: Contact, state: ListState, lang: str, columns: list[Column] | None = None,
-                values: dict[int, str] | None = None, limit: int = 3000, *, seal: Seal) -> dict[str, Any]:
+def contact_row(
+    contact: Contact,
+    state: ListState,
+    lang: str,
+    columns: list[Column] | None = None,
+    values: dict[int, str] | None = None,
+    limit: int = 3000,
+    *,
+    seal: Seal,
+) -> dict[str, Any]:
     """One contact; its menu's values (`block:42`) are sealed, so a click names the contact shown."""
     columns = columns if columns is not None else default_columns(lang)
     values = values or {}
@@ -65,17 +77,24 @@ def contact_row(contact: Contact, state: ListState, lang: str, columns: list[Col
         title.append(f"`{display(contact.phone)}`")
     if "messenger" in keys:
         title.append(MESSENGER_NAMES.get(contact.messenger, contact.messenger))
-    items = [f"{escape(c.label)}: {_cell(c, contact, values, lang)}" for c in columns
-             if c.key not in ("name", "phone", "messenger")]
+    items = [
+        f"{escape(c.label)}: {_cell(c, contact, values, lang)}"
+        for c in columns
+        if c.key not in ("name", "phone", "messenger")
+    ]
     lines = ["   ".join(title)] if title else []
-    lines += ["  ·  ".join(items[i:i + 3]) for i in range(0, len(items), 3)]
+    lines += ["  ·  ".join(items[i : i + 3]) for i in range(0, len(items), 3)]
     cid = contact.id
     menu = [
         option(t("menu.ticket", lang), seal(f"ticket:{cid}")),
-        option(t("menu.unblock" if contact.blocked else "menu.block", lang),
-               seal(f"{'unblock' if contact.blocked else 'block'}:{cid}")),
-        option(t("menu.deactivate" if contact.active else "menu.activate", lang),
-               seal(f"{'deactivate' if contact.active else 'activate'}:{cid}")),
+        option(
+            t("menu.unblock" if contact.blocked else "menu.block", lang),
+            seal(f"{'unblock' if contact.blocked else 'block'}:{cid}"),
+        ),
+        option(
+            t("menu.deactivate" if contact.active else "menu.activate", lang),
+            seal(f"{'deactivate' if contact.active else 'activate'}:{cid}"),
+        ),
         option(t("menu.details", lang), seal(f"details:{cid}")),
         option(t("menu.delete", lang), seal(f"delete:{cid}")),
     ]
@@ -97,8 +116,9 @@ def _header_text(page: Page, state: ListState, lang: str, audience_names: dict[i
     else:
         first = state.offset + 1
         last = state.offset + len(page.rows)
-        header = t("list.header", lang, first=number(first, lang), last=number(last, lang),
-                   total=number(page.total, lang))
+        header = t(
+            "list.header", lang, first=number(first, lang), last=number(last, lang), total=number(page.total, lang)
+        )
         parts = [f"*{header}*"]
     parts.append(t("list.status_label", lang, status=t(f"status.{state.status}", lang)))
     if state.messenger:
@@ -119,20 +139,35 @@ def _filters(state: ListState, lang: str, audiences: list[tuple[int, str]]) -> d
     current_status = next(o for o in statuses if o["value"] == state.status)
     current_messenger = next(o for o in messengers if o["value"] == (state.messenger or "any"))
     elements: list[dict[str, Any]] = [
-        {"type": "static_select", "action_id": "list_status", "placeholder": plain(t("list.filter_status", lang)),
-         "options": statuses, "initial_option": current_status},
-        {"type": "static_select", "action_id": "list_messenger",
-         "placeholder": plain(t("list.filter_messenger", lang)), "options": messengers,
-         "initial_option": current_messenger},
+        {
+            "type": "static_select",
+            "action_id": "list_status",
+            "placeholder": plain(t("list.filter_status", lang)),
+            "options": statuses,
+            "initial_option": current_status,
+        },
+        {
+            "type": "static_select",
+            "action_id": "list_messenger",
+            "placeholder": plain(t("list.filter_messenger", lang)),
+            "options": messengers,
+            "initial_option": current_messenger,
+        },
     ]
     if audiences:
         groups = [option(t("audience.none", lang), "none")] + [
             option(cut(name, 75), str(aid)) for aid, name in audiences[:99]
         ]
         current = next((o for o in groups if o["value"] == str(state.audience_id)), groups[0])
-        elements.append({"type": "static_select", "action_id": "list_audience",
-                         "placeholder": plain(t("audience.filter", lang)), "options": groups,
-                         "initial_option": current})
+        elements.append(
+            {
+                "type": "static_select",
+                "action_id": "list_audience",
+                "placeholder": plain(t("audience.filter", lang)),
+                "options": groups,
+                "initial_option": current,
+            }
+        )
     if state.is_filtered():
         elements.append(button(t("list.clear_filters", lang), "list_clear", "clear"))
     elements.append(button(t("list.refresh", lang), "list_refresh", "refresh"))
@@ -145,8 +180,14 @@ def _sort_buttons(state: ListState, lang: str, labels: dict[str, str]) -> dict[s
         label = labels.get(sort) or t(f"field.{sort}", lang)
         if sort == state.sort:
             label = f"{label} {'▼' if state.desc else '▲'}"
-        elements.append(button(label.capitalize() if lang == "en" else label[:1].upper() + label[1:],
-                               f"list_sort_{sort}", sort, "primary" if sort == state.sort else None))
+        elements.append(
+            button(
+                label.capitalize() if lang == "en" else label[:1].upper() + label[1:],
+                f"list_sort_{sort}",
+                sort,
+                "primary" if sort == state.sort else None,
+            )
+        )
     return {"type": "actions", "block_id": join("sort", state), "elements": elements}
 
 
@@ -174,16 +215,25 @@ def _list_actions(state: ListState, lang: str) -> dict[str, Any]:
     return {"type": "actions", "block_id": join("acts", state), "elements": elements}
 
 
-def contact_list(page: Page, state: ListState, lang: str, notice: str | None = None,
-                 columns: list[Column] | None = None, values: dict[int, dict[int, str]] | None = None,
-                 audiences: list[tuple[int, str]] | None = None, *, seal: Seal) -> dict[str, Any]:
+def contact_list(
+    page: Page,
+    state: ListState,
+    lang: str,
+    notice: str | None = None,
+    columns: list[Column] | None = None,
+    values: dict[int, dict[int, str]] | None = None,
+    audiences: list[tuple[int, str]] | None = None,
+    *,
+    seal: Seal,
+) -> dict[str, Any]:
     """The whole list message (`text` is the notification fallback); `seal` seals the rows' menu values."""
     values = values or {}
     blocks: list[dict[str, Any]] = []
     if notice:
         blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
-    blocks.append({"type": "section", "block_id": "head",
-                   "text": mrkdwn(_header_text(page, state, lang, dict(audiences or [])))})
+    blocks.append(
+        {"type": "section", "block_id": "head", "text": mrkdwn(_header_text(page, state, lang, dict(audiences or [])))}
+    )
     audiences = audiences or []
     columns = columns if columns is not None else default_columns(lang)
     blocks.append(_filters(state, lang, audiences))
@@ -191,8 +241,7 @@ def contact_list(page: Page, state: ListState, lang: str, notice: str | None = N
     blocks.append({"type": "divider"})
     if page.rows:
         limit = min(1000, ROWS_TEXT_BUDGET // len(page.rows))
-        blocks.extend(contact_row(c, state, lang, columns, values.get(c.id or 0), limit, seal=seal)
-                      for c in page.rows)
+        blocks.extend(contact_row(c, state, lang, columns, values.get(c.id or 0), limit, seal=seal) for c in page.rows)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("list.empty", lang))})
     nav = _nav(page, state, lang)
@@ -200,6 +249,11 @@ def contact_list(page: Page, state: ListState, lang: str, notice: str | None = N
         blocks.append(nav)
     blocks.append(_list_actions(state, lang))
     first = state.offset + 1 if page.rows else 0
-    fallback = t("list.fallback", lang, first=number(first, lang),
-                 last=number(state.offset + len(page.rows), lang), total=number(page.total, lang))
+    fallback = t(
+        "list.fallback",
+        lang,
+        first=number(first, lang),
+        last=number(state.offset + len(page.rows), lang),
+        total=number(page.total, lang),
+    )
     return {"blocks": blocks[:50], "text": fallback}

@@ -38,16 +38,18 @@ def _close_button(ticket_id: int, lang: str, seal: Seal) -> dict[str, Any]:
     return {
         "type": "actions",
         "block_id": "ticket_actions",
-        "elements": [{
-            **button(t("inbound.ticket.close_button", lang), CLOSE_TICKET_ACTION, seal(str(ticket_id)), "danger"),
-            "confirm": {
-                "title": plain(t("inbound.ticket.close_confirm_title", lang), 100),
-                "text": plain(t("inbound.ticket.close_confirm_text", lang, id=ticket_id), 300),
-                "confirm": plain(t("inbound.ticket.close_confirm_yes", lang), 30),
-                "deny": plain(t("inbound.ticket.close_confirm_no", lang), 30),
-                "style": "danger",
-            },
-        }],
+        "elements": [
+            {
+                **button(t("inbound.ticket.close_button", lang), CLOSE_TICKET_ACTION, seal(str(ticket_id)), "danger"),
+                "confirm": {
+                    "title": plain(t("inbound.ticket.close_confirm_title", lang), 100),
+                    "text": plain(t("inbound.ticket.close_confirm_text", lang, id=ticket_id), 300),
+                    "confirm": plain(t("inbound.ticket.close_confirm_yes", lang), 30),
+                    "deny": plain(t("inbound.ticket.close_confirm_no", lang), 30),
+                    "style": "danger",
+                },
+            }
+        ],
     }
 
 
@@ -55,8 +57,14 @@ def _contact_notes(contact: Contact, lang: str) -> list[dict[str, Any]]:
     """What inbound traffic taught us about the contact: it is blocked but wrote, or it opted out."""
     notes = []
     if contact.blocked_messages:
-        notes.append(t("inbound.blocked_wrote", lang, count=contact.blocked_messages,
-                       when=date_token(contact.blocked_last_at, t("never", lang))))
+        notes.append(
+            t(
+                "inbound.blocked_wrote",
+                lang,
+                count=contact.blocked_messages,
+                when=date_token(contact.blocked_last_at, t("never", lang)),
+            )
+        )
     if contact.opted_out_at is not None:
         notes.append(t("inbound.opted_out", lang, when=date_token(contact.opted_out_at)))
     return [{"type": "context", "elements": [mrkdwn(note)]} for note in notes]
@@ -70,8 +78,15 @@ def message_body(kind: str, text_: str | None, lang: str) -> str:
     return f"{label} {escape(cut(text_, 500))}" if text_ else label
 
 
-def last_ticket(contact: Contact, found: LastTicket | None, lang: str, can_close: bool = False,
-                notice: str | None = None, *, seal: Seal) -> dict[str, Any]:
+def last_ticket(
+    contact: Contact,
+    found: LastTicket | None,
+    lang: str,
+    can_close: bool = False,
+    notice: str | None = None,
+    *,
+    seal: Seal,
+) -> dict[str, Any]:
     """The last-ticket modal; admins (`can_close`) get a button closing an open ticket (its value sealed).
 
     The metadata is plain here: the listener seals the whole view before opening it."""
@@ -86,25 +101,29 @@ def last_ticket(contact: Contact, found: LastTicket | None, lang: str, can_close
         ticket = found.ticket
         never = t("never", lang)
         blocks.append({"type": "section", "text": mrkdwn(t("ticket.summary", lang, who=who, id=ticket.id))})
-        blocks.append({
-            "type": "section",
-            "fields": [
-                mrkdwn(f"*{t('ticket.status', lang)}*\n{t(f'ticket.status.{ticket.status}', lang)}"),
-                mrkdwn(f"*{t('ticket.opened', lang)}*\n{date_token(ticket.opened_at, never)}"),
-                mrkdwn(f"*{t('ticket.last_message', lang)}*\n{date_token(ticket.last_message_at, never)}"),
-                mrkdwn(f"*{t('ticket.count', lang)}*\n{ticket.message_count}"),
-            ],
-        })
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    mrkdwn(f"*{t('ticket.status', lang)}*\n{t(f'ticket.status.{ticket.status}', lang)}"),
+                    mrkdwn(f"*{t('ticket.opened', lang)}*\n{date_token(ticket.opened_at, never)}"),
+                    mrkdwn(f"*{t('ticket.last_message', lang)}*\n{date_token(ticket.last_message_at, never)}"),
+                    mrkdwn(f"*{t('ticket.count', lang)}*\n{ticket.message_count}"),
+                ],
+            }
+        )
         if found.messages:
             blocks.append({"type": "divider"})
             blocks.append({"type": "section", "text": mrkdwn(f"*{t('ticket.recent', lang)}*")})
             for message in found.messages:
                 author = t(f"ticket.direction.{message.direction}", lang)
                 body = message_body(message.kind, message.text, lang)
-                blocks.append({
-                    "type": "context",
-                    "elements": [mrkdwn(f"*{author}* · {date_token(message.sent_at, never)}\n{body}")],
-                })
+                blocks.append(
+                    {
+                        "type": "context",
+                        "elements": [mrkdwn(f"*{author}* · {date_token(message.sent_at, never)}\n{body}")],
+                    }
+                )
         if can_close and ticket.status == "open":
             blocks.append(_close_button(ticket.id or 0, lang, seal))
     return {

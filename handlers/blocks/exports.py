@@ -14,14 +14,21 @@ from handlers.list_state import ListState, join
 def choice(state: ListState, lang: str, *, seal: Seal) -> dict[str, Any]:
     """Two buttons; the list's state rides along in the block_id (sealed: what is exported is what was
     shown), so any process can do the export."""
-    block_id = seal(join("exp", state)[:255 - MAC_CHARS - 1])
-    return {"text": t("export.where", lang), "blocks": [
-        {"type": "section", "text": mrkdwn(f"*{t('export.where', lang)}*  ({describe(state, lang)})")},
-        {"type": "actions", "block_id": block_id, "elements": [
-            button(t("export.to_dm", lang), "export_dm", "dm", "primary"),
-            button(t("export.to_channel", lang), "export_channel", "channel"),
-        ]},
-    ]}
+    block_id = seal(join("exp", state)[: 255 - MAC_CHARS - 1])
+    return {
+        "text": t("export.where", lang),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(f"*{t('export.where', lang)}*  ({describe(state, lang)})")},
+            {
+                "type": "actions",
+                "block_id": block_id,
+                "elements": [
+                    button(t("export.to_dm", lang), "export_dm", "dm", "primary"),
+                    button(t("export.to_channel", lang), "export_channel", "channel"),
+                ],
+            },
+        ],
+    }
 
 
 def describe(state: ListState, lang: str) -> str:

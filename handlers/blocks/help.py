@@ -24,8 +24,7 @@ def help_message(lang: str, commands: list[str], unknown: str | None = None) -> 
     lines = [t(f"help.{name}", lang) for name in BUILT_IN] + [command_line(n, lang) for n in commands]
     blocks: list[dict[str, Any]] = [
         {"type": "section", "block_id": "help_intro", "text": mrkdwn(intro)},
-        {"type": "section", "block_id": "help_commands",
-         "text": mrkdwn("\n".join(f"• {line}" for line in lines))},
+        {"type": "section", "block_id": "help_commands", "text": mrkdwn("\n".join(f"• {line}" for line in lines))},
         {"type": "context", "block_id": "help_more", "elements": [mrkdwn(t("help.more", lang))]},
         {"type": "context", "block_id": "help_admins", "elements": [mrkdwn(t("help.admins", lang))]},
     ]

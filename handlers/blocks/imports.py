@@ -35,9 +35,10 @@ def file_error(file_name: str, reason_text: str, lang: str) -> dict[str, Any]:
 
 def _counts(preview: Preview, lang: str) -> dict[str, Any]:
     c = preview.counts
-    return {"type": "section", "fields": [
-        mrkdwn(f"*{number(getattr(c, k), lang)}* {t(f'import.count.{k}', lang)}") for k in COUNT_KEYS
-    ]}
+    return {
+        "type": "section",
+        "fields": [mrkdwn(f"*{number(getattr(c, k), lang)}* {t(f'import.count.{k}', lang)}") for k in COUNT_KEYS],
+    }
 
 
 def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal: Seal) -> dict[str, Any]:
@@ -61,8 +62,17 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal
             value = err.get("value") or ""
             quoted = escape(cut(value, 40)).replace("`", "'")
             shown = f" `{quoted}`" if value and err.get("code") != "duplicate" else ""
-            lines.append("• " + t("import.preview.error_line", lang, row=err["row"],
-                                  column=escape(cut(err.get("column") or "-", 40)), reason=reason(err, lang)) + shown)
+            lines.append(
+                "• "
+                + t(
+                    "import.preview.error_line",
+                    lang,
+                    row=err["row"],
+                    column=escape(cut(err.get("column") or "-", 40)),
+                    reason=reason(err, lang),
+                )
+                + shown
+            )
         more = c.rejected - len(preview.errors)
         if more > 0 and attached:
             lines.append(t("import.preview.more_errors", lang, count=number(more, lang)))
@@ -71,13 +81,19 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal
     if c.created or c.updated:
         if c.created:
             blocks.append(_section(t("import.preview.consent", lang, count=number(c.created, lang))))
-        confirm = button(t("import.confirm_consent" if c.created else "import.confirm", lang), "import_confirm",
-                         seal(str(preview.run_id)), "primary")
+        confirm = button(
+            t("import.confirm_consent" if c.created else "import.confirm", lang),
+            "import_confirm",
+            seal(str(preview.run_id)),
+            "primary",
+        )
         if c.created:
-            confirm["confirm"] = {"title": plain(t("import.confirm_dialog.title", lang), 100),
-                                  "text": plain(t("import.confirm_dialog.text", lang), 300),
-                                  "confirm": plain(t("import.confirm", lang), 30),
-                                  "deny": plain(t("import.cancel", lang), 30)}
+            confirm["confirm"] = {
+                "title": plain(t("import.confirm_dialog.title", lang), 100),
+                "text": plain(t("import.confirm_dialog.text", lang), 300),
+                "confirm": plain(t("import.confirm", lang), 30),
+                "deny": plain(t("import.cancel", lang), 30),
+            }
         buttons.append(confirm)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("import.preview.nothing", lang))})
@@ -94,8 +110,12 @@ def done(preview: Preview, user: str, lang: str) -> dict[str, Any]:
     message = _message(text_)
     message["text"] = t("import.done_plain", lang, file=cut(preview.file_name, 100), **values)
     if c.opted_out:
-        message["blocks"].append({"type": "context", "elements": [
-            mrkdwn(t("import.preview.opted_out", lang, count=number(c.opted_out, lang)))]})
+        message["blocks"].append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(t("import.preview.opted_out", lang, count=number(c.opted_out, lang)))],
+            }
+        )
     return message
 
 

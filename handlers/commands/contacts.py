@@ -51,15 +51,16 @@ def run_command(command: dict[str, Any], context: BoltContext, client: WebClient
     word, _, rest = text.partition(" ")
     handler = SUBCOMMANDS.get(word.lower())
     if handler is not None:
-        handler(rest=rest.strip(), command=command, context=context, client=client, respond=respond,
-                lang=language)
+        handler(rest=rest.strip(), command=command, context=context, client=client, respond=respond, lang=language)
         return
     d = deps(context)
     region = d.settings.default_region
     if text and (cid := contact_card.find_one(d.engine, text, region)) is not None:
         try:
-            respond(response_type="ephemeral",
-                    **card_message(contact_card.load(d.engine, cid), language, seal=sealer(context).seal))
+            respond(
+                response_type="ephemeral",
+                **card_message(contact_card.load(d.engine, cid), language, seal=sealer(context).seal),
+            )
             return
         except contact_card.NotFound:  # deleted between the two reads: fall back to the search
             pass
@@ -84,18 +85,25 @@ def registered_commands() -> list[str]:
     return names
 
 
-def run_for_user(text: str, user_id: str, team_id: str | None, trigger_id: str | None, context: BoltContext,
-                 client: WebClient) -> None:
+def run_for_user(
+    text: str, user_id: str, team_id: str | None, trigger_id: str | None, context: BoltContext, client: WebClient
+) -> None:
     """Run `/contacts <text>` for a surface without a channel (Home, global shortcut): answers go to the DM.
 
     The subcommand gets a command payload like Slack's, with the DM as channel and the click's
     trigger_id, so a feature that opens a modal or posts a message works from there unchanged.
     """
     channel = dm_channel(client, user_id)
-    command = {"command": "/contacts", "text": text, "user_id": user_id, "team_id": team_id or "",
-               "channel_id": channel, "trigger_id": trigger_id or "", "response_url": ""}
-    run_command(command=command, context=context, client=client,
-                respond=DirectReply(client, channel))  # type: ignore[arg-type]
+    command = {
+        "command": "/contacts",
+        "text": text,
+        "user_id": user_id,
+        "team_id": team_id or "",
+        "channel_id": channel,
+        "trigger_id": trigger_id or "",
+        "response_url": "",
+    }
+    run_command(command=command, context=context, client=client, respond=DirectReply(client, channel))  # type: ignore[arg-type]
 
 
 def register(app: App) -> None:

@@ -16,12 +16,15 @@ from handlers.context import deps, sealer
 
 @subcommand("groups", "gruppen", "zielgruppen", "audiences")
 def show_groups(*, context: BoltContext, respond: Respond, lang: str, **_: Any) -> None:
-    respond(response_type="ephemeral", **groups_message(audience_service.list_with_counts(deps(context).engine), lang,
-                                                        seal=sealer(context).seal))
+    respond(
+        response_type="ephemeral",
+        **groups_message(audience_service.list_with_counts(deps(context).engine), lang, seal=sealer(context).seal),
+    )
 
 
 @subcommand("attributes", "merkmale", "nutzermerkmale")
 def show_attributes(*, context: BoltContext, respond: Respond, lang: str, **_: Any) -> None:
-    respond(response_type="ephemeral",
-            **attributes_message(attribute_service.list_attributes(deps(context).engine), lang,
-                                 seal=sealer(context).seal))
+    respond(
+        response_type="ephemeral",
+        **attributes_message(attribute_service.list_attributes(deps(context).engine), lang, seal=sealer(context).seal),
+    )

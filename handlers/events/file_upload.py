@@ -49,12 +49,19 @@ def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient
         if not claim(deps(context).engine, f"file:{shared['id']}"):
             log.info("file %s already handled (retry or second event)", shared["id"])
             continue
-        preview_file(str(shared["id"]), str(event["channel"]), str(event.get("thread_ts") or event["ts"]),
-                     context, client, str(shared.get("name") or "file"))
+        preview_file(
+            str(shared["id"]),
+            str(event["channel"]),
+            str(event.get("thread_ts") or event["ts"]),
+            context,
+            client,
+            str(shared.get("name") or "file"),
+        )
 
 
-def preview_file(file_id: str, channel: str, thread_ts: str, context: BoltContext, client: WebClient,
-                 name: str = "file") -> None:
+def preview_file(
+    file_id: str, channel: str, thread_ts: str, context: BoltContext, client: WebClient, name: str = "file"
+) -> None:
     d = deps(context)
     language = lang(context, client)
     shared = SharedFile(file_id, name, 0, "", "", "")
@@ -81,8 +88,17 @@ def preview_file(file_id: str, channel: str, thread_ts: str, context: BoltContex
         if not shared.looks_like_csv() and shared.filetype not in ("", "binary"):
             raise FileProblem("import.error.not_csv", kind=shared.filetype or shared.mimetype)
         path = download(shared, d.settings.slack_bot_token, d.settings.slack_api_url, d.settings.max_upload_bytes)
-        result = imports.preview(d.engine, path, shared.name, actor=actor(context), region=d.settings.default_region,
-                                 file_id=file_id, channel_id=channel, thread_ts=thread_ts, progress=progress)
+        result = imports.preview(
+            d.engine,
+            path,
+            shared.name,
+            actor=actor(context),
+            region=d.settings.default_region,
+            file_id=file_id,
+            channel_id=channel,
+            thread_ts=thread_ts,
+            progress=progress,
+        )
     except FileProblem as exc:
         show(blocks.file_error(shared.name, t(exc.code, language, **exc.values), language))
         return
@@ -97,9 +113,13 @@ def preview_file(file_id: str, channel: str, thread_ts: str, context: BoltContex
     attached = result.counts.rejected > SHOWN_ERRORS
     show(blocks.preview_message(result, language, attached=attached, seal=sealer(context).seal))
     if attached:
-        client.files_upload_v2(channel=channel, thread_ts=thread_ts, filename=t("import.rejected_file", language),
-                               content=imports.rejected_csv(d.engine, result.run_id, language),
-                               title=t("import.rejected_file", language))
+        client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            filename=t("import.rejected_file", language),
+            content=imports.rejected_csv(d.engine, result.run_id, language),
+            title=t("import.rejected_file", language),
+        )
 
 
 def register(app: App) -> None:

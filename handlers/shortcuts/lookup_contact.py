@@ -49,8 +49,11 @@ def on_lookup(body: dict[str, Any], context: BoltContext, client: WebClient, res
     if not cards:
         respond(**ephemeral(" ".join(notes) or t("gone", language)))
         return
-    respond(response_type="ephemeral", replace_original=False,
-            **contact_cards(cards, language, " ".join(notes) or None, seal=sealer(context).seal))
+    respond(
+        response_type="ephemeral",
+        replace_original=False,
+        **contact_cards(cards, language, " ".join(notes) or None, seal=sealer(context).seal),
+    )
 
 
 def register(app: App) -> None:

@@ -36,9 +36,14 @@ def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, clie
                 changes["choices"] = choices
             attribute = service.update(deps(context).engine, int(meta["id"]), actor(context), **changes)
         else:
-            attribute = service.create(deps(context).engine, submitted.get("label_de") or "",
-                                       submitted.get("label_en"), submitted.get("type") or "text", actor(context),
-                                       choices=choices)
+            attribute = service.create(
+                deps(context).engine,
+                submitted.get("label_de") or "",
+                submitted.get("label_en"),
+                submitted.get("type") or "text",
+                actor(context),
+                choices=choices,
+            )
     except AttributeValueError as exc:
         block = "choices" if exc.code == "attr.no_choices" else "label_de"
         ack(response_action="errors", errors={block: t(exc.code, language, **exc.values)})
@@ -69,8 +74,9 @@ def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client
         contact = contact_service.contact_or_raise(deps(context).engine, contact_id)
         service.set_contact_values(deps(context).engine, contact_id, raw, actor(context))
     except AttributeValueError as exc:
-        ack(response_action="errors",
-            errors={f"a{exc.values.get('attribute_id')}": t(exc.code, language, **exc.values)})
+        ack(
+            response_action="errors", errors={f"a{exc.values.get('attribute_id')}": t(exc.code, language, **exc.values)}
+        )
         return
     except contact_service.NotFound:
         ack()

@@ -29,14 +29,19 @@ def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
     except BadState:
         state = ListState()
     try:
-        info = service.create(deps(context).engine, _value(body, "name") or "",
-                              service.spec_from_list(state.contact_filter()), actor(context))
+        info = service.create(
+            deps(context).engine,
+            _value(body, "name") or "",
+            service.spec_from_list(state.contact_filter()),
+            actor(context),
+        )
     except AudienceError as exc:
         ack(response_action="errors", errors={"name": t(exc.code, language, **exc.values)})
         return
     ack()
-    notice = ":white_check_mark: " + t("audience.saved", language, name=info.name,
-                                       members=number(info.members, language))
+    notice = ":white_check_mark: " + t(
+        "audience.saved", language, name=info.name, members=number(info.members, language)
+    )
     shown = ListState(sort=state.sort, desc=state.desc, status="all", audience_id=info.id)
     refresh_list(meta, context, language, notice, shown)
 
@@ -96,16 +101,20 @@ def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
     if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     try:
-        info = service.create(deps(context).engine, _value(body, "name") or "", spec_from_form(body),
-                              actor(context))
+        info = service.create(deps(context).engine, _value(body, "name") or "", spec_from_form(body), actor(context))
     except AudienceError as exc:
-        field = {"audience.bad_days": "last_chat_days", "audience.bad_number": "attr_value",
-                 "audience.bad_date": "attr_value"}.get(exc.code, "name")
+        field = {
+            "audience.bad_days": "last_chat_days",
+            "audience.bad_number": "attr_value",
+            "audience.bad_date": "attr_value",
+        }.get(exc.code, "name")
         ack(response_action="errors", errors={field: t(exc.code, language, **exc.values)})
         return
     ack()
-    tell(meta, ":white_check_mark: " + t("audience.saved", language, name=info.name,
-                                                      members=number(info.members, language)))
+    tell(
+        meta,
+        ":white_check_mark: " + t("audience.saved", language, name=info.name, members=number(info.members, language)),
+    )
 
 
 def register(app: App) -> None:

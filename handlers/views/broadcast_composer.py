@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 MIN_LEAD_SECONDS = 60
 
 
-def open_composer(client: WebClient, trigger_id: str, d: Deps, language: str, meta: dict[str, Any],
-                  seal: Sealer) -> None:
+def open_composer(
+    client: WebClient, trigger_id: str, d: Deps, language: str, meta: dict[str, Any], seal: Sealer
+) -> None:
     """Open at once (the trigger lives 3 s), then fill in the templates, which may take a round trip to Meta."""
     opened = client.views_open(trigger_id=trigger_id, view=seal.view(loading_view(language, meta)))
     view_id = opened["view"]["id"]
@@ -71,8 +72,7 @@ def _picked_time(body: dict[str, Any]) -> int | None:
     return int(value) if value else None
 
 
-def _picked(body: dict[str, Any], context: BoltContext,
-            language: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+def _picked(body: dict[str, Any], context: BoltContext, language: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """Step 1's answers as metadata (None: the modal's own metadata failed its check), and the input
     errors to show (none: go on). A saved group's value must carry its seal."""
     d = deps(context)
@@ -144,13 +144,18 @@ def on_params(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
     if (earlier := sealed_metadata(ack, body, context, language)) is None:
         return
     sources = _sources(body)
-    errors = {f"val:{k}": t("broadcast.error.params", language, problems=f"missing:{k}")
-              for k, s in sources.items() if "text" in s and not s["text"]}
+    errors = {
+        f"val:{k}": t("broadcast.error.params", language, problems=f"missing:{k}")
+        for k, s in sources.items()
+        if "text" in s and not s["text"]
+    }
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    ack(response_action="update", view=sealer(context).view(loading_view(language, {**earlier, "p": sources},
-                                                                         CONFIRM_CALLBACK)))
+    ack(
+        response_action="update",
+        view=sealer(context).view(loading_view(language, {**earlier, "p": sources}, CONFIRM_CALLBACK)),
+    )
 
 
 @answers_errors
@@ -177,16 +182,20 @@ def _audience(d: Deps, meta: dict[str, Any], language: str) -> service.AudienceS
     return service.AudienceSpec()
 
 
-def draft_from(meta: dict[str, Any], context: BoltContext, language: str,
-               request_key: str | None = None) -> service.Draft:
+def draft_from(
+    meta: dict[str, Any], context: BoltContext, language: str, request_key: str | None = None
+) -> service.Draft:
     d = deps(context)
     at = meta.get("at")
     return service.Draft(
         template=_template(d, str(meta.get("tpl", ""))),
         params={k: service.ParamSource(**v) for k, v in (meta.get("p") or {}).items()},
-        audience=_audience(d, meta, language), created_by=actor(context),
-        scheduled_at=datetime.fromtimestamp(int(at), UTC) if at else None, request_key=request_key,
-        report_lang=language, channel_id=meta.get("ch"),
+        audience=_audience(d, meta, language),
+        created_by=actor(context),
+        scheduled_at=datetime.fromtimestamp(int(at), UTC) if at else None,
+        request_key=request_key,
+        report_lang=language,
+        channel_id=meta.get("ch"),
     )
 
 
@@ -210,8 +219,9 @@ def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, 
         except service.BroadcastError as exc:
             note = t("broadcast.confirm.test_failed", language, reason=t(exc.code, language, **exc.values))
     meta = {k: v for k, v in meta.items() if k != "test"}  # the test is done; confirming must not repeat it
-    view = confirm_view(draft.template, preview, language, meta, meta.get("at"), note,
-                        refusal(context, language) is None)
+    view = confirm_view(
+        draft.template, preview, language, meta, meta.get("at"), note, refusal(context, language) is None
+    )
     client.views_update(view_id=view_id, view=sealer(context).view(view))
 
 
@@ -232,8 +242,9 @@ def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) ->
         return
     d = deps(context)
     try:
-        row, created = service.create(d.engine, d.settings,
-                                      draft_from(meta, context, language, f"slack:{body['view']['id']}"))
+        row, created = service.create(
+            d.engine, d.settings, draft_from(meta, context, language, f"slack:{body['view']['id']}")
+        )
     except service.BroadcastError as exc:
         client.chat_postEphemeral(channel=channel, user=user, text=t(exc.code, language, **exc.values))
         return

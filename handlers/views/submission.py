@@ -87,8 +87,9 @@ def tell(meta: dict[str, Any], text: str) -> None:
         webhook(url).send(text=text, response_type="ephemeral", replace_original=False)
 
 
-def refresh_list(meta: dict[str, Any], context: BoltContext, language: str, notice: str,
-                 state: ListState | None = None) -> None:
+def refresh_list(
+    meta: dict[str, Any], context: BoltContext, language: str, notice: str, state: ListState | None = None
+) -> None:
     """Redraw the list message the modal was opened from (its state is in `meta["blk"]`)."""
     url = reply_url(meta)
     if url is None:

@@ -37,33 +37,75 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 TITLES = {
-    130429: "Rate limit hit", 131056: "(Business Account, Consumer Account) pair rate limit hit",
-    131000: "Something went wrong", 131016: "Service unavailable", 131026: "Message undeliverable",
+    130429: "Rate limit hit",
+    131056: "(Business Account, Consumer Account) pair rate limit hit",
+    131000: "Something went wrong",
+    131016: "Service unavailable",
+    131026: "Message undeliverable",
     131049: "This message was not delivered to maintain healthy ecosystem engagement.",
-    130472: "User's number is part of an experiment", 190: "Access token has expired",
-    368: "Temporarily blocked for policies violations", 131042: "Business eligibility payment issue",
+    130472: "User's number is part of an experiment",
+    190: "Access token has expired",
+    368: "Temporarily blocked for policies violations",
+    131042: "Business eligibility payment issue",
     132000: "Number of parameters does not match the expected number of params",
-    132001: "Template name does not exist in the translation", 100: "Invalid parameter",
-    131008: "Required parameter is missing", 131009: "Parameter value is not valid",
-    80007: "Rate limit issues", 4: "Application request limit reached",
+    132001: "Template name does not exist in the translation",
+    100: "Invalid parameter",
+    131008: "Required parameter is missing",
+    131009: "Parameter value is not valid",
+    80007: "Rate limit issues",
+    4: "Application request limit reached",
 }
 
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
-    {"name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1",
-     "components": [{"type": "HEADER", "format": "TEXT", "text": "Hello World"},
-                    {"type": "BODY", "text": "Welcome and congratulations!!"}]},
-    {"name": "termin_erinnerung", "language": "de", "status": "APPROVED", "category": "UTILITY", "id": "2",
-     "components": [{"type": "BODY", "text": "Hallo {{1}}, Ihr Termin ist am {{2}}."},
-                    {"type": "FOOTER", "text": "Antworten Sie STOP zum Abmelden"}]},
-    {"name": "angebot", "language": "de", "status": "APPROVED", "category": "MARKETING", "id": "3",
-     "parameter_format": "NAMED",
-     "components": [{"type": "HEADER", "format": "TEXT", "text": "Angebot für {{vorname}}"},
-                    {"type": "BODY", "text": "Hallo {{vorname}}, Code {{code}} gilt bis Sonntag."},
-                    {"type": "BUTTONS", "buttons": [
-                        {"type": "URL", "text": "Ansehen", "url": "https://example.com/a/{{1}}"},
-                        {"type": "QUICK_REPLY", "text": "Stopp"}]}]},
-    {"name": "alt_abgelehnt", "language": "de", "status": "REJECTED", "category": "MARKETING", "id": "4",
-     "components": [{"type": "BODY", "text": "Nie verschickt"}]},
+    {
+        "name": "hello_world",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "1",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+            {"type": "BODY", "text": "Welcome and congratulations!!"},
+        ],
+    },
+    {
+        "name": "termin_erinnerung",
+        "language": "de",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "2",
+        "components": [
+            {"type": "BODY", "text": "Hallo {{1}}, Ihr Termin ist am {{2}}."},
+            {"type": "FOOTER", "text": "Antworten Sie STOP zum Abmelden"},
+        ],
+    },
+    {
+        "name": "angebot",
+        "language": "de",
+        "status": "APPROVED",
+        "category": "MARKETING",
+        "id": "3",
+        "parameter_format": "NAMED",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Angebot für {{vorname}}"},
+            {"type": "BODY", "text": "Hallo {{vorname}}, Code {{code}} gilt bis Sonntag."},
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {"type": "URL", "text": "Ansehen", "url": "https://example.com/a/{{1}}"},
+                    {"type": "QUICK_REPLY", "text": "Stopp"},
+                ],
+            },
+        ],
+    },
+    {
+        "name": "alt_abgelehnt",
+        "language": "de",
+        "status": "REJECTED",
+        "category": "MARKETING",
+        "id": "4",
+        "components": [{"type": "BODY", "text": "Nie verschickt"}],
+    },
 ]
 
 
@@ -90,8 +132,10 @@ class State:
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
         name, lang = tpl.get("name"), (tpl.get("language") or {}).get("code")
-        found = next((t for t in self.templates if t["name"] == name and t["language"] == lang
-                      and t["status"] == "APPROVED"), None)
+        found = next(
+            (t for t in self.templates if t["name"] == name and t["language"] == lang and t["status"] == "APPROVED"),
+            None,
+        )
         if found is None:
             return 132001, f"template {name!r} not approved in {lang!r}"
         named = found.get("parameter_format") == "NAMED"
@@ -147,24 +191,38 @@ class State:
 
     def stats(self) -> dict[str, Any]:
         times = sorted(self.accepted_at)
-        return {"counts": dict(self.counts), "accepted": len(times), "requests": self.requests,
-                "errors": {str(k): v for k, v in self.errors.items()}, "invalid": self.invalid[-20:],
-                "window_max": self.window_max(), "first": times[0] if times else None,
-                "last": times[-1] if times else None}
+        return {
+            "counts": dict(self.counts),
+            "accepted": len(times),
+            "requests": self.requests,
+            "errors": {str(k): v for k, v in self.errors.items()},
+            "invalid": self.invalid[-20:],
+            "window_max": self.window_max(),
+            "first": times[0] if times else None,
+            "last": times[-1] if times else None,
+        }
 
 
 def error_body(code: int, detail: str = "") -> bytes:
-    return json.dumps({"error": {
-        "message": f"({code}) {TITLES.get(code, 'Error')}", "type": "OAuthException", "code": code,
-        "error_data": {"messaging_product": "whatsapp", "details": detail or TITLES.get(code, "")},
-        "fbtrace_id": "AbCdEf123"}}).encode()
+    return json.dumps(
+        {
+            "error": {
+                "message": f"({code}) {TITLES.get(code, 'Error')}",
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": detail or TITLES.get(code, "")},
+                "fbtrace_id": "AbCdEf123",
+            }
+        }
+    ).encode()
 
 
 DROP = object()
 
 
-async def answer(state: State, method: str, target: str, headers: dict[str, str],
-                 body: bytes) -> tuple[int, bytes] | object:
+async def answer(
+    state: State, method: str, target: str, headers: dict[str, str], body: bytes
+) -> tuple[int, bytes] | object:
     url = urlparse(target)
     path = url.path
     if path == "/_fake/stats":
@@ -183,7 +241,7 @@ async def answer(state: State, method: str, target: str, headers: dict[str, str]
     if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         limit, start = int(query.get("limit", 25)), int(query.get("after") or 0)
-        page = state.templates[start:start + limit]
+        page = state.templates[start : start + limit]
         paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
         if start + limit < len(state.templates):
             paging["next"] = f"http://fake/{VERSION}/{WABA_ID}/message_templates?after={start + limit}"
@@ -226,9 +284,13 @@ async def answer(state: State, method: str, target: str, headers: dict[str, str]
         await post_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
     if step.get("drop"):  # accepted, but the answer never arrives
         return DROP
-    return 200, json.dumps({"messaging_product": "whatsapp",
-                            "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
-                            "messages": [{"id": wamid, "message_status": "accepted"}]}).encode()
+    return 200, json.dumps(
+        {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+            "messages": [{"id": wamid, "message_status": "accepted"}],
+        }
+    ).encode()
 
 
 async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) -> None:
@@ -238,28 +300,56 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
     items = []
     for i, raw in enumerate(statuses):
         item = raw if isinstance(raw, dict) else {"status": raw}
-        entry: dict[str, Any] = {"id": wamid, "status": item["status"], "timestamp": str(int(time.time()) + i),
-                                 "recipient_id": to.lstrip("+")}
+        entry: dict[str, Any] = {
+            "id": wamid,
+            "status": item["status"],
+            "timestamp": str(int(time.time()) + i),
+            "recipient_id": to.lstrip("+"),
+        }
         if item.get("code"):
             entry["errors"] = [{"code": item["code"], "title": TITLES.get(item["code"], "Error")}]
         items.append(entry)
     if state.client is None:
         state.client = httpx.AsyncClient(timeout=10)
     for entry in items:  # one webhook per status, as Meta sends them
-        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [
-            {"field": "messages", "value": {"messaging_product": "whatsapp",
-                                            "metadata": {"display_phone_number": "4930123456",
-                                                         "phone_number_id": PHONE_ID},
-                                            "statuses": [entry]}}]}]}).encode()
+        body = json.dumps(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": WABA_ID,
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {
+                                    "messaging_product": "whatsapp",
+                                    "metadata": {"display_phone_number": "4930123456", "phone_number_id": PHONE_ID},
+                                    "statuses": [entry],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ).encode()
         signature = "sha256=" + hmac.new(state.webhook["secret"].encode(), body, hashlib.sha256).hexdigest()
-        response = await state.client.post(state.webhook["url"], content=body, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": signature})
+        response = await state.client.post(
+            state.webhook["url"],
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+        )
         if response.status_code != 200:
             state.invalid.append(f"webhook answered {response.status_code}")
 
 
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error",
-           503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 async def _serve_conn(state: State, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -283,8 +373,10 @@ async def _serve_conn(state: State, reader: asyncio.StreamReader, writer: asynci
                 return
             status, payload = result  # type: ignore[misc]
             ctype = b"text/html" if payload.startswith(b"<") else b"application/json"
-            writer.write(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (
-                status, REASONS.get(status, "Error").encode(), ctype, len(payload), payload))
+            writer.write(
+                b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
+                % (status, REASONS.get(status, "Error").encode(), ctype, len(payload), payload)
+            )
             await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError, ValueError):
         return
@@ -320,8 +412,12 @@ class FakeGraph:
 
     def env(self) -> dict[str, str]:
         """Settings that point contactbot at this fake."""
-        return {"WHATSAPP_API_URL": self.api_url, "WHATSAPP_TOKEN": TOKEN,
-                "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID, "WHATSAPP_BUSINESS_ACCOUNT_ID": WABA_ID}
+        return {
+            "WHATSAPP_API_URL": self.api_url,
+            "WHATSAPP_TOKEN": TOKEN,
+            "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
+            "WHATSAPP_BUSINESS_ACCOUNT_ID": WABA_ID,
+        }
 
     def configure(self, **conf: Any) -> None:
         httpx.post(f"{self.base}/_fake/config", json=conf, timeout=10).raise_for_status()
@@ -366,8 +462,11 @@ def start() -> FakeGraph:
 
 def spawn() -> FakeGraph:
     """The fake in its own process, so its CPU is not the sender's (kill tests, benchmarks)."""
-    process = subprocess.Popen([sys.executable, "-m", "tests.fakes.graph_api"], stdout=subprocess.PIPE,
-                               cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.graph_api"],
+        stdout=subprocess.PIPE,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    )
     line = process.stdout.readline() if process.stdout else b""
     if not line.strip().isdigit():
         process.kill()
@@ -376,6 +475,7 @@ def spawn() -> FakeGraph:
 
 
 if __name__ == "__main__":
+
     def _announce(port: int) -> None:
         print(port, flush=True)
 

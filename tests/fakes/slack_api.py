@@ -56,8 +56,9 @@ class FakeSlack:
             if len(found) >= count:
                 return found
             time.sleep(0.01)
-        raise AssertionError(f"expected {count} call(s) of {method}, got {len(self.of(method))}: "
-                             f"{[c.method for c in self.calls]}")
+        raise AssertionError(
+            f"expected {count} call(s) of {method}, got {len(self.of(method))}: {[c.method for c in self.calls]}"
+        )
 
     def clear(self) -> None:
         with self.lock:

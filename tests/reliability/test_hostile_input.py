@@ -26,11 +26,41 @@ from tests.webhooks import post_meta, webhook_settings
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["object", "entry", "changes", "value", "messages", "statuses", "contacts", "from",
-                         "id", "timestamp", "type", "text", "body", "wa_id", "profile", "name", "status",
-                         "errors", "field", "metadata", "recipient_id", "messenger", "x"]) | st.text(max_size=5),
-        inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "object",
+                    "entry",
+                    "changes",
+                    "value",
+                    "messages",
+                    "statuses",
+                    "contacts",
+                    "from",
+                    "id",
+                    "timestamp",
+                    "type",
+                    "text",
+                    "body",
+                    "wa_id",
+                    "profile",
+                    "name",
+                    "status",
+                    "errors",
+                    "field",
+                    "metadata",
+                    "recipient_id",
+                    "messenger",
+                    "x",
+                ]
+            )
+            | st.text(max_size=5),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=30,
 )
 
@@ -46,16 +76,31 @@ def test_any_text_is_either_a_valid_e164_number_or_a_phone_error(text: str) -> N
     assert to_e164(result, "DE") == result  # canonical: normalising again changes nothing
 
 
-@given(st.integers(1000000, 9999999), st.sampled_from(["170", "171", "176", "160"]),
-       st.sampled_from(["+49 {p} {n}", "0{p} {n}", "0049{p}{n}", "+49 ({p}) {n}", "0{p}-{n}", "+49{p}{n}",
-                        "0{p}/{n}", " 0{p} {n} "]))
+@given(
+    st.integers(1000000, 9999999),
+    st.sampled_from(["170", "171", "176", "160"]),
+    st.sampled_from(
+        ["+49 {p} {n}", "0{p} {n}", "0049{p}{n}", "+49 ({p}) {n}", "0{p}-{n}", "+49{p}{n}", "0{p}/{n}", " 0{p} {n} "]
+    ),
+)
 @hyp_settings(max_examples=300, deadline=None)
 def test_a_number_written_any_usual_way_normalises_to_the_same_e164(n: int, prefix: str, form: str) -> None:
     assert to_e164(form.format(p=prefix, n=n), "DE") == f"+49{prefix}{n}"
 
 
-@pytest.mark.parametrize("text", ["4,91701E+12", "4.91701E+12", "+4917０1234567", "＋4917012345678",
-                                  "+49 170 1234567\u202e", "+49170123456789012345", "<!channel>", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4,91701E+12",
+        "4.91701E+12",
+        "+4917０1234567",
+        "＋4917012345678",
+        "+49 170 1234567\u202e",
+        "+49170123456789012345",
+        "<!channel>",
+        "",
+    ],
+)
 def test_destroyed_or_tricky_numbers_are_never_accepted_silently(text: str) -> None:
     try:
         result = to_e164(text, "DE")
@@ -98,8 +143,9 @@ def test_a_deeply_nested_webhook_body_is_a_clean_400(running_app) -> None:  # ty
 
 
 @given(st.binary(max_size=400))
-@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@hyp_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_the_csv_reader_refuses_junk_with_a_reason_and_writes_nothing(tmp_path: Path, engine, data: bytes) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "junk.csv"
     path.write_bytes(data)
@@ -117,6 +163,9 @@ def test_a_huge_slack_body_is_refused_without_work(running_app) -> None:  # type
     body = "payload=" + json.dumps({"x": "y" * 2_000_000})
     from tests.conftest import sign
 
-    response = running_app.http.post(f"{running_app.url}/slack/events", content=body.encode(),
-                                     headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+    response = running_app.http.post(
+        f"{running_app.url}/slack/events",
+        content=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
+    )
     assert response.status_code == 413

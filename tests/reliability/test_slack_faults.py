@@ -40,9 +40,17 @@ def test_rate_limited_response_url_is_retried_and_the_change_happens_once(runnin
     row = next(b for b in message["blocks"] if b.get("block_id", "").startswith(f"row{cid}|"))
     running_app.fake.clear()
     running_app.fake.responders["response_url"] = failing_first(1, 429, plain_ok, {"Retry-After": "1"})
-    running_app.interact(block_actions({"type": "overflow", "action_id": "contact_menu", "block_id": row["block_id"],
-                                        "selected_option": {"value": sealed(f"block:{cid}")}},
-                                       response_url=running_app.fake.response_url("list")))
+    running_app.interact(
+        block_actions(
+            {
+                "type": "overflow",
+                "action_id": "contact_menu",
+                "block_id": row["block_id"],
+                "selected_option": {"value": sealed(f"block:{cid}")},
+            },
+            response_url=running_app.fake.response_url("list"),
+        )
+    )
     calls = running_app.fake.wait_for("response_url", count=2)
     assert calls[0].body == calls[1].body and "blockiert" in json.dumps(calls[1].body, ensure_ascii=False)
     with Session(running_app.engine) as s:
@@ -61,11 +69,19 @@ def test_server_errors_on_response_url_are_retried(running_app: RunningApp) -> N
 def test_rate_limited_views_open_still_opens_the_modal(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917011111111", "Max")
     running_app.fake.responders["views.open"] = failing_first(
-        1, 429, lambda call: {"ok": True, "view": {"id": "V1"}}, {"Retry-After": "1"})
-    running_app.interact(block_actions({"type": "overflow", "action_id": "contact_menu",
-                                        "block_id": f"row{cid}|l|d|a||||0|",
-                                        "selected_option": {"value": sealed(f"ticket:{cid}")}},
-                                       response_url=running_app.fake.response_url("list")))
+        1, 429, lambda call: {"ok": True, "view": {"id": "V1"}}, {"Retry-After": "1"}
+    )
+    running_app.interact(
+        block_actions(
+            {
+                "type": "overflow",
+                "action_id": "contact_menu",
+                "block_id": f"row{cid}|l|d|a||||0|",
+                "selected_option": {"value": sealed(f"ticket:{cid}")},
+            },
+            response_url=running_app.fake.response_url("list"),
+        )
+    )
     opened = running_app.fake.wait_for("views.open", count=2)
     assert opened[1].body["view"]["callback_id"] == "contact_ticket"
 

@@ -53,8 +53,11 @@ def swap(genuine: str, value: str) -> str:
 
 
 def forgeries(genuine: str, changed: str) -> dict[str, str]:
-    return {"changed id": swap(genuine, changed), "other workspace": sealed(genuine.rpartition("~")[0], "T999"),
-            "unsealed": genuine.rpartition("~")[0]}
+    return {
+        "changed id": swap(genuine, changed),
+        "other workspace": sealed(genuine.rpartition("~")[0], "T999"),
+        "unsealed": genuine.rpartition("~")[0],
+    }
 
 
 def _audit_count(app: RunningApp) -> int:
@@ -81,8 +84,13 @@ def test_sealing_is_bound_to_value_and_workspace() -> None:
 
 def _overflow(app: RunningApp, cid: int, value: str) -> None:
     app.fake.clear()
-    action = {"type": "overflow", "action_id": "contact_menu", "block_id": f"row{cid}|l|d|a||||0|",
-              "selected_option": {"value": value}, "action_ts": str(time.time())}
+    action = {
+        "type": "overflow",
+        "action_id": "contact_menu",
+        "block_id": f"row{cid}|l|d|a||||0|",
+        "selected_option": {"value": value},
+        "action_ts": str(time.time()),
+    }
     assert app.interact(block_actions(action, response_url=app.fake.response_url("list"))).status_code == 200
 
 
@@ -118,8 +126,11 @@ def test_delete_modal_submission(running_app: RunningApp) -> None:
     genuine = view["private_metadata"]
     plain = json.loads(genuine.rpartition("~")[0])
     assert plain["cid"] == cid
-    forged = {"changed id": swap(genuine, json.dumps({**plain, "cid": other}, separators=(",", ":"))),
-              "other workspace": sealed_metadata(plain, "T999"), "unsealed": json.dumps(plain)}
+    forged = {
+        "changed id": swap(genuine, json.dumps({**plain, "cid": other}, separators=(",", ":"))),
+        "other workspace": sealed_metadata(plain, "T999"),
+        "unsealed": json.dumps(plain),
+    }
     for case, metadata in forged.items():
         running_app.fake.clear()
         answer = running_app.interact(view_submission({**view, "private_metadata": metadata})).json()
@@ -147,12 +158,17 @@ def test_import_confirm(running_app: RunningApp, tmp_path: Any) -> None:
 
     def click(value: str) -> None:
         running_app.fake.clear()
-        action = {"type": "button", "action_id": "import_confirm", "block_id": f"import|{run_id}", "value": value,
-                  "action_ts": str(time.time())}
-        container = {"type": "message", "message_ts": "1700000000.000300", "channel_id": "C111",
-                     "is_ephemeral": False}
-        running_app.interact(block_actions(action, response_url=running_app.fake.response_url("imp"),
-                                           container=container))
+        action = {
+            "type": "button",
+            "action_id": "import_confirm",
+            "block_id": f"import|{run_id}",
+            "value": value,
+            "action_ts": str(time.time()),
+        }
+        container = {"type": "message", "message_ts": "1700000000.000300", "channel_id": "C111", "is_ephemeral": False}
+        running_app.interact(
+            block_actions(action, response_url=running_app.fake.response_url("imp"), container=container)
+        )
 
     for case, value in forgeries(genuine, str(other)).items():
         click(value)
@@ -172,10 +188,18 @@ def test_broadcast_confirmation(running_app: RunningApp) -> None:
     add_reachable(running_app.engine, 2)
     plain = {"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}
     genuine = sealed_metadata(plain)
-    view = {"type": "modal", "callback_id": "bc_confirm", "title": {"type": "plain_text", "text": "x"},
-            "blocks": [], "private_metadata": genuine}
-    forged = {"changed audience": swap(genuine, json.dumps({**plain, "aud": "aud:1"}, separators=(",", ":"))),
-              "other workspace": sealed_metadata(plain, "T999"), "unsealed": json.dumps(plain)}
+    view = {
+        "type": "modal",
+        "callback_id": "bc_confirm",
+        "title": {"type": "plain_text", "text": "x"},
+        "blocks": [],
+        "private_metadata": genuine,
+    }
+    forged = {
+        "changed audience": swap(genuine, json.dumps({**plain, "aud": "aud:1"}, separators=(",", ":"))),
+        "other workspace": sealed_metadata(plain, "T999"),
+        "unsealed": json.dumps(plain),
+    }
     for case, metadata in forged.items():
         answer = running_app.interact(view_submission({**view, "private_metadata": metadata})).json()
         assert answer["response_action"] == "update" and STALE in json.dumps(answer, ensure_ascii=False), case
@@ -193,9 +217,17 @@ def test_audience_delete_menu_and_modal(running_app: RunningApp) -> None:
 
     def menu(value: str) -> None:
         running_app.fake.clear()
-        running_app.interact(block_actions({"type": "overflow", "action_id": "audience_menu",
-                                            "block_id": f"aud{target.id}", "selected_option": {"value": value}},
-                                           response_url=running_app.fake.response_url("g")))
+        running_app.interact(
+            block_actions(
+                {
+                    "type": "overflow",
+                    "action_id": "audience_menu",
+                    "block_id": f"aud{target.id}",
+                    "selected_option": {"value": value},
+                },
+                response_url=running_app.fake.response_url("g"),
+            )
+        )
 
     genuine = sealed(f"delete:{target.id}")
     for case, value in forgeries(genuine, f"delete:{keep.id}").items():
@@ -206,8 +238,11 @@ def test_audience_delete_menu_and_modal(running_app: RunningApp) -> None:
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     meta = view["private_metadata"]
     plain = json.loads(meta.rpartition("~")[0])
-    forged = {"changed id": swap(meta, json.dumps({**plain, "id": keep.id}, separators=(",", ":"))),
-              "other workspace": sealed_metadata(plain, "T999"), "unsealed": json.dumps(plain)}
+    forged = {
+        "changed id": swap(meta, json.dumps({**plain, "id": keep.id}, separators=(",", ":"))),
+        "other workspace": sealed_metadata(plain, "T999"),
+        "unsealed": json.dumps(plain),
+    }
     for case, metadata in forged.items():
         answer = running_app.interact(view_submission({**view, "private_metadata": metadata})).json()
         assert answer["response_action"] == "update", case
@@ -232,11 +267,22 @@ def test_ticket_close(running_app: RunningApp) -> None:
 
     def click(value: str, metadata: str) -> dict[str, Any]:
         running_app.fake.clear()
-        action = {"type": "button", "action_id": "ticket_close", "block_id": "ticket_actions", "value": value,
-                  "action_ts": str(time.time())}
+        action = {
+            "type": "button",
+            "action_id": "ticket_close",
+            "block_id": "ticket_actions",
+            "value": value,
+            "action_ts": str(time.time()),
+        }
         payload = block_actions(action, container={"type": "view", "view_id": "V1"})
-        payload["view"] = {**view, "private_metadata": metadata, "id": "V1", "team_id": "T111",
-                           "state": {"values": {}}, "hash": "1.abc"}
+        payload["view"] = {
+            **view,
+            "private_metadata": metadata,
+            "id": "V1",
+            "team_id": "T111",
+            "state": {"values": {}},
+            "hash": "1.abc",
+        }
         payload.pop("response_url")
         running_app.interact(payload)
         return running_app.fake.wait_for("views.update")[0].body["view"]
@@ -262,15 +308,29 @@ def _foreign(payload: dict[str, Any]) -> dict[str, Any]:
 def test_requests_from_another_workspace_are_refused(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917011111111", "Max")
     foreign = Sealer.of(running_app.settings, "T999").seal(f"block:{cid}")
-    action = {"type": "overflow", "action_id": "contact_menu", "block_id": f"row{cid}|l|d|a||||0|",
-              "selected_option": {"value": foreign}, "action_ts": str(time.time())}
+    action = {
+        "type": "overflow",
+        "action_id": "contact_menu",
+        "block_id": f"row{cid}|l|d|a||||0|",
+        "selected_option": {"value": foreign},
+        "action_ts": str(time.time()),
+    }
     response = running_app.interact(_foreign(block_actions(action, response_url=running_app.fake.response_url("x"))))
     assert response.status_code == 200
     from urllib.parse import urlencode
 
-    form = {"token": "legacy", "team_id": "T999", "team_domain": "evil", "channel_id": "C111", "user_id": ADMIN,
-            "command": "/contacts", "text": "", "api_app_id": "A111",
-            "response_url": running_app.fake.response_url("cmd"), "trigger_id": "1.2.3"}
+    form = {
+        "token": "legacy",
+        "team_id": "T999",
+        "team_domain": "evil",
+        "channel_id": "C111",
+        "user_id": ADMIN,
+        "command": "/contacts",
+        "text": "",
+        "api_app_id": "A111",
+        "response_url": running_app.fake.response_url("cmd"),
+        "trigger_id": "1.2.3",
+    }
     answer = running_app.post(urlencode(form), "application/x-www-form-urlencoded")
     assert answer.json()["text"] == t("auth.other_workspace")
     time.sleep(0.3)
@@ -278,4 +338,3 @@ def test_requests_from_another_workspace_are_refused(running_app: RunningApp) ->
     with Session(running_app.engine) as s:
         assert not s.get(Contact, cid).blocked
     assert _audit_count(running_app) == 0
-

@@ -29,7 +29,7 @@ DE = {
     "broadcast.excluded.no_consent": "keine Einwilligung",
     "broadcast.excluded.missing_param": "Parameterwert fehlt",
     "broadcast.daily_limit_warning": ":warning: Tageslimit: heute schon {used} von {limit} Empfängern erreicht; "
-                                     "der Versand pausiert am Limit und läuft danach weiter.",
+    "der Versand pausiert am Limit und läuft danach weiter.",
     "broadcast.state.pending": "wartend",
     "broadcast.state.sending": "wird gesendet",
     "broadcast.state.sent": "gesendet",
@@ -89,7 +89,7 @@ DE = {
     "broadcast.report.title": "Benachrichtigung #{id}: {template}",
     "broadcast.report.status": "{status} · {audience} · {total} Empfänger",
     "broadcast.report.counts": "gesendet {sent} · zugestellt {delivered} · gelesen {read} · "
-                               "fehlgeschlagen {failed} · unklar {unknown} · offen {remaining}",
+    "fehlgeschlagen {failed} · unklar {unknown} · offen {remaining}",
     "broadcast.report.scheduled": "geplant für {when}",
     "broadcast.report.reasons": "*Gründe:*",
     "broadcast.report.retry": "Fehlgeschlagene erneut senden",
@@ -154,7 +154,7 @@ EN = {
     "broadcast.excluded.no_consent": "no consent",
     "broadcast.excluded.missing_param": "parameter value missing",
     "broadcast.daily_limit_warning": ":warning: Daily limit: {used} of {limit} recipients already reached today; "
-                                     "sending pauses at the limit and continues afterwards.",
+    "sending pauses at the limit and continues afterwards.",
     "broadcast.state.pending": "waiting",
     "broadcast.state.sending": "sending",
     "broadcast.state.sent": "sent",
@@ -213,7 +213,7 @@ EN = {
     "broadcast.report.title": "Notification #{id}: {template}",
     "broadcast.report.status": "{status} · {audience} · {total} recipients",
     "broadcast.report.counts": "sent {sent} · delivered {delivered} · read {read} · "
-                               "failed {failed} · unknown {unknown} · remaining {remaining}",
+    "failed {failed} · unknown {unknown} · remaining {remaining}",
     "broadcast.report.scheduled": "scheduled for {when}",
     "broadcast.report.reasons": "*Reasons:*",
     "broadcast.report.retry": "Retry failed",

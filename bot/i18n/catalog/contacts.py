@@ -158,8 +158,7 @@ EN = {
     "ticket.direction.in": "Customer",
     "ticket.direction.out": "Us",
     "auth.not_admin": (
-        "You may not change contacts. Ask someone listed in CONTACTBOT_ADMINS to add you, or to "
-        "make the change."
+        "You may not change contacts. Ask someone listed in CONTACTBOT_ADMINS to add you, or to make the change."
     ),
     "auth.no_admins": (
         "Changes are locked because nobody is an admin yet. Put Slack user IDs, comma-separated, "

@@ -4,13 +4,9 @@ DE = {
     "help.title": ":information_source: *So benutzt du /contacts*",
     "help.unknown": "„{word}“ ist kein Befehl, und kein Kontakt passt dazu. Das kann `/contacts`:",
     "help.list": (
-        "`/contacts`: die Kontaktliste (aktive Kontakte, neueste Chats zuerst) mit "
-        "Sortierung, Filtern und Seiten."
+        "`/contacts`: die Kontaktliste (aktive Kontakte, neueste Chats zuerst) mit Sortierung, Filtern und Seiten."
     ),
-    "help.search": (
-        "`/contacts Müller`, `/contacts 0170 123`: Suche nach einem Teil des Namens oder "
-        "der Nummer."
-    ),
+    "help.search": ("`/contacts Müller`, `/contacts 0170 123`: Suche nach einem Teil des Namens oder der Nummer."),
     "help.card": (
         "`/contacts +49 170 1234567` (oder ein genauer Name): die Kontaktkarte mit allen Feldern, "
         "Nutzermerkmalen, Einwilligung und letztem Ticket."
@@ -22,8 +18,7 @@ DE = {
     ),
     "help.cmd.export": "`/contacts export`: die Kontakte als CSV-Datei (passend für Excel).",
     "help.cmd.notify": (
-        "`/contacts notify`: eine WhatsApp-Vorlage an alle oder an eine Zielgruppe "
-        "senden, sofort oder geplant."
+        "`/contacts notify`: eine WhatsApp-Vorlage an alle oder an eine Zielgruppe senden, sofort oder geplant."
     ),
     "help.cmd.broadcasts": "`/contacts broadcasts`: geplante, laufende und beendete Benachrichtigungen.",
     "help.cmd.groups": "`/contacts groups`: Zielgruppen anlegen, umbenennen, löschen.",
@@ -35,8 +30,7 @@ DE = {
         "einer Nachricht mit Telefonnummer, und der Tab *Home* dieser App mit allen Zahlen."
     ),
     "help.admins": (
-        "Ändern, löschen, importieren und senden dürfen nur Admins (CONTACTBOT_ADMINS); "
-        "ansehen dürfen alle."
+        "Ändern, löschen, importieren und senden dürfen nur Admins (CONTACTBOT_ADMINS); ansehen dürfen alle."
     ),
     "help.fallback": "Hilfe zu /contacts",
 }
@@ -45,8 +39,7 @@ EN = {
     "help.title": ":information_source: *How to use /contacts*",
     "help.unknown": "“{word}” is not a command, and no contact matches it. This is what `/contacts` does:",
     "help.list": (
-        "`/contacts`: the contact list (active contacts, latest chats first) with "
-        "sorting, filters and pages."
+        "`/contacts`: the contact list (active contacts, latest chats first) with sorting, filters and pages."
     ),
     "help.search": "`/contacts Miller`, `/contacts 0170 123`: search for part of a name or a number.",
     "help.card": (
@@ -55,13 +48,11 @@ EN = {
     ),
     "help.help": "`/contacts help` or `/contacts hilfe`: this help.",
     "help.cmd.import": (
-        "`/contacts import`: how to import a CSV; then upload a `.csv` into a channel or "
-        "DM with the bot."
+        "`/contacts import`: how to import a CSV; then upload a `.csv` into a channel or DM with the bot."
     ),
     "help.cmd.export": "`/contacts export`: the contacts as a CSV file (fit for Excel).",
     "help.cmd.notify": (
-        "`/contacts notify`: send a WhatsApp template to everyone or a target group, now "
-        "or scheduled."
+        "`/contacts notify`: send a WhatsApp template to everyone or a target group, now or scheduled."
     ),
     "help.cmd.broadcasts": "`/contacts broadcasts`: scheduled, running and finished notifications.",
     "help.cmd.groups": "`/contacts groups`: create, rename and delete target groups.",

@@ -65,8 +65,7 @@ DE = {
     ),
     "import.gone": "Diesen Import gibt es nicht mehr. Lade die Datei bitte neu hoch.",
     "import.consent_needed": (
-        "Die Datei enthält {count} neue Kontakte. Importiere sie nur mit deren Einwilligung "
-        "(CLI: --consent-confirmed)."
+        "Die Datei enthält {count} neue Kontakte. Importiere sie nur mit deren Einwilligung (CLI: --consent-confirmed)."
     ),
     "import.rejected_file": "abgelehnte-zeilen.csv",
     "import.rejected_header.row": "Zeile",
@@ -87,8 +86,7 @@ DE = {
     "import.error.encoding": "die Zeichenkodierung ist unbekannt. Bitte als UTF-8 oder Windows-1252 speichern.",
     "import.error.malformed": "die Datei ist kein gültiges CSV ({detail}).",
     "import.error.no_phone": (
-        "es gibt keine Spalte mit der Nummer (z. B. „Nummer“, „Telefon“ oder „Phone“). Gefundene "
-        "Spalten: {columns}"
+        "es gibt keine Spalte mit der Nummer (z. B. „Nummer“, „Telefon“ oder „Phone“). Gefundene Spalten: {columns}"
     ),
     "import.error.duplicate_column": "die Spalte „{column}“ kommt zweimal vor.",
     "import.error.too_big": "die Datei ist größer als {limit}.",
@@ -149,8 +147,7 @@ EN = {
     "import.count.deactivated": "to deactivate",
     "import.count.rejected": "rejected",
     "import.preview.opted_out": (
-        ":warning: *{count}* contacts opted out themselves (STOP). The file would activate them; "
-        "they stay inactive."
+        ":warning: *{count}* contacts opted out themselves (STOP). The file would activate them; they stay inactive."
     ),
     "import.preview.new_attributes": "New user attributes, created on import: {names}",
     "import.preview.errors": "*Rejected rows* (not imported):",
@@ -185,8 +182,7 @@ EN = {
     "import.failed": ":x: Importing *{file}* failed; nothing was saved. Please try again.",
     "import.gone": "This import no longer exists. Please upload the file again.",
     "import.consent_needed": (
-        "The file holds {count} new contacts. Import them only with their consent "
-        "(CLI: --consent-confirmed)."
+        "The file holds {count} new contacts. Import them only with their consent (CLI: --consent-confirmed)."
     ),
     "import.rejected_file": "rejected-rows.csv",
     "import.rejected_header.row": "Row",
@@ -197,8 +193,7 @@ EN = {
     "import.error.empty": "the file is empty.",
     "import.error.no_rows": "the file has a header row but no contacts.",
     "import.error.html": (
-        "an HTML page came instead of a CSV file (usually Slack's login page). Does the app lack "
-        "the files:read scope?"
+        "an HTML page came instead of a CSV file (usually Slack's login page). Does the app lack the files:read scope?"
     ),
     "import.error.spreadsheet": "this is an Excel file. In Excel choose “Save as → CSV (comma delimited)”.",
     "import.error.binary": "this is not a text (CSV) file.",

@@ -138,9 +138,7 @@ def upgrade() -> None:
 
     op.create_table(
         "import_row",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("row_no", sa.Integer(), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=False),
@@ -173,9 +171,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_contact_opened", ["contact_id", "opened_at"], unique=False)
-        batch_op.create_index("uq_ticket_open_contact", ["contact_id"], unique=True,
-                              sqlite_where=sa.text("status = 'open'"),
-                              postgresql_where=sa.text("status = 'open'"))
+        batch_op.create_index(
+            "uq_ticket_open_contact",
+            ["contact_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        )
 
     op.create_table(
         "message",

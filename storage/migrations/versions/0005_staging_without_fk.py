@@ -21,7 +21,8 @@ def _staging(with_fk: bool) -> sa.Table:
     """import_row as migration 0001 made it, with or without the key (SQLite rebuilds the table)."""
     extra = [sa.ForeignKeyConstraint(["run_id"], ["import_run.id"], ondelete="CASCADE")] if with_fk else []
     return sa.Table(
-        "import_row", sa.MetaData(),
+        "import_row",
+        sa.MetaData(),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("row_no", sa.Integer(), nullable=False),
@@ -51,8 +52,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.create_foreign_key("import_row_run_id_fkey", "import_row", "import_run", ["run_id"], ["id"],
-                              ondelete="CASCADE")
+        op.create_foreign_key(
+            "import_row_run_id_fkey", "import_row", "import_run", ["run_id"], ["id"], ondelete="CASCADE"
+        )
         return
     with op.batch_alter_table("import_row", copy_from=_staging(with_fk=True), recreate="always"):
         pass
