@@ -112,6 +112,15 @@ class _Server(uvicorn.Server):
             self.on_stop()
         super().handle_exit(sig, frame)
 
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        """Log the address really bound: with `--port 0` the kernel picks a free port, and whoever started us
+        (a supervisor, the test suite) reads it from this line; no port can be taken between choosing and binding."""
+        await super().startup(sockets)
+        for server in getattr(self, "servers", []):
+            for sock in server.sockets:
+                host, port = sock.getsockname()[:2]
+                log.info("listening on http://%s:%d", host, port)
+
 
 def serve(
     asgi: Any,

@@ -123,6 +123,9 @@ def render(engine: Engine | None = None) -> bytes:
     return generate_latest(_registry(engine))
 
 
-def serve_metrics(port: int, engine: Engine | None = None, addr: str = "0.0.0.0") -> None:
-    """For a process without our HTTP server (e.g. `contactbot worker`): `/metrics` on its own port."""
-    start_http_server(port, addr=addr, registry=_registry(engine))
+def serve_metrics(port: int, engine: Engine | None = None, addr: str = "0.0.0.0") -> int:
+    """For a process without our HTTP server (e.g. `contactbot worker`): `/metrics` on its own port.
+
+    Returns the port bound (port 0 lets the kernel pick a free one)."""
+    server, _ = start_http_server(port, addr=addr, registry=_registry(engine))
+    return int(server.server_port)

@@ -9,11 +9,11 @@ import json
 import logging
 import os
 import shutil
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -121,6 +121,22 @@ class RunningApp:
     engine: Engine
     settings: Settings
     http: httpx.Client
+    executors: list[Any] = field(default_factory=list)  # Bolt's listener pools (bot.lifecycle.TrackedExecutor)
+
+    def settle(self, timeout: float = 60) -> None:
+        """Wait until the app has finished all it was asked: no ack or lazy listener queued or running.
+
+        Call it after the HTTP answers are in, before asserting that something did NOT happen.
+        Ack tasks are looked at first (an ack may still hand work to the lazy pool); two clean passes in a row."""
+        assert self.executors, "settle() needs the in-process app (running_app)"
+
+        def idle() -> bool:
+            return all(not executor.unfinished() for executor in self.executors)
+
+        def twice() -> bool:
+            return idle() and idle()
+
+        wait_until(twice, "the app is still handling requests", timeout)
 
     def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> httpx.Response:
         hdrs = {"Content-Type": content_type, **sign(body), **(headers or {})}
@@ -200,30 +216,44 @@ def sealed_metadata(data: dict[str, Any], team: str = "T111") -> str:
     return sealed(json.dumps(data, separators=(",", ":")), team)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def wait_until(what: Callable[[], object], message: str, timeout: float = 60) -> None:
+    """Poll for a state; the deadline only guards against hanging (generous for a loaded machine), measures nothing."""
+    deadline = time.monotonic() + timeout
+    while not what():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout:.0f} s: {message}")
+        time.sleep(0.01)
+
+
+@contextmanager
+def serving(asgi: Any, timeout: float = 60) -> Iterator[str]:
+    """uvicorn in a thread on a port the kernel picks when it binds (port 0), read back from the socket: no other
+    process can take the port between choosing and binding. Fails loudly when the server never starts."""
+    server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started or not thread.is_alive(), "the test server did not start", timeout)
+    if not server.started:
+        raise AssertionError("the test server stopped before it started serving (its error is logged above)")
+    port = int(server.servers[0].sockets[0].getsockname()[1])
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout)
 
 
 @pytest.fixture
 def running_app(settings: Settings, engine: Engine, fake_slack: slack_api.FakeSlack) -> Iterator[RunningApp]:
+    from bot import lifecycle
     from bot.app import create_app
     from bot.server import create_asgi
 
     bolt = create_app(settings, engine)
+    executors = lifecycle.instrument(bolt)  # as `contactbot serve` does; lets settle() see the listener pools
     asgi = create_asgi(settings, engine, bolt)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    with httpx.Client(timeout=10) as http:
-        yield RunningApp(f"http://127.0.0.1:{port}", fake_slack, engine, settings, http)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(asgi) as url, httpx.Client(timeout=30) as http:
+        yield RunningApp(url, fake_slack, engine, settings, http, executors)
     bolt.listener_runner.lazy_listener_runner.executor.shutdown(wait=True)  # let lazy listeners finish
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
 from bot.settings import load_settings
-from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, free_port
+from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, wait_until
 from tests.fakes.slack_api import FakeSlack
 
 
@@ -39,8 +41,9 @@ class ServeProcess:
 
 
 def serve(db_url: str, fake: FakeSlack, log_path: Path, *args: str, **env: str) -> ServeProcess:
-    """Start `python -m bot serve [args]` (HTTP mode) and wait until /healthz answers."""
-    port = free_port()
+    """Start `python -m bot serve --port 0 [args]` (HTTP mode), read the port it bound from its log, wait for /healthz.
+
+    Port 0: the kernel picks a free port when the server binds, so no other process can take it in between."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_", "LOG_"))}
     environ |= {
         "DATABASE_URL": db_url,
@@ -52,21 +55,42 @@ def serve(db_url: str, fake: FakeSlack, log_path: Path, *args: str, **env: str) 
         **env,
     }
     with log_path.open("wb") as out:
-        command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+        command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0", *args]
         proc = subprocess.Popen(command, env=environ, stdout=out, stderr=subprocess.STDOUT)
-    running = ServeProcess(proc, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{running.url}/healthz", timeout=1)
-            return running
-        except httpx.TransportError:
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited with {proc.returncode}: {running.logs()}") from None
-            if time.monotonic() > deadline:
-                running.stop()
-                raise AssertionError(f"serve did not start: {running.logs()}") from None
-            time.sleep(0.1)
+    running = ServeProcess(proc, "", log_path)
+    try:
+        running.url = wait_for_url(proc, running.logs)
+        wait_until(lambda: _healthy(running.url), f"serve did not answer /healthz: {running.logs()}")
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+
+
+def wait_for_url(proc: subprocess.Popen[Any], logs: Callable[[], str]) -> str:
+    """The address a `serve --port 0` process bound, from its log line; fails loudly when it exits first."""
+    found: list[str] = []
+
+    def bound() -> bool:
+        if match := LISTENING.search(logs()):
+            found.append(match.group(1))
+            return True
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited with {proc.returncode}: {logs()}")
+        return False
+
+    wait_until(bound, "serve did not report the port it listens on")
+    return found[0]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def client(process: ServeProcess, fake: FakeSlack, engine: Engine, http: httpx.Client) -> RunningApp:

@@ -6,14 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 from sqlmodel import Session
 
 from storage.models import AuditEntry, Contact
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
+from tests import serve_process
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 from tests.factories import add_contact
 
 
@@ -66,45 +67,21 @@ def test_malformed_setting_stops_with_one_line_naming_it(db_url: str) -> None:
     assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
 
 
-def test_serve_answers_health_and_refuses_unsigned_slack_requests(db_url: str, fake_slack) -> None:  # type: ignore[no-untyped-def]
-    port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_"))}
-    environ |= {
-        "DATABASE_URL": db_url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_serve_answers_health_and_refuses_unsigned_slack_requests(db_url: str, fake_slack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    proc = serve_process.serve(db_url, fake_slack, tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-        assert health.text == "ok"
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+        assert httpx.get(f"{proc.url}/healthz", timeout=5).text == "ok"
+        ready = httpx.get(f"{proc.url}/readyz", timeout=5).json()
         assert ready["ready"] is True
         unsigned = httpx.post(
-            f"http://127.0.0.1:{port}/slack/events",
+            f"{proc.url}/slack/events",
             content="command=/contacts",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert unsigned.status_code == 401
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    logs = (proc.stderr.read() if proc.stderr else "") + (proc.stdout.read() if proc.stdout else "")
+        assert proc.stop() == 0
+    logs = proc.logs()
     assert BOT_TOKEN not in logs and SIGNING_SECRET not in logs
 
 

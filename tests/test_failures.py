@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from bot.settings import load_settings
 from storage.db import make_engine
-from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, free_port
+from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, serving
 from tests.factories import add_contact
 
 
@@ -35,30 +32,18 @@ def test_database_outage_gets_a_try_again_answer_then_recovers(
     )
     engine = make_engine(url)
     bolt = create_app(settings, engine)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_asgi(settings, engine, bolt), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        with httpx.Client(timeout=10) as http:
-            app = RunningApp(f"http://127.0.0.1:{port}", fake_slack, engine, settings, http)
-            assert app.command("").status_code == 200  # acked at once, whatever the database does
-            answer = fake_slack.wait_for("response_url")[0].body
-            assert answer["response_type"] == "ephemeral"
-            assert "versuche es gleich noch einmal" in answer["text"]
-            assert http.get(f"{app.url}/readyz").status_code == 503
-            folder.mkdir()  # the database comes back
-            shutil.copy(sqlite_template, folder / "contactbot.db")
-            add_contact(engine, "+4917011111111", "Wieder Da")
-            fake_slack.clear()
-            app.command("")
-            answer = fake_slack.wait_for("response_url")[0].body
-            assert "Wieder Da" in str(answer["blocks"])
-            assert http.get(f"{app.url}/readyz").status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serving(create_asgi(settings, engine, bolt)) as url, httpx.Client(timeout=30) as http:
+        app = RunningApp(url, fake_slack, engine, settings, http)
+        assert app.command("").status_code == 200  # acked at once, whatever the database does
+        answer = fake_slack.wait_for("response_url")[0].body
+        assert answer["response_type"] == "ephemeral"
+        assert "versuche es gleich noch einmal" in answer["text"]
+        assert http.get(f"{app.url}/readyz").status_code == 503
+        folder.mkdir()  # the database comes back
+        shutil.copy(sqlite_template, folder / "contactbot.db")
+        add_contact(engine, "+4917011111111", "Wieder Da")
+        fake_slack.clear()
+        app.command("")
+        answer = fake_slack.wait_for("response_url")[0].body
+        assert "Wieder Da" in str(answer["blocks"])
+        assert http.get(f"{app.url}/readyz").status_code == 200

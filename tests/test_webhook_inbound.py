@@ -98,29 +98,14 @@ def test_signature_and_format_errors(running_app: RunningApp) -> None:
 
 
 def test_unconfigured_secret_accepts_nothing(db_url: str, fake_slack: FakeSlack, engine) -> None:  # type: ignore[no-untyped-def]
-    import threading
-    import time
-
     import httpx
-    import uvicorn
 
     from bot.server import create_asgi
-    from tests.conftest import free_port
+    from tests.conftest import serving
 
     bare = webhook_settings(db_url, fake_slack, CONTACTBOT_INBOUND_SECRET="", WHATSAPP_APP_SECRET="")
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_asgi(bare, engine, None), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
+    with serving(create_asgi(bare, engine, None)) as url:
         raw = b'{"messenger": "telegram", "messages": []}'
         for path, header in (("/inbound", "X-Contactbot-Signature"), ("/whatsapp/webhook", "X-Hub-Signature-256")):
-            response = httpx.post(f"http://127.0.0.1:{port}{path}", content=raw, headers={header: sign(raw, "")})
+            response = httpx.post(f"{url}{path}", content=raw, headers={header: sign(raw, "")})
             assert response.status_code == 403
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
