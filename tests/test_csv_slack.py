@@ -118,7 +118,7 @@ def test_upload_preview_in_thread_then_admin_confirms(running_app: RunningApp) -
     assert "Ich lese *kunden.csv*" in _text(posted)
     downloads = app.fake.of("download")
     assert len(downloads) == 1 and downloads[0].headers["authorization"] == f"Bearer {BOT_TOKEN}"
-    time.sleep(0.3)
+    app.settle()  # the retry and the file_shared event are handled, not just acked
     assert len(app.fake.of("files.info")) == 1  # one file, processed once
     assert _contacts(app) == {}
     with Session(app.engine) as session:
@@ -191,7 +191,7 @@ def test_own_export_uploads_and_images_in_channels_are_ignored(running_app: Runn
     app.event(own, event_id="Ev7")
     image = _share(app, "foto.png", b"\x89PNG", filetype="png", ctype="image/png", file_id="F9")
     app.event(image, event_id="Ev8")
-    time.sleep(0.5)
+    app.settle()
     assert app.fake.of("files.info") == [] and app.fake.of("chat.postMessage") == []
 
 
@@ -276,5 +276,5 @@ def test_ordinary_channel_messages_are_acked_and_ignored(running_app: RunningApp
         "event_ts": "1700000000.000900",
     }
     assert app.event(chatter, event_id="Ev9").status_code == 200  # a 404 would make Slack retry
-    time.sleep(0.3)
+    app.settle()
     assert app.fake.of("chat.postMessage") == [] and app.fake.of("files.info") == []

@@ -278,7 +278,7 @@ def test_bad_or_stale_signature_is_rejected_and_changes_nothing(running_app: Run
     for headers in (forged, stale, {"Content-Type": "application/x-www-form-urlencoded"}):
         response = running_app.http.post(f"{running_app.url}/slack/events", content=body, headers=headers)
         assert response.status_code == 401
-    time.sleep(0.3)
+    running_app.settle()
     with Session(running_app.engine) as s:
         assert s.get(Contact, cid).blocked is False
     assert not running_app.fake.of("response_url")

@@ -101,7 +101,7 @@ def test_block_from_the_overflow_menu(running_app: RunningApp) -> None:
     for case, value in forgeries(genuine, f"block:{other}").items():
         _overflow(running_app, other if case == "changed id" else cid, value)
         assert _answer(running_app)["text"] == STALE, case
-    time.sleep(0.3)  # the lazy listener had its chance
+    running_app.settle()  # the lazy listeners have run
     with Session(running_app.engine) as s:
         assert not s.get(Contact, cid).blocked and not s.get(Contact, other).blocked
     assert _audit_count(running_app) == 0
@@ -135,7 +135,7 @@ def test_delete_modal_submission(running_app: RunningApp) -> None:
         running_app.fake.clear()
         answer = running_app.interact(view_submission({**view, "private_metadata": metadata})).json()
         assert answer["response_action"] == "update" and STALE in json.dumps(answer, ensure_ascii=False), case
-    time.sleep(0.3)
+    running_app.settle()
     with Session(running_app.engine) as s:
         assert s.get(Contact, cid) is not None and s.get(Contact, other) is not None
     assert _audit_count(running_app) == 0 and not running_app.fake.of("response_url")
@@ -203,7 +203,7 @@ def test_broadcast_confirmation(running_app: RunningApp) -> None:
     for case, metadata in forged.items():
         answer = running_app.interact(view_submission({**view, "private_metadata": metadata})).json()
         assert answer["response_action"] == "update" and STALE in json.dumps(answer, ensure_ascii=False), case
-    time.sleep(0.3)
+    running_app.settle()
     assert broadcast_service.recent(running_app.engine, 5) == []
     assert not running_app.fake.of("chat.postMessage")
     assert running_app.interact(view_submission(view)).status_code == 200
@@ -333,7 +333,7 @@ def test_requests_from_another_workspace_are_refused(running_app: RunningApp) ->
     }
     answer = running_app.post(urlencode(form), "application/x-www-form-urlencoded")
     assert answer.json()["text"] == t("auth.other_workspace")
-    time.sleep(0.3)
+    running_app.settle()
     assert not running_app.fake.of("response_url")  # no listener ran: no list, no change
     with Session(running_app.engine) as s:
         assert not s.get(Contact, cid).blocked
