@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from sqlalchemy import Engine, text
@@ -12,6 +11,7 @@ from bot.settings import Settings
 from bot.worker import start_sending
 from storage.models import utcnow
 from tests.broadcast_helpers import add_reachable, draft, phone
+from tests.conftest import wait_until
 from tests.fakes.graph_api import FakeGraph
 
 pytest_plugins = ("tests.broadcast_fixtures",)
@@ -26,27 +26,30 @@ def test_a_scheduled_broadcast_survives_a_restart_and_goes_out_on_time(
     engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
 ) -> None:
     add_reachable(engine, 2)
-    d = draft(wa_settings)
-    d.scheduled_at = utcnow() + timedelta(seconds=3)
-    row, _ = service.create(engine, wa_settings, d)
-    assert row.status == "scheduled" and _jobs(engine) == [f"broadcast-start-{row.id}"]
-
-    first = start_sending(wa_settings, engine)  # a process that goes down before the time comes
-    time.sleep(0.5)
+    # Due in an hour: a process that starts and goes down meanwhile must neither send it nor lose its job.
+    later = draft(wa_settings)
+    later.scheduled_at = utcnow() + timedelta(hours=1)
+    kept, _ = service.create(engine, wa_settings, later)
+    assert kept.status == "scheduled" and _jobs(engine) == [f"broadcast-start-{kept.id}"]
+    first = start_sending(wa_settings, engine)
     first.stop()
     assert fake_graph.stats()["counts"] == {}
+    assert _jobs(engine) == [f"broadcast-start-{kept.id}"]
 
+    # Scheduled while no process runs (as the CLI does): the next process to start sends it when it is due.
+    soon = draft(wa_settings)
+    soon.scheduled_at = utcnow() + timedelta(seconds=2)
+    row, _ = service.create(engine, wa_settings, soon)
     second = start_sending(wa_settings, engine)
     try:
-        deadline = time.monotonic() + 15
-        while service.report(engine, row.id or 0).broadcast.status != "done" and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: service.report(engine, row.id or 0).broadcast.status == "done", "it was not sent")
     finally:
         second.stop()
     report = service.report(engine, row.id or 0)
-    assert report.broadcast.status == "done" and report.broadcast.started_at >= d.scheduled_at
+    assert report.broadcast.started_at >= soon.scheduled_at  # not before its time
     assert fake_graph.stats()["counts"] == {phone(0): 1, phone(1): 1}
-    assert _jobs(engine) == []  # the wake-up job ran and is gone
+    assert _jobs(engine) == [f"broadcast-start-{kept.id}"]  # its wake-up job ran and is gone; the later one waits
+    assert service.report(engine, kept.id or 0).broadcast.status == "scheduled"
 
 
 def test_cancelling_a_scheduled_broadcast_removes_its_job(
