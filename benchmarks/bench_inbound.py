@@ -53,9 +53,10 @@ def fresh_database(url: str) -> None:
     upgrade(url)
 
 
-def serve(url: str, port: int) -> None:
-    """Child process: the real ASGI app with the webhook routes."""
+def serve(url: str) -> None:
+    """Child process: the real ASGI app with the webhook routes, on a port the kernel picks (printed first)."""
     import logging
+    import socket
 
     import uvicorn
 
@@ -66,7 +67,10 @@ def serve(url: str, port: int) -> None:
     logging.getLogger("bot").setLevel(logging.WARNING)
     settings = load_settings(DATABASE_URL=url, WHATSAPP_APP_SECRET=SECRET, WHATSAPP_VERIFY_TOKEN="bench")
     asgi = create_asgi(settings, engine_for(settings.database_url), None)
-    uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    print(sock.getsockname()[1], flush=True)
+    uvicorn.Server(uvicorn.Config(asgi, log_level="warning", access_log=False)).run(sockets=[sock])
 
 
 def body(ids: itertools.count, senders: int, n: int) -> bytes:
@@ -148,22 +152,22 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--senders", type=int, default=2000)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     url = args.url or (PG_DEFAULT if args.db == "postgresql" else f"sqlite:///{SQLITE_DEFAULT}")
     if args.serve:
-        serve(url, args.port)
+        serve(url)
         return 0
 
     fresh_database(url)
-    from tests.conftest import free_port
-
-    port = free_port()
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--port", str(port), "--url", url],
+        [sys.executable, __file__, "--serve", "--url", url],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
     )
     try:
+        port = int((child.stdout.readline() if child.stdout else b"").strip() or 0)
+        if not port:
+            raise SystemExit("server did not start")
         deadline = time.monotonic() + 30
         while True:
             try:

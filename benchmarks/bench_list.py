@@ -237,12 +237,11 @@ def query_benchmarks(engine: Engine, repeat: int) -> list[Result]:
 def round_trip(engine: Engine, url: str, repeat: int) -> list[Result]:
     """Signed `/contacts` in, ephemeral message out at the fake response_url; also a next-page click."""
     import httpx
-    import uvicorn
 
     from bot.app import create_app
     from bot.server import create_asgi
     from bot.settings import load_settings
-    from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, block_actions, free_port, sign
+    from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, block_actions, serving, sign
     from tests.fakes import slack_api
 
     fake = slack_api.start()
@@ -264,17 +263,9 @@ def round_trip(engine: Engine, url: str, repeat: int) -> list[Result]:
         CONTACTBOT_DEFAULT_REGION="DE",
     )
     bolt = create_app(settings, engine)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_asgi(settings, engine, bolt), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    base = f"http://127.0.0.1:{port}/slack/events"
     results: list[Result] = []
-    with httpx.Client(timeout=10) as http:
+    with serving(create_asgi(settings, engine, bolt)) as server_url, httpx.Client(timeout=10) as http:
+        base = f"{server_url}/slack/events"
 
         def send(body: str) -> dict[str, Any]:
             arrived.clear()
@@ -322,8 +313,6 @@ def round_trip(engine: Engine, url: str, repeat: int) -> list[Result]:
             med, p95, _, db = timed(fn, repeat, StatementCounter(engine))
             results.append(("slack", name, med, p95, 0, TARGET_ROUND_TRIP_MS, db))
             print(f"  slack    {name:<44} median {med:8.2f} ms  p95 {p95:8.2f} ms", flush=True)
-    server.should_exit = True
-    thread.join(timeout=5)
     bolt.listener_runner.listener_executor.shutdown(wait=True)
     fake.server.shutdown()
     return results
