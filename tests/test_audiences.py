@@ -163,6 +163,7 @@ def test_non_admin_cannot_save_or_delete_groups(running_app: RunningApp) -> None
     )
     refusal = running_app.fake.wait_for("response_url")[0].body
     assert "CONTACTBOT_ADMINS" in refusal["text"]
+    running_app.settle()
     assert not running_app.fake.of("views.open")
     with Session(running_app.engine) as s:
         assert s.get(Audience, info.id) is not None

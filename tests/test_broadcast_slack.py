@@ -85,6 +85,7 @@ def test_only_admins_may_open_the_composer(running_app: RunningApp) -> None:
     _click_notify(running_app, user=USER)
     answer = running_app.fake.wait_for("response_url")[0].body
     assert "darfst" in answer["text"]
+    running_app.settle()
     assert running_app.fake.of("views.open") == []
 
 
@@ -156,6 +157,7 @@ def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(
     _submit(running_app, view, {}, user=USER)
     refusal = running_app.fake.wait_for("chat.postEphemeral")[0].body
     assert refusal["user"] == USER
+    running_app.settle()
     assert running_app.fake.of("chat.postMessage") == [] and fake_graph.stats()["requests"] == 0
 
 

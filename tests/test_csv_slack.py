@@ -55,7 +55,7 @@ def _share(
     }
 
 
-def _wait(app: RunningApp, method: str, found: Callable[[Call], bool], timeout: float = 15) -> Call:
+def _wait(app: RunningApp, method: str, found: Callable[[Call], bool], timeout: float = 60) -> Call:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for call in app.fake.of(method):
@@ -168,6 +168,7 @@ def test_file_over_the_size_limit_is_not_downloaded(running_app: RunningApp) -> 
     app.event(_share(app, "big.csv", b"Nummer\n+4917011111111\n", size=500 * 1024 * 1024))
     error = _wait(app, "chat.update", lambda c: "größer als 200 MB" in _text(c))
     assert error.body["channel"] == "C111"
+    app.settle()
     assert app.fake.of("download") == []
 
 

@@ -177,6 +177,7 @@ def test_non_admin_is_refused_and_nothing_changes(running_app: RunningApp) -> No
         refusal = running_app.fake.wait_for("response_url")[0].body
         assert refusal["replace_original"] is False
         assert "CONTACTBOT_ADMINS" in refusal["text"]
+    running_app.settle()
     assert not running_app.fake.of("views.open")
     with Session(running_app.engine) as s:
         contact = s.get(Contact, cid)

@@ -135,7 +135,7 @@ def test_a_contact_blocked_through_one_process_is_blocked_through_the_other(
     assert sealed(f"block:{cid}") not in _menu_values(seen_by_b, cid)
 
 
-def _wait_update(app: RunningApp, contains: str, timeout: float = 20) -> dict[str, Any]:
+def _wait_update(app: RunningApp, contains: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for call in app.fake.of("chat.update"):

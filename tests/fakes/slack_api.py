@@ -49,7 +49,7 @@ class FakeSlack:
         with self.lock:
             return [c for c in self.calls if c.method == method]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0) -> list[Call]:  # a hang guard
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.of(method)
