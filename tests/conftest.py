@@ -25,6 +25,7 @@ from sqlalchemy import Engine, text
 
 from bot.settings import Settings, load_settings
 from storage.db import make_engine, upgrade
+from tests import pg_guard
 from tests.fakes import slack_api
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -46,8 +47,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_migrated() -> str:
+    """The PostgreSQL test database, wiped and migrated once per run; refuses a database that is not ours."""
     engine = make_engine(PG_URL)
     with engine.begin() as conn:
+        refusal = pg_guard.wipe_refusal(PG_URL, pg_guard.existing_tables(conn), pg_guard.owned_tables())
+        if refusal:
+            engine.dispose()
+            pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
@@ -94,6 +100,24 @@ def fake_slack() -> Iterator[slack_api.FakeSlack]:
     fake = slack_api.start()
     yield fake
     fake.server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def every_block_kit_payload_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every message, view and response_url body that reaches a fake Slack during a test is one Slack would take.
+
+    The fake answers an invalid payload as Slack does (tests/fakes/slack_api.py) and records it; the test fails
+    here, after its own teardown (lazy listeners included) has run. A test that sends an invalid payload on
+    purpose says so with `@pytest.mark.invalid_block_kit`.
+    """
+    before = len(slack_api.STARTED)
+    yield
+    fakes = slack_api.STARTED[before:]
+    del slack_api.STARTED[before:]
+    refused = [(method, problems) for fake in fakes for method, problems in fake.invalid]
+    if refused and request.node.get_closest_marker("invalid_block_kit") is None:
+        lines = [f"{method}: {'; '.join(problems)[:600]}" for method, problems in refused]
+        pytest.fail("Slack would refuse a Block Kit payload:\n" + "\n".join(lines), pytrace=False)
 
 
 @pytest.fixture
