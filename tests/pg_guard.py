@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-# Tables the app creates beside the models' tables: alembic's bookkeeping, and the job store of the
-# scheduler (bot/scheduler.py, apscheduler's SQLAlchemyJobStore under its default table name).
+# Tables the migrations create beside the models' tables: alembic's bookkeeping, and the job store of the
+# scheduler (migration 0002; bot/scheduler.py, apscheduler's SQLAlchemyJobStore).
 EXTRA_TABLES = frozenset({"alembic_version", "apscheduler_jobs"})
 
 
