@@ -48,10 +48,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_migrated() -> str:
     """The PostgreSQL test database, wiped and migrated once per run; refuses a database that is not ours."""
+    owned = pg_guard.owned_tables()
+    if refusal := pg_guard.wipe_refusal(PG_URL, [], owned):  # the name, before even connecting
+        pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
     engine = make_engine(PG_URL)
     with engine.begin() as conn:
-        refusal = pg_guard.wipe_refusal(PG_URL, pg_guard.existing_tables(conn), pg_guard.owned_tables())
-        if refusal:
+        if refusal := pg_guard.wipe_refusal(PG_URL, pg_guard.existing_tables(conn), owned):
             engine.dispose()
             pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -77,10 +79,10 @@ def _truncate_pg(url: str) -> None:
 
 
 @pytest.fixture(params=DB_PARAMS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest) -> str:
     """A migrated, empty database: a fresh SQLite file, or the PostgreSQL test database emptied."""
     if request.param == "sqlite":
-        path = tmp_path / "contactbot.db"
+        path = request.getfixturevalue("tmp_path") / "contactbot.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_migrated")
