@@ -186,9 +186,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 if isinstance(body.get(key), str) and body[key][:1] in ("[", "{"):
                     body[key] = json.loads(body[key])
             call = Call(method, path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
+            # The answer is settled before the call shows in `calls`: a test that waits for a call and then
+            # changes `responders` (or clears) must not change the answer to that call, which is still on its way.
+            status, headers, payload = fake.answer(call)
             with fake.lock:
                 fake.calls.append(call)
-            status, headers, payload = fake.answer(call)
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
