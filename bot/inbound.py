@@ -40,7 +40,7 @@ KINDS = frozenset(
 )
 OPT_OUT_KINDS = frozenset({"text", "button", "interactive"})
 STATUS_ALIASES = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
-_WA_ID = re.compile(r"^\+?(\d{7,15})$")
+_WA_ID = re.compile(r"^\+?([0-9]{7,15})$")  # ASCII digits only, as WhatsApp sends them
 
 
 class Skip(ValueError):

@@ -9,7 +9,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers.phonemetadata import PhoneMetadata
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ASCII digits: `\d` also matches "０" and "٣"
 _SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+\s*$")
 _DIGITS = re.compile(r"\D+")
 

@@ -36,9 +36,19 @@ _QUIET = frozenset({"/healthz", "/readyz", "/metrics"})
 def slack_route(bolt: App) -> Route:
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        if len(body) > MAX_SLACK_BODY:
+        # Refuse an oversized body before holding it in memory: by its declared length, or (chunked) as soon
+        # as the bytes read pass the limit. Slack's own payloads are far below it.
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_SLACK_BODY:
             return PlainTextResponse("payload too large", status_code=413)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_SLACK_BODY:
+                return PlainTextResponse("payload too large", status_code=413)
+            chunks.append(chunk)
+        body = b"".join(chunks)
         bolt_request = BoltRequest(
             body=body.decode("utf-8", errors="replace"),
             query=request.query_params,  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, text
 
 from bot.settings import Settings, load_settings
 from storage.db import make_engine, upgrade
+from tests import pg_guard
 from tests.fakes import slack_api
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -46,8 +47,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_migrated() -> str:
+    """The PostgreSQL test database, wiped and migrated once per run; refuses a database that is not ours."""
+    owned = pg_guard.owned_tables()
+    if refusal := pg_guard.wipe_refusal(PG_URL, [], owned):  # the name, before even connecting
+        pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
     engine = make_engine(PG_URL)
     with engine.begin() as conn:
+        if refusal := pg_guard.wipe_refusal(PG_URL, pg_guard.existing_tables(conn), owned):
+            engine.dispose()
+            pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
@@ -71,10 +79,10 @@ def _truncate_pg(url: str) -> None:
 
 
 @pytest.fixture(params=DB_PARAMS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest) -> str:
     """A migrated, empty database: a fresh SQLite file, or the PostgreSQL test database emptied."""
     if request.param == "sqlite":
-        path = tmp_path / "contactbot.db"
+        path = request.getfixturevalue("tmp_path") / "contactbot.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_migrated")
@@ -94,6 +102,24 @@ def fake_slack() -> Iterator[slack_api.FakeSlack]:
     fake = slack_api.start()
     yield fake
     fake.server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def every_block_kit_payload_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every message, view and response_url body that reaches a fake Slack during a test is one Slack would take.
+
+    The fake answers an invalid payload as Slack does (tests/fakes/slack_api.py) and records it; the test fails
+    here, after its own teardown (lazy listeners included) has run. A test that sends an invalid payload on
+    purpose says so with `@pytest.mark.invalid_block_kit`.
+    """
+    before = len(slack_api.STARTED)
+    yield
+    fakes = slack_api.STARTED[before:]
+    del slack_api.STARTED[before:]
+    refused = [(method, problems) for fake in fakes for method, problems in fake.invalid]
+    if refused and request.node.get_closest_marker("invalid_block_kit") is None:
+        lines = [f"{method}: {'; '.join(problems)[:600]}" for method, problems in refused]
+        pytest.fail("Slack would refuse a Block Kit payload:\n" + "\n".join(lines), pytrace=False)
 
 
 @pytest.fixture

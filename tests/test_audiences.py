@@ -122,7 +122,8 @@ def test_save_list_filter_as_group_then_filter_by_it(running_app: RunningApp) ->
     )
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     check_view(view)
-    assert "Messenger: WhatsApp" in json.dumps(view, ensure_ascii=False) or "whatsapp" in json.dumps(view)
+    summary = view["blocks"][0]["text"]["text"]
+    assert summary == "Gespeichert wird der aktuelle Filter: Status: aktiv, Messenger: WhatsApp."  # its proper name
     running_app.fake.clear()
     response = running_app.interact(
         view_submission(view, {"name": {"name": {"type": "plain_text_input", "value": "WhatsApp aktiv"}}})

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
 
 from bot.cli import build_parser
 from bot.settings import Settings
@@ -71,22 +72,29 @@ def test_the_images_healthcheck_passes_on_a_live_server_and_fails_on_a_dead_one(
 
 
 def test_compose_runs_postgres_web_processes_and_one_worker() -> None:
+    """What each service runs is read through our own CLI parser, so a renamed flag or command shows here."""
     compose = _compose()
     services = compose["services"]
     db = services["db"]
     assert db["image"].startswith("postgres:")
     volume = db["volumes"][0].split(":")
     assert volume[1] == "/var/lib/postgresql/data" and volume[0] in compose["volumes"]  # data survives
-    assert services["web"]["command"] == ["serve", "--no-scheduler"]
-    assert services["worker"]["command"] == ["worker"]
-    assert services["migrate"]["command"] == ["db", "upgrade"]
-    assert services["worker"].get("deploy", {}).get("replicas", 1) == 1
+    parser = build_parser()
+    runs = {name: parser.parse_args(services[name]["command"]) for name in ("web", "worker", "migrate")}
+    assert runs["web"].command == "serve" and runs["web"].no_scheduler  # web processes never send broadcasts
+    assert runs["worker"].command == "worker" and not runs["worker"].no_scheduler and not runs["worker"].once
+    assert (runs["migrate"].command, runs["migrate"].action) == ("db", "upgrade")
+    assert runs["web"].port == 3000 and "3000" in services["web"]["expose"]  # the port the proxy forwards to
+    senders = [n for n, args in runs.items() if args.command in ("serve", "worker") and not args.no_scheduler]
+    assert senders == ["worker"] and services["worker"].get("deploy", {}).get("replicas", 1) == 1
     grace = int(Settings.model_fields["shutdown_grace"].default)
+    env = db["environment"]
     for name in ("web", "worker", "migrate"):
         service = services[name]
         assert service["env_file"] == [".env"] and service["build"] == "."
-        url = service["environment"]["DATABASE_URL"]
-        assert url.startswith("postgresql+psycopg://") and "@db:5432/" in url
+        url = make_url(service["environment"]["DATABASE_URL"])
+        assert url.drivername == "postgresql+psycopg" and (url.host, url.port) == ("db", 5432)
+        assert (url.username, url.database) == (env["POSTGRES_USER"], env["POSTGRES_DB"])  # the db service's own
         assert int(service["stop_grace_period"].rstrip("s")) > grace  # SIGTERM drain ends before SIGKILL
     for name in ("web", "worker"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot import audiences as service
 from bot.i18n import t
-from handlers.blocks.audiences import delete_modal, new_modal, rename_modal, save_modal
+from handlers.blocks.audiences import MESSENGER_NAMES, delete_modal, new_modal, rename_modal, save_modal
 from handlers.contact_list_view import render
 from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale, viewer
 from handlers.list_state import BadState, ListState, split
@@ -23,7 +23,7 @@ def describe(state: ListState, lang: str) -> str:
     """The list filter in words, as the save dialog shows it."""
     parts = [t("list.status_label", lang, status=t(f"status.{state.status}", lang))]
     if state.messenger:
-        parts.append(t("list.messenger_label", lang, messenger=state.messenger))
+        parts.append(t("list.messenger_label", lang, messenger=MESSENGER_NAMES.get(state.messenger, state.messenger)))
     return ", ".join(parts)
 
 

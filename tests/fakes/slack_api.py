@@ -1,4 +1,8 @@
-"""A loopback fake of the Slack Web API (and response_urls, and file downloads) that records calls."""
+"""A loopback fake of the Slack Web API (and response_urls, and file downloads) that records calls.
+
+Like Slack, it refuses a Block Kit payload that breaks Slack's limits or schema (tests/blockkit.py), answers with
+the error Slack answers, and remembers the refusal in `invalid`, so that a test fails on it (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests import blockkit
+
+MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
+VIEW_METHODS = ("views.open", "views.update", "views.push", "views.publish")
 
 
 @dataclass
@@ -32,6 +41,7 @@ class FakeSlack:
     locales: dict[str, str] = field(default_factory=dict)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    invalid: list[tuple[str, list[str]]] = field(default_factory=list)  # (method, why Slack refused it)
 
     @property
     def base(self) -> str:
@@ -64,7 +74,46 @@ class FakeSlack:
         with self.lock:
             self.calls.clear()
 
+    def refusal(self, call: Call) -> tuple[int, dict[str, str], bytes] | None:
+        """Slack's answer to a Block Kit payload it would not take, or None when the payload is fine.
+
+        chat.* answer `invalid_blocks` with the reasons in `errors` and `response_metadata.messages` (a
+        chat.postMessage reply quoted in https://github.com/slackapi/java-slack-sdk/issues/1017), or
+        `msg_blocks_too_long` when the blocks' text is too long in total
+        (https://github.com/slackapi/bolt-js/issues/2509).
+        views.* answer `invalid_arguments` with `response_metadata.messages` ("[ERROR] ... [json-pointer:/view/...]",
+        https://github.com/slackapi/bolt-js/issues/1351, https://github.com/imryche/blockkit/issues/105), and
+        `view_too_large` above 250 kB (https://docs.slack.dev/reference/methods/views.open).
+        A response_url answers HTTP 400 with the bare text `invalid_blocks`
+        (https://github.com/slackapi/java-slack-sdk/issues/1017, a 400 `invalid_blocks` from a webhook-style URL).
+        """
+        error, problems = "", []
+        if call.method in MESSAGE_METHODS and call.body.get("blocks") not in (None, "", []):
+            blocks = call.body["blocks"]
+            problems = blockkit.block_problems(blocks, "message")
+            error = "invalid_blocks"
+            if not problems and blockkit.message_too_long(blocks):
+                error, problems = "msg_blocks_too_long", [f"text across the blocks > {blockkit.MAX_MESSAGE_TEXT}"]
+        elif call.method in VIEW_METHODS:
+            view = call.body.get("view")
+            problems = blockkit.view_problems(view)
+            error = "invalid_arguments"
+            if not problems and blockkit.view_too_large(view):  # type: ignore[arg-type]
+                error, problems = "view_too_large", [f"view > {blockkit.MAX_VIEW_BYTES} bytes"]
+        if not problems:
+            return None
+        with self.lock:
+            self.invalid.append((call.method, problems))
+        if call.method == "response_url":
+            return 400, {"Content-Type": "text/plain"}, error.encode()
+        messages = [f"[ERROR] {p}" for p in problems]
+        body = {"ok": False, "error": error, "errors": problems, "response_metadata": {"messages": messages}}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
     def answer(self, call: Call) -> tuple[int, dict[str, str], bytes]:
+        refused = self.refusal(call)
+        if refused is not None:
+            return refused
         if call.method in self.responders:
             result = self.responders[call.method](call)
             if isinstance(result, tuple):
@@ -128,15 +177,20 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             elif raw and "x-www-form-urlencoded" in ctype:
                 body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                for key in ("blocks", "view"):
+                for key in ("blocks", "view"):  # form-encoded calls carry these as JSON text
                     if isinstance(body.get(key), str):
                         body[key] = json.loads(body[key])
             query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
             body = {**query, **body}
+            for key in ("blocks", "view"):  # a JSON body may also carry them as JSON text (slack_sdk does)
+                if isinstance(body.get(key), str) and body[key][:1] in ("[", "{"):
+                    body[key] = json.loads(body[key])
             call = Call(method, path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
+            # The answer is settled before the call shows in `calls`: a test that waits for a call and then
+            # changes `responders` (or clears) must not change the answer to that call, which is still on its way.
+            status, headers, payload = fake.answer(call)
             with fake.lock:
                 fake.calls.append(call)
-            status, headers, payload = fake.answer(call)
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
@@ -153,9 +207,13 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+STARTED: list[FakeSlack] = []  # every fake this process started, so a conftest fixture can check them all
+
+
 def start() -> FakeSlack:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     fake = FakeSlack(server=server)
+    STARTED.append(fake)
     server.RequestHandlerClass = _make_handler(fake)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return fake
