@@ -59,8 +59,8 @@ def serve(url: str, port: int) -> None:
 
     import uvicorn
 
-    from bot.server import create_asgi
-    from bot.settings import load_settings
+    from bot.config.settings import load_settings
+    from bot.web.server import create_asgi
     from storage.db import engine_for
 
     logging.getLogger("bot").setLevel(logging.WARNING)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, event, func, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bot.demo_data import generate  # noqa: E402
+from bot.services.demo_data import generate  # noqa: E402
 from storage import contacts as store  # noqa: E402
 from storage.contacts import ContactFilter, PageRequest  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
@@ -239,9 +239,9 @@ def round_trip(engine: Engine, url: str, repeat: int) -> list[Result]:
     import httpx
     import uvicorn
 
-    from bot.app import create_app
-    from bot.server import create_asgi
-    from bot.settings import load_settings
+    from bot.config.settings import load_settings
+    from bot.web.server import create_asgi
+    from handlers.app import create_app
     from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, block_actions, free_port, sign
     from tests.fakes import slack_api
 

@@ -14,8 +14,8 @@ from typing import Any
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Engine
 
-from bot.broadcast import Progress, Runner
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts.sender import Progress, Runner
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,8 @@ def progress_reporter(settings: Settings, engine: Engine) -> Progress | None:
     """Live report messages in Slack, when the app has a bot token."""
     if not settings.slack_bot_token:
         return None
-    from bot.app import web_client
-    from handlers.broadcast_report import SlackReporter
+    from handlers.app import web_client
+    from handlers.clients.live_report import SlackReporter
 
     return SlackReporter(web_client(settings), engine, settings)
 
@@ -42,7 +42,7 @@ class Sending:
 
 
 def start_sending(settings: Settings, engine: Engine) -> Sending:
-    from bot.scheduler import start_scheduler
+    from bot.services.broadcasts.scheduler import start_scheduler
 
     runner = Runner(settings, engine, progress_reporter(settings, engine))
     return Sending(runner, start_scheduler(settings, engine, runner))

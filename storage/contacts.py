@@ -27,7 +27,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
-from bot.phone import search_digits
+from bot.domain.phone import search_digits
 from storage.db import bulk_cache
 from storage.models import Contact, ContactTally, ImportRow, Message, Ticket
 

@@ -340,7 +340,7 @@ def stage(
 ) -> StageResult:
     """Read, validate and stage the whole file; rows in the file twice are rejected after the first.
 
-    `normalise(numbers, region)` is bot.phone.to_e164_many (passed in: storage knows no phone
+    `normalise(numbers, region)` is bot.domain.phone.to_e164_many (passed in: storage knows no phone
     rules). With a pool, chunks are validated there (both cores) while this process reads the
     file and inserts; rows are staged in file order either way.
     """

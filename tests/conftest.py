@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, text
 
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from storage.db import make_engine, upgrade
 from tests.fakes import slack_api
 
@@ -208,8 +208,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def running_app(settings: Settings, engine: Engine, fake_slack: slack_api.FakeSlack) -> Iterator[RunningApp]:
-    from bot.app import create_app
-    from bot.server import create_asgi
+    from bot.web.server import create_asgi
+    from handlers.app import create_app
 
     bolt = create_app(settings, engine)
     asgi = create_asgi(settings, engine, bolt)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, free_port
 from tests.fakes.slack_api import FakeSlack
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from bot import broadcasts as service
-from bot.broadcast import Runner, send_broadcast
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts import service
+from bot.services.broadcasts.sender import Runner, send_broadcast
 from storage import broadcasts as store
 from storage.broadcast_models import Broadcast, Delivery
 from storage.contacts import ContactFilter

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from bot import broadcasts as service
-from bot.broadcast import Runner
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts import service
+from bot.services.broadcasts.sender import Runner
 from handlers.blocks.broadcasts import report_message
 from storage.broadcast_models import Delivery, EarlyStatus
 from storage.db import session_scope

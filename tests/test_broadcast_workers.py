@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from bot import broadcasts as service
-from bot.settings import load_settings
+from bot.config.settings import load_settings
+from bot.services.broadcasts import service
 from storage.broadcast_models import Broadcast, Delivery
 from storage.contacts import ContactFilter
 from storage.models import utcnow

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
-from bot import contacts as service
+from bot.services import contacts as service
 from storage import contacts as store
 from storage.contacts import ContactFilter, PageRequest
 from storage.models import MESSENGERS, Contact

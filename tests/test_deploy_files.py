@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from bot.cli import build_parser
-from bot.settings import Settings
+from bot.config.settings import Settings
 from tests.conftest import RunningApp
 
 ROOT = Path(__file__).resolve().parents[1]

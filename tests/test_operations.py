@@ -140,7 +140,7 @@ def test_readyz_is_ready_only_at_the_code_head_revision(running_app: RunningApp,
     ready = running_app.http.get(f"{running_app.url}/readyz")
     assert ready.status_code == 200 and ready.json() == {"ready": True, "detail": head_revision()}
 
-    from bot.server import create_asgi
+    from bot.web.server import create_asgi
 
     old_url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(old_url, "0001")  # a database one migration behind this code
@@ -335,7 +335,7 @@ def test_web_processes_starting_together_migrate_once(pg_migrated: str) -> None:
 
 
 def test_a_process_without_our_http_server_can_expose_metrics_on_its_own_port(engine: Engine) -> None:
-    from bot import metrics
+    from bot.config import metrics
 
     _broadcast(engine, "running", ["pending"] * 2, 0)
     port = free_port()

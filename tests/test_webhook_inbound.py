@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.settings import Settings
+from bot.config.settings import Settings
 from storage.models import Contact, Message
 from tests.conftest import RunningApp
 from tests.fakes.slack_api import FakeSlack
@@ -104,7 +104,7 @@ def test_unconfigured_secret_accepts_nothing(db_url: str, fake_slack: FakeSlack,
     import httpx
     import uvicorn
 
-    from bot.server import create_asgi
+    from bot.web.server import create_asgi
     from tests.conftest import free_port
 
     bare = webhook_settings(db_url, fake_slack, CONTACTBOT_INBOUND_SECRET="", WHATSAPP_APP_SECRET="")

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.settings import Settings, load_settings
-from bot.whatsapp import (
+from bot.config.settings import Settings, load_settings
+from bot.whatsapp.client import (
     KINDS,
     Ambiguous,
     AsyncSender,

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.i18n import t
-from bot.table_settings import layout
+from bot.services.table_settings import layout
 from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
 from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale
 from storage import attributes as store

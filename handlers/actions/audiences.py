@@ -8,12 +8,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import audiences as service
 from bot.i18n import t
+from bot.services import audiences as service
 from handlers.blocks.audiences import delete_modal, new_modal, rename_modal, save_modal
-from handlers.contact_list_view import render
 from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale, viewer
 from handlers.list_state import BadState, ListState, split
+from handlers.screens.contact_list import render
 from storage import attributes as attribute_store
 
 MENU_VALUE = re.compile(r"^(show|rename|delete):(\d{1,18})$")

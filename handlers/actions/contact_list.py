@@ -9,14 +9,14 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import contacts as service
 from bot.i18n import t
+from bot.services import contacts as service
 from handlers.blocks.contact_list import contact_label
-from handlers.contact_list_view import render
-from handlers.contact_modal import MODALS, open_contact_modal
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale, viewer
 from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
+from handlers.screens.contact_list import render
+from handlers.screens.contact_modal import MODALS, open_contact_modal
 from storage.contacts import SORT_COLUMNS
 from storage.models import MESSENGERS
 

@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.broadcasts import Preview, Report
 from bot.i18n import number, t
-from bot.whatsapp import Template
+from bot.services.broadcasts.service import Preview, Report
+from bot.whatsapp.client import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from storage.broadcasts import EXCLUSIONS

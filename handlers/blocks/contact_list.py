@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.phone import display
 from bot.i18n import number, t
-from bot.phone import display
-from bot.table_settings import CORE, Column
+from bot.services.table_settings import CORE, Column
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from handlers.list_state import SORT_CODES, ListState, join

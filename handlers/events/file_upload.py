@@ -16,10 +16,10 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import imports
 from bot.i18n import t
-from bot.slack_files import SharedFile, download, file_info
+from bot.services import imports
 from handlers.blocks import imports as blocks
+from handlers.clients.files import SharedFile, download, file_info
 from handlers.context import actor, deps, lang, sealer
 from storage.csv_format import FileProblem
 from storage.idempotency import claim

@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import attributes as service
-from bot import contacts as contact_service
-from bot import table_settings
-from bot.attributes import AttributeValueError
 from bot.i18n import number, t
+from bot.services import attributes as service
+from bot.services import contacts as contact_service
+from bot.services import table_settings
+from bot.services.attributes import AttributeValueError
 from handlers.blocks.attributes import (
     ATTR_DELETE_CALLBACK,
     ATTR_SAVE_CALLBACK,

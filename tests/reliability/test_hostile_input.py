@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot import imports
-from bot.imports import ImportRefused
-from bot.inbound import parse_generic, parse_meta
-from bot.phone import PhoneError, to_e164
-from bot.settings import load_settings
+from bot.config.settings import load_settings
+from bot.domain.phone import PhoneError, to_e164
+from bot.services import imports
+from bot.services.imports import ImportRefused
+from bot.services.inbound import parse_generic, parse_meta
 from storage.csv_format import FileProblem
 from storage.models import Contact
 from tests.webhooks import post_meta, webhook_settings
@@ -122,7 +122,7 @@ def test_the_webhook_parser_never_crashes_on_any_json(payload: object) -> None:
 @given(JSON)
 @hyp_settings(max_examples=300, deadline=None)
 def test_the_inbound_parser_only_ever_refuses_with_a_reason(payload: object) -> None:
-    from bot.inbound import BadRequest
+    from bot.services.inbound import BadRequest
 
     try:
         parse_generic(payload, SETTINGS)

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.demo_data import generate
+from bot.services.demo_data import generate
 from storage.models import Contact
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER, RunningApp, block_actions, free_port, sealed
 

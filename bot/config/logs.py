@@ -13,12 +13,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.config.settings import Settings
 
 _SECRETS = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|EAA[A-Za-z0-9]{20,})")
 _PHONES = re.compile(r"(?<![\w.])\+?\d[\d ()/-]{6,}\d(\d{3})\b")
 
-# The id of the HTTP request being served (set by bot.server's middleware, copied into Bolt's
+# The id of the HTTP request being served (set by bot.web.server's middleware, copied into Bolt's
 # listener threads), so every log line of one Slack click can be found together.
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 

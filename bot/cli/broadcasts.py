@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import broadcasts as service
+from bot.config.settings import Settings
 from bot.i18n import number, t
-from bot.settings import Settings
+from bot.services.broadcasts import service
 
 
 def _engine(settings: Settings) -> Any:
@@ -36,7 +36,7 @@ def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audience(engine: Any, value: str) -> service.AudienceSpec:
-    from bot import audiences
+    from bot.services import audiences
 
     if value == "all":
         return service.AudienceSpec()
@@ -116,7 +116,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     if row.status == "queued" and not args.queue:
-        from bot.broadcast import Runner
+        from bot.services.broadcasts.sender import Runner
 
         Runner(settings, engine).pump()
         return _print_status(engine, row.id or 0, lang, as_json=False)
@@ -199,7 +199,7 @@ def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.broadcast_report import write_csv
+    from bot.services.broadcasts.delivery_report import write_csv
 
     write_csv(_engine(settings), args.id, sys.stdout, args.lang)
     return 0

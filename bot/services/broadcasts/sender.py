@@ -28,10 +28,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot import broadcasts as service
-from bot.phone import mask
-from bot.settings import Settings
-from bot.whatsapp import Ambiguous, AsyncSender, Kind, WhatsAppError, components, send_body
+from bot.config.settings import Settings
+from bot.domain.phone import mask
+from bot.services.broadcasts import service
+from bot.whatsapp.client import Ambiguous, AsyncSender, Kind, WhatsAppError, components, send_body
 from storage import broadcasts as store
 from storage import early_status
 from storage.db import session_scope

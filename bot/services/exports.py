@@ -44,7 +44,7 @@ def columns(engine: Engine, lang: str, keys: list[str] | None = None) -> list[Ex
 def layout_keys(engine: Engine, team_id: str | None, user_id: str | None, lang: str) -> list[str] | None:
     """Visible columns of the reader's table settings; None when the feature has nothing stored."""
     try:
-        from bot.table_settings import layout
+        from bot.services.table_settings import layout
     except ImportError:  # pragma: no cover - table settings not installed
         return None
     return [c.key for c in layout(engine, team_id or "", user_id or "", lang).visible]

@@ -14,8 +14,8 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy import Engine
 
 import handlers
-from bot.deps import Deps
-from bot.settings import Settings
+from bot.config.settings import Settings
+from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ def _other_workspace(req: BoltRequest, context: BoltContext) -> BoltResponse | N
 
 
 def _install_audit_feed(deps: Deps, client: WebClient) -> None:
-    """Changes are posted to CONTACTBOT_AUDIT_CHANNEL and refresh the actor's Home tab (bot.audit_feed)."""
-    from bot import audit_feed
+    """Changes are posted to CONTACTBOT_AUDIT_CHANNEL and refresh the actor's Home tab (handlers.clients.audit_feed)."""
     from handlers.blocks.audit_post import audit_text
+    from handlers.clients import audit_feed
     from handlers.events.app_home import refresh_home
 
     audit_feed.install(deps, client, audit_text, refresh_home)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot import audiences
-from bot.contacts import attribute_values, list_contacts
-from bot.deps import Deps
-from bot.table_settings import layout
+from bot.services import audiences
+from bot.services.contacts import attribute_values, list_contacts
+from bot.services.table_settings import layout
 from handlers.blocks.contact_list import contact_list
+from handlers.deps import Deps
 from handlers.integrity import Sealer
 from handlers.list_state import ListState
 from storage.contacts import PageRequest

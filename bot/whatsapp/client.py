@@ -19,7 +19,7 @@ from typing import Any
 import certifi
 import httpx
 
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 
 class Kind(StrEnum):

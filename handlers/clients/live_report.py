@@ -14,8 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from bot import broadcasts as service
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts import service
 from handlers.blocks.broadcasts import report_message
 from handlers.integrity import Seal, Sealer
 

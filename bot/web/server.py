@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import metrics
-from bot.logs import request_id
-from bot.settings import Settings
+from bot.config import metrics
+from bot.config.logs import request_id
+from bot.config.settings import Settings
 from storage.db import current_revision, head_revision
 
 MAX_SLACK_BODY = 1_000_000
@@ -141,7 +141,7 @@ def create_asgi(settings: Settings, engine: Engine, bolt: App | None) -> Starlet
     routes: list[BaseRoute] = [*health_routes(engine), metrics_route(engine)]
     if bolt is not None:
         routes.append(slack_route(bolt))
-    from bot.routes import extra_routes
+    from bot.web.routes import extra_routes
 
     routes.extend(extra_routes(settings, engine))
     return Starlette(routes=routes, middleware=[Middleware(Observe, routes=routes)])

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from bot.phone import PhoneError, to_e164
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.domain.phone import PhoneError, to_e164
 from storage import early_status
 from storage import inbound as store
 from storage.broadcasts import apply_statuses as broadcast_statuses

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.config.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("contactbot")
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -23,16 +23,16 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
     upgrade(settings.database_url)
     engine = engine_for(settings.database_url)
     if settings.audit_channel and settings.slack_bot_token:
-        from bot.audit_feed import install_for_cli
+        from handlers.clients.audit_feed import install_for_cli
 
         install_for_cli(settings, engine)  # terminal changes reach the audit channel too
     return engine
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import lifecycle
-    from bot.app import create_app
-    from bot.server import create_asgi
+    from bot.web import lifecycle
+    from bot.web.server import create_asgi
+    from handlers.app import create_app
 
     settings.require_slack()
     engine = _engine(settings)
@@ -121,7 +121,7 @@ def contact_json(contact: Any) -> dict[str, Any]:
 
 
 def cmd_contacts_list(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.contacts import list_contacts
+    from bot.services.contacts import list_contacts
     from storage.contacts import PageRequest
 
     sort, desc = parse_sort(args.sort)
@@ -145,8 +145,8 @@ def cmd_contacts_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
-    from bot import contacts as service
-    from bot.phone import PhoneError, to_e164
+    from bot.domain.phone import PhoneError, to_e164
+    from bot.services import contacts as service
     from storage import contacts as store
     from storage.db import session_scope
 
@@ -184,7 +184,7 @@ def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from bot.demo_data import generate
+    from bot.services.demo_data import generate
 
     engine = _engine(settings)
     started = time.perf_counter()
@@ -229,8 +229,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_tickets_close(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
-    from bot import tickets
     from bot.i18n import t
+    from bot.services import tickets
 
     try:
         ticket, changed = tickets.close(_engine(settings), args.id, f"cli:{getpass.getuser()}")
@@ -291,13 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["de", "en"], default="de")
     p.set_defaults(run=cmd_tickets_close)
 
-    from bot.cli_groups import add_commands as add_group_commands
+    from bot.cli.groups import add_commands as add_group_commands
 
     add_group_commands(sub)
-    from bot.csv_cli import add_commands as add_csv_commands
+    from bot.cli.csv import add_commands as add_csv_commands
 
     add_csv_commands(sub)
-    from bot.broadcast_cli import add_commands as add_broadcast_commands
+    from bot.cli.broadcasts import add_commands as add_broadcast_commands
 
     add_broadcast_commands(sub)
     for add in EXTRA_COMMANDS:
@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from bot.logs import secrets_of, setup
+    from bot.config.logs import secrets_of, setup
 
     args = build_parser().parse_args(argv)
     try:

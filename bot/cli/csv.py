@@ -10,13 +10,13 @@ import shutil
 import sys
 from typing import Any
 
+from bot.config.settings import Settings
 from bot.i18n import number, t
-from bot.settings import Settings
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import imports
     from bot.cli import _engine
+    from bot.services import imports
 
     lang = args.lang
     if not os.path.isfile(args.file):
@@ -24,7 +24,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     name = os.path.basename(args.file)
     if os.path.getsize(args.file) > settings.max_upload_bytes:
-        from bot.slack_files import limit_text
+        from handlers.clients.files import limit_text
 
         limit = limit_text(settings.max_upload_bytes)
         print(
@@ -81,7 +81,7 @@ def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any 
     if c.opted_out:
         print(t("import.preview.opted_out", lang, count=c.opted_out).replace("*", "").removeprefix(":warning: "))
     for err in errors.errors:
-        from bot.imports import reason
+        from bot.services.imports import reason
 
         print(
             t(
@@ -95,8 +95,8 @@ def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any 
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import exports
     from bot.cli import _engine, parse_filter, parse_sort
+    from bot.services import exports
 
     sort, desc = parse_sort(args.sort)
     lang = args.lang

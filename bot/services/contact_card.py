@@ -13,8 +13,8 @@ import phonenumbers
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.contacts import LastTicket, NotFound
-from bot.phone import PhoneError, search_digits, to_e164
+from bot.domain.phone import PhoneError, search_digits, to_e164
+from bot.services.contacts import LastTicket, NotFound
 from storage import contact_card as store
 from storage import contacts as contacts_store
 from storage import tickets

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.domain.phone import to_e164_many
 from bot.i18n import t
-from bot.phone import to_e164_many
 from storage import csv_import as store
 from storage.csv_format import FileProblem, sniff
 from storage.csv_import import ColumnMap, Counts

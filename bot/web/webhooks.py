@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot import inbound
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services import inbound
 
 log = logging.getLogger(__name__)
 

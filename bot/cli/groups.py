@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 
 def _engine(settings: Settings) -> Any:
@@ -30,8 +30,8 @@ def _fail(code: str, values: dict[str, object]) -> int:
 
 
 def cmd_groups(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import audiences
-    from bot.audiences import AudienceError
+    from bot.services import audiences
+    from bot.services.audiences import AudienceError
 
     engine = _engine(settings)
     try:
@@ -65,8 +65,8 @@ def cmd_groups(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_attributes(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import attributes
-    from bot.attributes import AttributeValueError
+    from bot.services import attributes
+    from bot.services.attributes import AttributeValueError
 
     engine = _engine(settings)
     try:

@@ -22,8 +22,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from bot.broadcast import Runner
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts.sender import Runner
 
 log = logging.getLogger(__name__)
 PUMP_SECONDS = 2.0

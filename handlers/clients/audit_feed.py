@@ -17,9 +17,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.deps import Deps
+from bot.config.settings import Settings
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.settings import Settings
+from handlers.deps import Deps
 from storage import audit_events
 from storage.audit_events import Committed
 from storage.models import Contact
@@ -41,7 +41,7 @@ def install(deps: Deps, client: WebClient, render: Render, refresh_home: Refresh
 
 def install_for_cli(settings: Settings, engine: Engine) -> None:
     """The CLI has no Bolt app: post its changes with a plain client (the pool finishes before exit)."""
-    from bot.app import web_client
+    from handlers.app import web_client
     from handlers.blocks.audit_post import audit_text
 
     install(Deps(settings=settings, engine=engine), web_client(settings), audit_text)

@@ -11,8 +11,8 @@ from typing import Any
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import contacts as service
 from bot.i18n import t
+from bot.services import contacts as service
 from handlers.blocks.attributes import details_modal
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
 from handlers.context import deps, ephemeral, lang, refusal, sealer

@@ -16,8 +16,17 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.settings import Settings
-from bot.whatsapp import Ambiguous, GraphClient, Kind, Template, TemplateParam, WhatsAppError, check_values, classify
+from bot.config.settings import Settings
+from bot.whatsapp.client import (
+    Ambiguous,
+    GraphClient,
+    Kind,
+    Template,
+    TemplateParam,
+    WhatsAppError,
+    check_values,
+    classify,
+)
 from storage import audit
 from storage import broadcasts as store
 from storage.broadcast_models import Broadcast
@@ -238,7 +247,7 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
 
 def _wake_at(engine: Engine, broadcast_id: int, when: datetime) -> None:
     """The scheduler's wake-up job; if it cannot be stored the pump still finds the due row."""
-    from bot.scheduler import schedule
+    from bot.services.broadcasts.scheduler import schedule
 
     try:
         schedule(engine, broadcast_id, when)
@@ -295,7 +304,7 @@ def change(engine: Engine, broadcast_id: int, action: str, actor: str) -> Broadc
         audit.record(session, actor, f"broadcast.{action}", "broadcast", broadcast_id)
         session.refresh(row)
     if action == "cancel" and row.scheduled_at is not None:
-        from bot.scheduler import unschedule
+        from bot.services.broadcasts.scheduler import unschedule
 
         unschedule(engine, broadcast_id)
     return row
