@@ -96,8 +96,8 @@ def step_import(url: str, file: str) -> dict[str, Any]:
 
 
 def step_export(url: str, file: str) -> dict[str, Any]:
+    from bot.domain.contacts import ContactFilter
     from bot.services import exports
-    from storage.contacts import ContactFilter
     from storage.db import make_engine
 
     engine = make_engine(url)

@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, event, func, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from bot.domain.contacts import ContactFilter, PageRequest  # noqa: E402
 from bot.services.demo_data import generate  # noqa: E402
 from storage import contacts as store  # noqa: E402
-from storage.contacts import ContactFilter, PageRequest  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 from storage.models import Contact  # noqa: E402
 

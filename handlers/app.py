@@ -10,20 +10,37 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-from sqlalchemy import Engine
 
-import handlers
 from bot.config.settings import Settings
+from bot.i18n import DEFAULT_LANGUAGE, t
+from handlers.actions import app_home as app_home_actions
+from handlers.actions import attributes as attribute_actions
+from handlers.actions import audiences as audience_actions
+from handlers.actions import broadcasts as broadcast_actions  # also registers /contacts notify|broadcasts
+from handlers.actions import contact_card as contact_card_actions
+from handlers.actions import contact_list as contact_list_actions
+from handlers.actions import export as export_actions
+from handlers.actions import imports as import_actions
+from handlers.actions import tickets as ticket_actions
+from handlers.blocks.audit_post import audit_text
+from handlers.clients import audit_feed
+from handlers.clients.web_api import web_client
+from handlers.commands import contacts as contacts_command
+from handlers.commands import groups as groups_command  # noqa: F401 - registers /contacts groups|attributes
+from handlers.commands import help as help_command  # noqa: F401 - registers /contacts help|hilfe
+from handlers.commands import import_export  # noqa: F401 - registers /contacts import|export
 from handlers.deps import Deps
+from handlers.errors import tell_failure
+from handlers.events import app_home as app_home_events
+from handlers.events import file_upload
+from handlers.respond import RetryingRespond
+from handlers.shortcuts import lookup_contact, send_notification
+from handlers.views import attributes as attribute_views
+from handlers.views import audiences as audience_views
+from handlers.views import broadcast_composer, contact_delete
+from storage.db import Engine
 
 log = logging.getLogger(__name__)
-
-
-def web_client(settings: Settings) -> WebClient:
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2), ConnectionErrorRetryHandler()])
-    return client
 
 
 def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True) -> App:
@@ -44,8 +61,6 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
 
     @app.middleware
     def inject_deps(req: BoltRequest, context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
-        from handlers.respond import RetryingRespond
-
         if (refused := _other_workspace(req, context)) is not None:
             return refused
         context["deps"] = deps
@@ -55,12 +70,10 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
-        from handlers.errors import tell_failure
-
         log.error("listener failed: %s (%s)", type(error).__name__, body.get("type", "?"), exc_info=error)
         tell_failure(body)
 
-    handlers.register(app)
+    register(app)
     _install_audit_feed(deps, app.client)
     return app
 
@@ -71,8 +84,6 @@ def _other_workspace(req: BoltRequest, context: BoltContext) -> BoltResponse | N
     Our sealed values (handlers/integrity.py) are bound to that workspace; this stops everything
     else (slash commands, unsealed clicks) from another one, too. None: the request may go on.
     """
-    from bot.i18n import DEFAULT_LANGUAGE, t
-
     installed = context.authorize_result.team_id if context.authorize_result else None
     if not installed or not context.team_id or context.team_id == installed:
         return None
@@ -88,8 +99,27 @@ def _other_workspace(req: BoltRequest, context: BoltContext) -> BoltResponse | N
 
 def _install_audit_feed(deps: Deps, client: WebClient) -> None:
     """Changes are posted to CONTACTBOT_AUDIT_CHANNEL and refresh the actor's Home tab (handlers.clients.audit_feed)."""
-    from handlers.blocks.audit_post import audit_text
-    from handlers.clients import audit_feed
-    from handlers.events.app_home import refresh_home
+    audit_feed.install(deps, client, audit_text, app_home_events.refresh_home)
 
-    audit_feed.install(deps, client, audit_text, refresh_home)
+
+def register(app: App) -> None:
+    """Every listener, per surface; the order matters only for the message catch-all (last)."""
+    contacts_command.register(app)
+    contact_list_actions.register(app)
+    export_actions.register(app)
+    import_actions.register(app)
+    file_upload.register(app)
+    ticket_actions.register(app)
+    contact_delete.register(app)
+    broadcast_actions.register(app)
+    broadcast_composer.register(app)
+    audience_actions.register(app)
+    audience_views.register(app)
+    attribute_actions.register(app)
+    attribute_views.register(app)
+    app_home_events.register(app)
+    app_home_actions.register(app)
+    contact_card_actions.register(app)
+    send_notification.register(app)
+    lookup_contact.register(app)
+    file_upload.register_fallback(app)  # last: acks every message event no listener above took

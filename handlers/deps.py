@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
 from bot.config.settings import Settings
+from storage.db import Engine
 
 
 @dataclass(frozen=True)

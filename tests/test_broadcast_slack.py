@@ -9,8 +9,8 @@ import pytest
 
 from bot.config.settings import Settings
 from bot.services.broadcasts.sender import Runner
-from handlers.app import web_client
 from handlers.clients.live_report import SlackReporter
+from handlers.clients.web_api import web_client
 from handlers.list_state import ListState, join
 from tests.blockkit import check_blocks, check_view
 from tests.broadcast_helpers import add_reachable

@@ -17,10 +17,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from bot.config.settings import load_settings
+from bot.domain.contacts import ContactFilter
 from bot.services.broadcasts import service
-from storage.broadcast_models import Broadcast, Delivery
-from storage.contacts import ContactFilter
-from storage.models import utcnow
+from storage.models import Broadcast, Delivery, utcnow
 from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.factories import BASE, add_contact
 from tests.fakes import graph_api

@@ -25,8 +25,8 @@ import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, insert, text
 
-from storage.broadcast_models import Broadcast, Delivery
 from storage.db import current_revision, head_revision, make_engine, upgrade
+from storage.models import Broadcast, Delivery
 from tests import serve_process
 from tests.conftest import BOT_TOKEN, PG_URL, SIGNING_SECRET, RunningApp, block_actions, free_port
 from tests.factories import BASE, add_contact
@@ -335,7 +335,7 @@ def test_web_processes_starting_together_migrate_once(pg_migrated: str) -> None:
 
 
 def test_a_process_without_our_http_server_can_expose_metrics_on_its_own_port(engine: Engine) -> None:
-    from bot.config import metrics
+    from bot.web import metrics
 
     _broadcast(engine, "running", ["pending"] * 2, 0)
     port = free_port()

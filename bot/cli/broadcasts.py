@@ -1,4 +1,4 @@
-"""`contactbot templates`, `contactbot broadcast ...` and `contactbot worker`: the same services as Slack."""
+"""`contactbot templates` and `contactbot broadcast ...`: the same services as Slack."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli.common import open_engine
 from bot.config.settings import Settings
 from bot.i18n import number, t
+from bot.services import audiences
 from bot.services.broadcasts import service
-
-
-def _engine(settings: Settings) -> Any:
-    from bot.cli import _engine as engine_for
-
-    return engine_for(settings)
+from bot.services.broadcasts.delivery_report import write_csv
+from bot.services.broadcasts.sender import Runner
 
 
 def _actor() -> str:
@@ -36,8 +34,6 @@ def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audience(engine: Any, value: str) -> service.AudienceSpec:
-    from bot.services import audiences
-
     if value == "all":
         return service.AudienceSpec()
     found = audiences.find(engine, value)
@@ -74,7 +70,7 @@ def _print_preview(preview: service.Preview, lang: str) -> None:
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     lang = args.lang
-    engine = _engine(settings)
+    engine = open_engine(settings)
     try:
         template = service.find_template(settings, args.template, args.lang_code)
         params = {}
@@ -116,8 +112,6 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     if row.status == "queued" and not args.queue:
-        from bot.services.broadcasts.sender import Runner
-
         Runner(settings, engine).pump()
         return _print_status(engine, row.id or 0, lang, as_json=False)
     return 0
@@ -164,11 +158,11 @@ def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> i
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    return _print_status(_engine(settings), args.id, args.lang, args.json)
+    return _print_status(open_engine(settings), args.id, args.lang, args.json)
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    reports = service.recent(_engine(settings), args.limit)
+    reports = service.recent(open_engine(settings), args.limit)
     if args.json:
         print(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
         return 0
@@ -184,7 +178,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        row = service.change(_engine(settings), args.id, args.action, _actor())
+        row = service.change(open_engine(settings), args.id, args.action, _actor())
     except service.BroadcastError as exc:
         print(t(exc.code, args.lang, **exc.values), file=sys.stderr)
         return 1
@@ -193,22 +187,14 @@ def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
-    n = service.retry_failed(_engine(settings), args.id, _actor(), include_unknown=args.unknown)
+    n = service.retry_failed(open_engine(settings), args.id, _actor(), include_unknown=args.unknown)
     print(t("broadcast.cli.requeued", args.lang, n=number(n, args.lang), id=args.id))
     return 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.broadcasts.delivery_report import write_csv
-
-    write_csv(_engine(settings), args.id, sys.stdout, args.lang)
+    write_csv(open_engine(settings), args.id, sys.stdout, args.lang)
     return 0
-
-
-def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.worker import run_worker
-
-    return run_worker(settings, _engine(settings), once=args.once, scheduler=not args.no_scheduler)
 
 
 def add_commands(sub: Any) -> None:
@@ -268,8 +254,3 @@ def add_commands(sub: Any) -> None:
     p = sp("report", "delivery report as CSV on stdout")
     p.add_argument("id", type=int)
     p.set_defaults(run=cmd_export)
-
-    p = sub.add_parser("worker", help="send broadcasts and run scheduled ones (no HTTP)")
-    p.add_argument("--once", action="store_true", help="work until nothing is left, then exit")
-    p.add_argument("--no-scheduler", action="store_true", help="only poll the database, no APScheduler")
-    p.set_defaults(run=cmd_worker)

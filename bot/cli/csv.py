@@ -10,12 +10,15 @@ import shutil
 import sys
 from typing import Any
 
+from bot.cli.common import filter_args, open_engine, parse_filter, parse_sort
 from bot.config.settings import Settings
+from bot.domain.uploads import limit_text
 from bot.i18n import number, t
+from bot.services import exports
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _engine
+    # Imported here (start-up cost): pandas loads only for `import`.
     from bot.services import imports
 
     lang = args.lang
@@ -24,8 +27,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     name = os.path.basename(args.file)
     if os.path.getsize(args.file) > settings.max_upload_bytes:
-        from handlers.clients.files import limit_text
-
         limit = limit_text(settings.max_upload_bytes)
         print(
             t("import.error.prefix", lang, file=name, reason=t("import.error.too_big", lang, limit=limit))
@@ -34,7 +35,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    engine = _engine(settings)
+    engine = open_engine(settings)
     actor = f"cli:{getpass.getuser()}"
     try:
         preview = imports.preview(engine, args.file, name, actor=actor, region=settings.default_region)
@@ -63,6 +64,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any = None) -> None:
+    from bot.services.imports import reason  # start-up cost: pandas loads only for `import`
+
     errors = errors or result
     if as_json:
         data = result.as_json(lang)
@@ -81,8 +84,6 @@ def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any 
     if c.opted_out:
         print(t("import.preview.opted_out", lang, count=c.opted_out).replace("*", "").removeprefix(":warning: "))
     for err in errors.errors:
-        from bot.services.imports import reason
-
         print(
             t(
                 "import.preview.error_line",
@@ -95,13 +96,10 @@ def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any 
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _engine, parse_filter, parse_sort
-    from bot.services import exports
-
     sort, desc = parse_sort(args.sort)
     lang = args.lang
     delimiter = exports.delimiter_for(lang, settings.csv_delimiter)
-    engine = _engine(settings)
+    engine = open_engine(settings)
     to_stdout = args.output in (None, "-")
     result = exports.export(
         engine,
@@ -125,8 +123,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    from bot.cli import _filter_args
-
     p = sub.add_parser("import", help="import contacts from a CSV file (preview with --dry-run)")
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
@@ -140,7 +136,7 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("export", help="export contacts as CSV (the same filters as `contacts list`)")
-    _filter_args(p)
+    filter_args(p)
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     p.add_argument(
         "--lang", choices=["de", "en"], default="de", help="header names and the delimiter (de: `;`, en: `,`)"

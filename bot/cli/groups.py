@@ -9,11 +9,14 @@ import sys
 from typing import Any
 
 from bot.config.settings import Settings
+from bot.i18n import t
+from bot.services import attributes, audiences
+from bot.services.attributes import AttributeValueError
+from bot.services.audiences import AudienceError
+from storage.db import engine_for, upgrade
 
 
 def _engine(settings: Settings) -> Any:
-    from storage.db import engine_for, upgrade
-
     upgrade(settings.database_url)
     return engine_for(settings.database_url)
 
@@ -23,16 +26,11 @@ def _actor() -> str:
 
 
 def _fail(code: str, values: dict[str, object]) -> int:
-    from bot.i18n import t
-
     print(t(code, "en", **values), file=sys.stderr)
     return 1
 
 
 def cmd_groups(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import audiences
-    from bot.services.audiences import AudienceError
-
     engine = _engine(settings)
     try:
         if args.groups_command == "list":
@@ -65,9 +63,6 @@ def cmd_groups(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_attributes(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import attributes
-    from bot.services.attributes import AttributeValueError
-
     engine = _engine(settings)
     try:
         if args.attributes_command == "list":

@@ -1,1 +1,1 @@
-"""Process configuration: settings, logging, metric objects."""
+"""Process configuration: settings and logging."""

@@ -65,10 +65,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Every configured credential, for the redacting filter (the database password included)."""
-    from sqlalchemy.engine import make_url
-
+def secrets_of(settings: Settings, database_password: str = "") -> tuple[str, ...]:
+    """Every configured credential, for the redacting filter (the caller adds the database password:
+    parsing the URL is storage's business)."""
     return (
         settings.slack_bot_token,
         settings.slack_signing_secret,
@@ -77,7 +76,7 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
         settings.whatsapp_app_secret,
         settings.whatsapp_verify_token,
         settings.inbound_secret,
-        make_url(settings.database_url).password or "",
+        database_password,
     )
 
 

@@ -9,14 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
+from bot.domain.attribute_values import TYPES, AttributeValueError, normalize
 from storage import attributes as store
 from storage import audit
-from storage.attribute_values import TYPES, AttributeValueError, normalize
-from storage.db import session_scope
+from storage.db import Engine, IntegrityError, Session, session_scope
 from storage.models import Attribute
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -102,14 +98,29 @@ def delete(engine: Engine, attribute_id: int, actor: str) -> int:
         if attribute is None:
             raise AttributeValueError("attr.gone")
         held = store.holders(session, attribute_id)
-        from sqlalchemy import delete as sql_delete
-
-        from storage.models import ContactAttribute
-
-        session.execute(sql_delete(ContactAttribute).where(ContactAttribute.attribute_id == attribute_id))
+        store.delete_values(session, attribute_id)
         session.delete(attribute)
         audit.record(session, actor, "attribute.delete", "attribute", attribute_id, values_removed=held)
         return held
+
+
+def definitions(engine: Engine) -> list[Attribute]:
+    """Every attribute definition, oldest first (menus and modals list them)."""
+    with Session(engine) as session:
+        return store.all_attributes(session)
+
+
+def with_holders(engine: Engine, attribute_id: int) -> tuple[Attribute | None, int]:
+    """An attribute and how many contacts hold a value of it (the delete confirmation names the number)."""
+    with Session(engine) as session:
+        attribute = store.get(session, attribute_id)
+        return attribute, store.holders(session, attribute_id) if attribute else 0
+
+
+def by_key_with_holders(engine: Engine, key: str) -> tuple[Attribute | None, int]:
+    with Session(engine) as session:
+        attribute = store.by_key(session, key)
+        return attribute, store.holders(session, attribute.id or 0) if attribute else 0
 
 
 def list_attributes(engine: Engine) -> list[tuple[Attribute, int]]:

@@ -5,15 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
+from bot.domain.contacts import ContactFilter
 from storage import audiences as store
 from storage import audit
 from storage.audiences import AudienceError
-from storage.contacts import ContactFilter
-from storage.db import session_scope
+from storage.db import Engine, IntegrityError, Session, session_scope
 from storage.models import Audience
 
 MAX_NAME = 100

@@ -10,15 +10,14 @@ import re
 from dataclasses import dataclass, field
 
 import phonenumbers
-from sqlalchemy import Engine
-from sqlmodel import Session
 
+from bot.domain.contacts import ContactFilter, name_key
 from bot.domain.phone import PhoneError, search_digits, to_e164
 from bot.services.contacts import LastTicket, NotFound
 from storage import contact_card as store
 from storage import contacts as contacts_store
 from storage import tickets
-from storage.contacts import ContactFilter, name_key
+from storage.db import Engine, Session
 from storage.models import Attribute, Contact
 
 _DIGIT_RUN = re.compile(r"(?<![\d+])\d{11,15}(?!\d)")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
-from storage import audit
+from bot.domain.contacts import ContactFilter, PageRequest
+from storage import attributes as attribute_store
+from storage import audit, tickets
 from storage import contacts as store
-from storage.contacts import ContactFilter, Page, PageRequest
-from storage.db import session_scope
+from storage.attributes import values_for_many
+from storage.contacts import Page
+from storage.db import Engine, Session, session_scope
 from storage.models import Contact, Message, Ticket, utcnow
 
 CHANGES: dict[str, tuple[str, bool]] = {
@@ -65,8 +65,6 @@ class LastTicket:
 
 
 def last_ticket(engine: Engine, contact_id: int, messages: int = 5) -> tuple[Contact, LastTicket | None]:
-    from storage import tickets
-
     with Session(engine) as session:
         contact = store.get(session, contact_id)
         if contact is None:
@@ -75,6 +73,11 @@ def last_ticket(engine: Engine, contact_id: int, messages: int = 5) -> tuple[Con
         if found is None:
             return contact, None
         return contact, LastTicket(found, tickets.last_messages(session, found.id or 0, messages))
+
+
+def find(engine: Engine, contact_id: int) -> Contact | None:
+    with Session(engine) as session:
+        return store.get(session, contact_id)
 
 
 def contact_or_raise(engine: Engine, contact_id: int) -> Contact:
@@ -86,16 +89,12 @@ def contact_or_raise(engine: Engine, contact_id: int) -> Contact:
 
 
 def attribute_values(engine: Engine, contact_ids: list[int]) -> dict[int, dict[int, str]]:
-    from storage.attributes import values_for_many
-
     with Session(engine) as session:
         return values_for_many(session, contact_ids)
 
 
 def details(engine: Engine, contact_id: int) -> tuple[Contact, list, dict[int, str]]:  # type: ignore[type-arg]
     """A contact with every attribute definition and its values (for the details modal)."""
-    from storage import attributes as attribute_store
-
     with Session(engine) as session:
         contact = store.get(session, contact_id)
         if contact is None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from storage import stats
+from storage.db import Engine, Session
 from storage.models import utcnow
 
 

@@ -11,12 +11,12 @@ import random
 from collections.abc import Iterator
 from datetime import timedelta
 
-from sqlalchemy import Engine, func, insert, select
-
+from bot.domain.contacts import name_key
 from storage import bulk_load
-from storage.contacts import bulk_insert, name_key
-from storage.db import bulk_cache
-from storage.models import Contact, Message, Ticket, utcnow
+from storage import demo_data as store
+from storage.contacts import bulk_insert
+from storage.db import Engine, bulk_cache
+from storage.models import utcnow
 
 FIRST = (  # noqa: SIM905 (a word list reads best as text)
     "Anna Emma Mia Hannah Sofia Lea Lena Marie Laura Julia Sarah Lisa Katharina Johanna Clara Leonie "
@@ -106,7 +106,7 @@ def generate(engine: Engine, count: int, *, tickets: float = 0.1, seed: int = 1,
     """Insert `count` new demo contacts after any existing ones; returns how many were inserted."""
     rng = random.Random(seed)
     with engine.connect() as conn:
-        start = int(conn.scalar(select(func.count()).select_from(Contact)) or 0)
+        start = store.contact_count(conn)
         bulk = bulk_load.worth_it(conn, count, count)
     done = 0
     if bulk:  # one transaction: the indexes are rebuilt once at the end (storage.bulk_load)
@@ -132,12 +132,7 @@ def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> No
     picked = [p for p in phones if rng.random() < ratio]
     if not picked:
         return
-    contact_table = Contact.__table__  # type: ignore[attr-defined]
-    found = conn.execute(
-        select(contact_table.c.id, contact_table.c.last_chat_at, contact_table.c.first_contact_at).where(
-            contact_table.c.phone.in_(picked)
-        )
-    ).all()
+    found = store.contact_times(conn, picked)
     ticket_rows = []
     for cid, last_chat, first in found:
         when = last_chat or first
@@ -151,14 +146,7 @@ def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> No
                 "message_count": 3,
             }
         )
-    ticket_ids = conn.execute(
-        insert(Ticket.__table__).returning(
-            Ticket.__table__.c.id,
-            Ticket.__table__.c.contact_id,  # type: ignore[attr-defined]
-            Ticket.__table__.c.last_message_at,
-        ),  # type: ignore[attr-defined]
-        ticket_rows,
-    ).all()
+    ticket_ids = store.insert_tickets(conn, ticket_rows)
     messages = []
     for tid, cid, when in ticket_ids:
         for k, direction in enumerate(("in", "out", "in")):
@@ -173,4 +161,4 @@ def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> No
                     "sent_at": when - timedelta(minutes=10 * (2 - k)),
                 }
             )
-    conn.execute(insert(Message.__table__), messages)  # type: ignore[attr-defined]
+    store.insert_messages(conn, messages)

@@ -6,16 +6,14 @@ import os
 import tempfile
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
+from bot.domain.contacts import ContactFilter
 from bot.i18n import t
+from bot.services.table_settings import layout
 from storage import attributes as attribute_store
 from storage import audit
 from storage import csv_export as store
-from storage.contacts import ContactFilter
 from storage.csv_export import CORE_COLUMNS, ExportColumn
-from storage.db import session_scope
+from storage.db import Engine, Session, session_scope
 from storage.models import utcnow
 
 
@@ -43,10 +41,6 @@ def columns(engine: Engine, lang: str, keys: list[str] | None = None) -> list[Ex
 
 def layout_keys(engine: Engine, team_id: str | None, user_id: str | None, lang: str) -> list[str] | None:
     """Visible columns of the reader's table settings; None when the feature has nothing stored."""
-    try:
-        from bot.services.table_settings import layout
-    except ImportError:  # pragma: no cover - table settings not installed
-        return None
     return [c.key for c in layout(engine, team_id or "", user_id or "", lang).visible]
 
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
+from bot.domain.csv_format import FileProblem, sniff
+from bot.domain.csv_rows import ColumnMap
 from bot.domain.phone import to_e164_many
 from bot.i18n import t
 from storage import csv_import as store
-from storage.csv_format import FileProblem, sniff
-from storage.csv_import import ColumnMap, Counts
-from storage.db import bulk_cache
+from storage.csv_import import Counts
+from storage.db import Engine, bulk_cache
+from storage.idempotency import claim
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -291,3 +291,8 @@ def set_message(engine: Engine, run_id: int, channel_id: str | None, message_ts:
     """Remember where the preview message is, so progress and results can update it."""
     with engine.begin() as conn:
         store.update_run(conn, run_id, channel_id=channel_id, message_ts=message_ts)
+
+
+def claim_file(engine: Engine, file_id: str) -> bool:
+    """True exactly once per Slack file: one upload fires two events, and Slack retries them."""
+    return claim(engine, f"file:{file_id}")

@@ -16,18 +16,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-
 from bot.config.settings import Settings
+from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import PhoneError, to_e164
 from storage import early_status
 from storage import inbound as store
 from storage.broadcasts import apply_statuses as broadcast_statuses
-from storage.db import session_scope
+from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
 from storage.inbound import IncomingMessage, OptOut, Outcome
 from storage.message_status import StatusUpdate, apply_statuses
-from storage.models import MESSENGERS, utcnow
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 

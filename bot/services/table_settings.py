@@ -9,14 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from bot.i18n import t
 from storage import attributes as attribute_store
 from storage import audit
 from storage import table_settings as store
-from storage.db import session_scope
+from storage.db import Engine, Session, session_scope
 
 CORE = ("phone", "messenger", "first_contact", "last_chat", "blocked", "name", "status")
 MAX_LABEL = 40

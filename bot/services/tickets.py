@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
 from storage import audit
 from storage import tickets as store
-from storage.db import session_scope
+from storage.db import Engine, session_scope
 from storage.models import Ticket, utcnow
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from bot.config.settings import Settings
+from bot.web import webhooks as webhook
+from storage.db import Engine
 
 
 def extra_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
-    from bot.web import webhooks as webhook
-
     routes: list[BaseRoute] = []
     routes += webhook.routes(settings, engine)  # WhatsApp webhook and /inbound (issue 4)
     return routes

@@ -10,7 +10,6 @@ import uuid
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_starlette_response
-from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -20,10 +19,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.config import metrics
 from bot.config.logs import request_id
 from bot.config.settings import Settings
-from storage.db import current_revision, head_revision
+from bot.web import metrics
+from bot.web.routes import extra_routes
+from storage.db import Engine, current_revision, head_revision, ping
 
 MAX_SLACK_BODY = 1_000_000
 log = logging.getLogger("contactbot.http")
@@ -59,8 +59,7 @@ def health_routes(engine: Engine) -> list[BaseRoute]:
 
     def _ready() -> tuple[bool, str]:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            ping(engine)
             revision = current_revision(engine)
         except Exception as exc:  # any database failure means "not ready"
             return False, type(exc).__name__
@@ -141,7 +140,5 @@ def create_asgi(settings: Settings, engine: Engine, bolt: App | None) -> Starlet
     routes: list[BaseRoute] = [*health_routes(engine), metrics_route(engine)]
     if bolt is not None:
         routes.append(slack_route(bolt))
-    from bot.web.routes import extra_routes
-
     routes.extend(extra_routes(settings, engine))
     return Starlette(routes=routes, middleware=[Middleware(Observe, routes=routes)])

@@ -14,8 +14,6 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -23,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config.settings import Settings
 from bot.services import inbound
+from storage.db import Engine, OperationalError
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ never silently retried.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import ssl
 from collections.abc import Iterator, Mapping
@@ -217,8 +218,6 @@ def send_body(to: str, name: str, language: str, comps: list[dict[str, Any]]) ->
 
 def parse_send(status: int, content: bytes) -> str:
     """The accepted message's wamid, or WhatsAppError with Meta's code."""
-    import json
-
     try:
         data = json.loads(content) if content else {}
     except ValueError:

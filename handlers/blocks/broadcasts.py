@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.i18n import number, t
@@ -202,8 +203,6 @@ def confirm_view(
     may_send: bool,
 ) -> dict[str, Any]:
     """Step 3: what will happen, in one sentence with the count; the button only for admins."""
-    from datetime import UTC, datetime
-
     when_text = t("broadcast.confirm.when", lang, when=date_token(datetime.fromtimestamp(when, UTC))) if when else ""
     lines = [
         t(

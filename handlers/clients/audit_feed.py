@@ -14,14 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.i18n import DEFAULT_LANGUAGE
+from bot.services import contacts
+from handlers.blocks.audit_post import audit_text
+from handlers.clients.web_api import web_client
 from handlers.deps import Deps
 from storage import audit_events
 from storage.audit_events import Committed
+from storage.db import Engine
 from storage.models import Contact
 
 log = logging.getLogger(__name__)
@@ -41,9 +43,6 @@ def install(deps: Deps, client: WebClient, render: Render, refresh_home: Refresh
 
 def install_for_cli(settings: Settings, engine: Engine) -> None:
     """The CLI has no Bolt app: post its changes with a plain client (the pool finishes before exit)."""
-    from handlers.app import web_client
-    from handlers.blocks.audit_post import audit_text
-
     install(Deps(settings=settings, engine=engine), web_client(settings), audit_text)
 
 
@@ -74,5 +73,4 @@ def _changed_contact(deps: Deps, entry: Committed) -> Contact | None:
     """The contact a non-deleting change is about, to name it; deletions are never looked up."""
     if entry.object_type != "contact" or entry.action == "contact.delete" or not (entry.object_id or "").isdigit():
         return None
-    with Session(deps.engine) as session:
-        return session.get(Contact, int(entry.object_id or 0))
+    return contacts.find(deps.engine, int(entry.object_id or 0))

@@ -17,7 +17,8 @@ import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from storage.csv_format import FileProblem
+from bot.domain.csv_format import FileProblem
+from bot.domain.uploads import limit_text
 
 log = logging.getLogger(__name__)
 SLACK_FILE_HOSTS = (".slack.com", ".slack-edge.com", ".slack-files.com")
@@ -47,10 +48,6 @@ class SharedFile:
 
     def looks_like_csv(self) -> bool:
         return self.filetype in CSV_TYPES or self.name.lower().endswith(CSV_SUFFIXES) or "csv" in self.mimetype
-
-
-def limit_text(max_bytes: int) -> str:
-    return f"{max_bytes / (1024 * 1024):.0f} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} B"
 
 
 def file_info(client: WebClient, file_id: str) -> SharedFile:

@@ -12,12 +12,12 @@ import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
 
 from bot.config.settings import Settings
 from bot.services.broadcasts import service
 from handlers.blocks.broadcasts import report_message
 from handlers.integrity import Seal, Sealer
+from storage.db import Engine
 
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 3.0  # Slack allows about one chat.update per second per channel; a few seconds reads well

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from bot.i18n import DEFAULT_LANGUAGE, lang_for
-from storage.models import SlackUser, utcnow
+from bot.services import slack_users
+from storage.db import Engine
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 FRESH_FOR = timedelta(days=1)
@@ -20,22 +20,14 @@ FRESH_FOR = timedelta(days=1)
 def user_lang(client: WebClient, engine: Engine, user_id: str | None) -> str:
     if not user_id:
         return DEFAULT_LANGUAGE
-    with Session(engine) as session:
-        cached = session.get(SlackUser, user_id)
-        if cached is not None and utcnow() - cached.fetched_at < FRESH_FOR:
-            return lang_for(cached.locale)
+    cached = slack_users.cached_locale(engine, user_id)
+    if cached is not None and utcnow() - cached[1] < FRESH_FOR:
+        return lang_for(cached[0])
     try:
         info = client.users_info(user=user_id, include_locale=True)
         locale = str(info.get("user", {}).get("locale") or "de-DE")
     except (SlackApiError, OSError) as exc:
         log.warning("users.info failed for a user, using German: %s", type(exc).__name__)
-        return lang_for(cached.locale) if cached is not None else DEFAULT_LANGUAGE
-    with Session(engine) as session:
-        row = session.get(SlackUser, user_id) or SlackUser(user_id=user_id, locale=locale)
-        row.locale, row.fetched_at = locale[:10], utcnow()
-        session.add(row)
-        try:
-            session.commit()
-        except Exception:  # a concurrent request cached it first: fine
-            session.rollback()
+        return lang_for(cached[0]) if cached is not None else DEFAULT_LANGUAGE
+    slack_users.remember_locale(engine, user_id, locale)
     return lang_for(locale)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from bot.domain.contacts import PageRequest
 from bot.services import audiences
 from bot.services.contacts import attribute_values, list_contacts
 from bot.services.table_settings import layout
@@ -12,7 +13,6 @@ from handlers.blocks.contact_list import contact_list
 from handlers.deps import Deps
 from handlers.integrity import Sealer
 from handlers.list_state import ListState
-from storage.contacts import PageRequest
 
 
 def render(

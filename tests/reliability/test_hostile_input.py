@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.config.settings import load_settings
+from bot.domain.csv_format import FileProblem
 from bot.domain.phone import PhoneError, to_e164
 from bot.services import imports
 from bot.services.imports import ImportRefused
 from bot.services.inbound import parse_generic, parse_meta
-from storage.csv_format import FileProblem
 from storage.models import Contact
 from tests.webhooks import post_meta, webhook_settings
 

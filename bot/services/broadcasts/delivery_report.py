@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 from typing import IO
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from bot.i18n import t
 from storage import broadcasts as store
+from storage.db import Engine, Session
 
 COLUMNS = ("phone", "status", "error_code", "error_title", "sent_at", "status_at")
 

@@ -13,21 +13,28 @@ import contextlib
 import logging
 import threading
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
 
 from bot.config.settings import Settings
-from bot.services.broadcasts.sender import Runner
+from storage.db import Engine
+
+
+class Pump(Protocol):
+    """What the scheduler drives: the sender's `Runner` (named by its shape, so the service that
+    stores wake-up jobs does not import the sender, which imports the service)."""
+
+    def pump(self) -> int: ...
+
 
 log = logging.getLogger(__name__)
 PUMP_SECONDS = 2.0
-_current: Runner | None = None  # the process's runner, for jobs loaded from the database
+_current: Pump | None = None  # the process's runner, for jobs loaded from the database
 _pump_lock = threading.Lock()
 
 
@@ -76,7 +83,7 @@ def _scheduler(engine: Engine) -> BackgroundScheduler:
     )
 
 
-def start_scheduler(settings: Settings, engine: Engine, runner: Runner) -> BackgroundScheduler:
+def start_scheduler(settings: Settings, engine: Engine, runner: Pump) -> BackgroundScheduler:
     global _current
     _current = runner
     sched = _scheduler(engine)

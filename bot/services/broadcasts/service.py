@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from bot.config.settings import Settings
+from bot.domain.contacts import ContactFilter
+from bot.services.broadcasts.scheduler import schedule, unschedule
 from bot.whatsapp.client import (
     Ambiguous,
     GraphClient,
@@ -29,10 +28,9 @@ from bot.whatsapp.client import (
 )
 from storage import audit
 from storage import broadcasts as store
-from storage.broadcast_models import Broadcast
-from storage.contacts import ContactFilter
-from storage.db import session_scope
-from storage.models import utcnow
+from storage.attributes import all_attributes
+from storage.db import Engine, Session, session_scope
+from storage.models import Broadcast, utcnow
 
 log = logging.getLogger(__name__)
 FIELDS = ("name", "phone")  # contact fields a parameter may draw from, besides `attr:KEY`
@@ -75,8 +73,6 @@ class ParamSource:
 
 def attribute_fields(engine: Engine, lang: str) -> list[tuple[str, str]]:
     """(key, label) of every user attribute a parameter may draw from (no counting: menus must be instant)."""
-    from storage.attributes import all_attributes
-
     with Session(engine) as session:
         return [(a.key, a.label_de if lang == "de" else a.label_en) for a in all_attributes(session)]
 
@@ -247,8 +243,6 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
 
 def _wake_at(engine: Engine, broadcast_id: int, when: datetime) -> None:
     """The scheduler's wake-up job; if it cannot be stored the pump still finds the due row."""
-    from bot.services.broadcasts.scheduler import schedule
-
     try:
         schedule(engine, broadcast_id, when)
     except Exception as exc:
@@ -304,8 +298,6 @@ def change(engine: Engine, broadcast_id: int, action: str, actor: str) -> Broadc
         audit.record(session, actor, f"broadcast.{action}", "broadcast", broadcast_id)
         session.refresh(row)
     if action == "cancel" and row.scheduled_at is not None:
-        from bot.services.broadcasts.scheduler import unschedule
-
         unschedule(engine, broadcast_id)
     return row
 
