@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS, SORT_FIELDS, ContactFilter
+from handlers.clients.audit_feed import install_for_cli
 from storage.db import Engine, engine_for, upgrade
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -17,9 +18,6 @@ def open_engine(settings: Settings) -> Engine:
     upgrade(settings.database_url)
     engine = engine_for(settings.database_url)
     if settings.audit_channel and settings.slack_bot_token:
-        # Imported here: Slack's SDK is loaded only by commands that post to the audit channel.
-        from handlers.clients.audit_feed import install_for_cli
-
         install_for_cli(settings, engine)  # terminal changes reach the audit channel too
     return engine
 

@@ -14,13 +14,10 @@ from bot.config.settings import Settings
 from bot.domain.contacts import PageRequest
 from bot.domain.phone import PhoneError, to_e164
 from bot.i18n import t
+from bot.services import audit_log, tickets
 from bot.services import contacts as service
-from bot.services import tickets
 from bot.services.contacts import list_contacts
 from bot.services.demo_data import generate
-from storage import audit
-from storage import contacts as store
-from storage.db import session_scope
 
 
 def contact_json(contact: Any) -> dict[str, Any]:
@@ -62,8 +59,7 @@ def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.number!r} is not a valid phone number ({exc.code})", file=sys.stderr)
         return 2
     engine = open_engine(settings)
-    with session_scope(engine) as session:
-        found = store.by_phone(session, phone, args.messenger)
+    found = service.by_phone(engine, phone, args.messenger)
     if not found:
         print("no such contact", file=sys.stderr)
         return 1
@@ -97,8 +93,7 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
-    with session_scope(engine) as session:
-        entries = audit.recent(session, args.limit, action=args.action)
+    entries = audit_log.recent(engine, args.limit, action=args.action)
     if args.json:
         print(
             json.dumps(

@@ -75,6 +75,12 @@ def last_ticket(engine: Engine, contact_id: int, messages: int = 5) -> tuple[Con
         return contact, LastTicket(found, tickets.last_messages(session, found.id or 0, messages))
 
 
+def by_phone(engine: Engine, phone: str, messenger: str | None = None) -> list[Contact]:
+    """Contacts with this E.164 number (one per messenger unless `messenger` narrows it)."""
+    with session_scope(engine) as session:
+        return store.by_phone(session, phone, messenger)
+
+
 def find(engine: Engine, contact_id: int) -> Contact | None:
     with Session(engine) as session:
         return store.get(session, contact_id)
