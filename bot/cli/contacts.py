@@ -155,8 +155,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_audit)
 
-    tickets = sub.add_parser("tickets", help="conversations with contacts")
-    tsub = tickets.add_subparsers(dest="tickets_command", required=True)
+    tickets_parser = sub.add_parser("tickets", help="conversations with contacts")
+    tsub = tickets_parser.add_subparsers(dest="tickets_command", required=True)
     p = tsub.add_parser("close", help="close a ticket; the contact's next message opens a new one")
     p.add_argument("id", type=int)
     p.add_argument("--lang", choices=["de", "en"], default="de")
