@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.i18n import number, t
 from bot.services.broadcasts.service import Preview, Report
-from bot.whatsapp.client import Template
+from bot.whatsapp.templates import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from storage.broadcasts import EXCLUSIONS

@@ -21,7 +21,8 @@ from bot.domain.phone import PhoneError, display, to_e164
 from bot.i18n import t
 from bot.services import audiences
 from bot.services.broadcasts import service
-from bot.whatsapp.client import Template, WhatsAppError
+from bot.whatsapp.errors import WhatsAppError
+from bot.whatsapp.templates import Template
 from handlers.blocks.broadcasts import (
     CONFIRM_CALLBACK,
     PARAMS_CALLBACK,

@@ -29,7 +29,9 @@ from bot.config.settings import Settings
 from bot.domain.phone import mask
 from bot.services.broadcasts import service
 from bot.services.broadcasts.throttle import TokenBucket
-from bot.whatsapp.client import Ambiguous, AsyncSender, Kind, WhatsAppError, components, send_body
+from bot.whatsapp.client import AsyncSender
+from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError
+from bot.whatsapp.templates import components, send_body
 from storage import broadcasts as store
 from storage import early_status
 from storage.db import Engine, session_scope

@@ -16,16 +16,9 @@ from typing import Any
 from bot.config.settings import Settings
 from bot.domain.contacts import ContactFilter
 from bot.services.broadcasts.scheduler import schedule, unschedule
-from bot.whatsapp.client import (
-    Ambiguous,
-    GraphClient,
-    Kind,
-    Template,
-    TemplateParam,
-    WhatsAppError,
-    check_values,
-    classify,
-)
+from bot.whatsapp.client import GraphClient
+from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
+from bot.whatsapp.templates import Template, TemplateParam, check_values
 from storage import audit
 from storage import broadcasts as store
 from storage.attributes import all_attributes
