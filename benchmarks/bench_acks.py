@@ -101,7 +101,7 @@ def main() -> int:
     from sqlalchemy import select, text
     from sqlmodel import Session
 
-    from bot.demo_data import generate
+    from bot.services.demo_data import generate
     from storage.db import make_engine, upgrade
     from storage.models import Contact
     from tests import serve_process

@@ -21,8 +21,8 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import attributes  # noqa: E402
-from bot.demo_data import generate  # noqa: E402
+from bot.services import attributes  # noqa: E402
+from bot.services.demo_data import generate  # noqa: E402
 from storage.audiences import condition_for  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 from storage.models import Contact, ContactAttribute  # noqa: E402

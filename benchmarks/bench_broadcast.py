@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot import broadcasts as service  # noqa: E402
-from bot.broadcast import send_broadcast  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
+from bot.config.settings import load_settings  # noqa: E402
+from bot.services.broadcasts import service  # noqa: E402
+from bot.services.broadcasts.sender import send_broadcast  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 from storage.models import Contact  # noqa: E402
 from tests.fakes import graph_api  # noqa: E402

@@ -10,7 +10,7 @@ transaction. "create" imports the file into an empty database; "update" re-impor
 numbers with every name changed and every second contact deactivated. Baselines on the same
 file: the `sqlite3` shell's `.import` into a table with a unique (phone, messenger) index, and
 PostgreSQL `COPY` into such a table. Export = `contactbot export` of 1M demo contacts
-(`bot.demo_data.generate`) against `sqlite3 -csv` / `COPY ... TO` of the same columns.
+(`bot.services.demo_data.generate`) against `sqlite3 -csv` / `COPY ... TO` of the same columns.
 Every measured step runs in its own process, which reports its peak RSS (pool workers included).
 """
 
@@ -75,7 +75,7 @@ def fresh(url: str) -> None:
 
 
 def step_import(url: str, file: str) -> dict[str, Any]:
-    from bot import imports
+    from bot.services import imports
     from storage.db import make_engine
 
     engine = make_engine(url)
@@ -96,8 +96,8 @@ def step_import(url: str, file: str) -> dict[str, Any]:
 
 
 def step_export(url: str, file: str) -> dict[str, Any]:
-    from bot import exports
-    from storage.contacts import ContactFilter
+    from bot.domain.contacts import ContactFilter
+    from bot.services import exports
     from storage.db import make_engine
 
     engine = make_engine(url)
@@ -112,7 +112,7 @@ def step_export(url: str, file: str) -> dict[str, Any]:
 
 
 def step_demo(url: str, rows: str) -> dict[str, Any]:
-    from bot.demo_data import generate
+    from bot.services.demo_data import generate
     from storage.db import make_engine
 
     started = time.perf_counter()

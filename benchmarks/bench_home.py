@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text  # noqa: E402
 
-from bot import dashboard  # noqa: E402
-from bot.demo_data import generate  # noqa: E402
+from bot.services import dashboard  # noqa: E402
+from bot.services.demo_data import generate  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 
 

@@ -60,8 +60,8 @@ def serve(url: str) -> None:
 
     import uvicorn
 
-    from bot.server import create_asgi
-    from bot.settings import load_settings
+    from bot.config.settings import load_settings
+    from bot.web.server import create_asgi
     from storage.db import engine_for
 
     logging.getLogger("bot").setLevel(logging.WARNING)

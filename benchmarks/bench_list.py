@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, event, func, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bot.demo_data import generate  # noqa: E402
+from bot.domain.contacts import ContactFilter, PageRequest  # noqa: E402
+from bot.services.demo_data import generate  # noqa: E402
 from storage import contacts as store  # noqa: E402
-from storage.contacts import ContactFilter, PageRequest  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 from storage.models import Contact  # noqa: E402
 
@@ -238,9 +238,9 @@ def round_trip(engine: Engine, url: str, repeat: int) -> list[Result]:
     """Signed `/contacts` in, ephemeral message out at the fake response_url; also a next-page click."""
     import httpx
 
-    from bot.app import create_app
-    from bot.server import create_asgi
-    from bot.settings import load_settings
+    from bot.config.settings import load_settings
+    from bot.web.server import create_asgi
+    from handlers.app import create_app
     from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, block_actions, serving, sign
     from tests.fakes import slack_api
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy import Engine
 
-from bot.broadcast import Progress, Runner
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts.scheduler import start_scheduler
+from bot.services.broadcasts.sender import Progress, Runner
+from handlers.clients.live_report import SlackReporter
+from handlers.clients.web_api import web_client
+from storage.db import Engine
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +27,6 @@ def progress_reporter(settings: Settings, engine: Engine) -> Progress | None:
     """Live report messages in Slack, when the app has a bot token."""
     if not settings.slack_bot_token:
         return None
-    from bot.app import web_client
-    from handlers.broadcast_report import SlackReporter
-
     return SlackReporter(web_client(settings), engine, settings)
 
 
@@ -42,8 +42,6 @@ class Sending:
 
 
 def start_sending(settings: Settings, engine: Engine) -> Sending:
-    from bot.scheduler import start_scheduler
-
     runner = Runner(settings, engine, progress_reporter(settings, engine))
     return Sending(runner, start_scheduler(settings, engine, runner))
 

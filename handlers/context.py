@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.deps import Deps
 from bot.i18n import t
-from bot.slack_locale import user_lang
+from handlers.clients.locale import user_lang
+from handlers.deps import Deps
 from handlers.integrity import Sealer
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 SEPARATOR = "~"
 MAC_CHARS = 12  # 9 bytes of the HMAC, base64url without padding

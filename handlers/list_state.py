@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from storage.contacts import MAX_SEARCH, SORT_COLUMNS, ContactFilter, PageRequest
-from storage.models import MESSENGERS
+from bot.domain.contacts import MAX_SEARCH, MESSENGERS, SORT_FIELDS, ContactFilter, PageRequest
 
 SORT_CODES = {"p": "phone", "m": "messenger", "f": "first_contact", "l": "last_chat", "n": "name", "s": "status"}
 SORT_KEYS = {v: k for k, v in SORT_CODES.items()}
@@ -103,4 +102,4 @@ def split(block_id: str) -> tuple[str, ListState]:
     return kind, ListState.decode(raw)
 
 
-assert set(SORT_CODES.values()) == set(SORT_COLUMNS)
+assert set(SORT_CODES.values()) == set(SORT_FIELDS)

@@ -12,6 +12,19 @@ def all_attributes(session: Session) -> list[Attribute]:
     return list(session.scalars(select(Attribute).order_by(Attribute.id)).all())
 
 
+def get(session: Session, attribute_id: int) -> Attribute | None:
+    return session.get(Attribute, attribute_id)
+
+
+def by_key(session: Session, key: str) -> Attribute | None:
+    return session.exec(select(Attribute).where(Attribute.key == key)).first()
+
+
+def delete_values(session: Session, attribute_id: int) -> None:
+    """Every contact's value of one attribute (before the definition itself goes)."""
+    session.execute(delete(ContactAttribute).where(ContactAttribute.attribute_id == attribute_id))
+
+
 def by_key_or_label(session: Session, ref: str) -> Attribute | None:
     """Match the way people name a column: key, German or English label, any case."""
     wanted = ref.strip().lower()

@@ -15,7 +15,8 @@ from sqlalchemy import Float, and_, cast, false, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
-from storage.models import MESSENGERS, Attribute, Audience, Contact, ContactAttribute, utcnow
+from bot.domain.contacts import MESSENGERS
+from storage.models import Attribute, Audience, Contact, ContactAttribute, utcnow
 
 DATE_FIELDS = {"first_contact": Contact.first_contact_at, "last_chat": Contact.last_chat_at}
 ATTR_OPS = ("eq", "ne", "contains", "gt", "lt", "empty", "in")

@@ -30,10 +30,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from storage.broadcast_models import Broadcast, Delivery
-from storage.contacts import ContactFilter, filter_conditions
+from bot.domain.contacts import ContactFilter
+from storage.contacts import filter_conditions
 from storage.message_status import StatusUpdate, rank_of, strongest
-from storage.models import Attribute, Contact, ContactAttribute, utcnow
+from storage.models import Attribute, Broadcast, Contact, ContactAttribute, Delivery, utcnow
 from storage.types import UtcDateTime
 
 # Why a contact matched by the filter is not a recipient, checked in this order.

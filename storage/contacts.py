@@ -27,7 +27,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
-from bot.phone import search_digits
+from bot.domain.contacts import SORT_FIELDS, ContactFilter, PageRequest
+from bot.domain.contacts import name_key as name_key  # noqa: F401 - still reachable as bot.domain.contacts.name_key
+from bot.domain.phone import search_digits
+from storage.audiences import audience_condition
 from storage.db import bulk_cache
 from storage.models import Contact, ContactTally, ImportRow, Message, Ticket
 
@@ -39,41 +42,9 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "name": Contact.name_sort,  # type: ignore[dict-item]
     "status": Contact.active,  # type: ignore[dict-item]
 }
-STATUSES = ("active", "inactive", "all")
-MAX_SEARCH = 80
+assert tuple(SORT_COLUMNS) == SORT_FIELDS  # the domain names the fields, storage their columns
 TRIGRAM = 3  # shortest search term a trigram index can answer; shorter ones scan
 DRIVE_LIMIT = 5_000  # up to this many matches a search page sorts them; with more it walks the sort index
-
-
-@dataclass(frozen=True)
-class ContactFilter:
-    """What the list shows. Shared by Slack, CLI and export so all three agree."""
-
-    status: str = "active"  # active|inactive|all
-    blocked: bool | None = None
-    messenger: str | None = None
-    search: str | None = None
-    audience_id: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"unknown status {self.status!r}")
-        if self.search is not None:
-            object.__setattr__(self, "search", self.search.strip()[:MAX_SEARCH] or None)
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    sort: str = "last_chat"
-    desc: bool = True
-    after_id: int | None = None  # next page: rows after this contact
-    before_id: int | None = None  # previous page: rows before this contact
-    start_id: int | None = None  # same page again (after a change): rows from this contact on
-    limit: int = 20
-
-    def __post_init__(self) -> None:
-        if self.sort not in SORT_COLUMNS:
-            raise ValueError(f"unknown sort field {self.sort!r}")
 
 
 @dataclass
@@ -182,8 +153,6 @@ def _conditions(
     if flt.search:
         conds.append(_search(session, flt.search, region, walk))
     if flt.audience_id is not None:
-        from storage.audiences import audience_condition  # optional feature, imported lazily
-
         conds.append(audience_condition(session, flt.audience_id))
     return conds
 
@@ -390,11 +359,6 @@ def bulk_insert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
         return len(values)
     conn.execute(insert(table), rows)
     return len(rows)
-
-
-def name_key(name: str | None) -> str | None:
-    """The sort and search key of a name: case-folded, so `Ärger` and `ärger` sort together."""
-    return name.strip().casefold() or None if name else None
 
 
 def get(session: Session, contact_id: int) -> Contact | None:

@@ -15,14 +15,15 @@ from typing import IO, Any
 from sqlalchemy import Connection, String, and_, case, func, literal, or_, select, type_coerce
 from sqlmodel import Session
 
-from storage.contacts import SORT_COLUMNS, ContactFilter, filter_conditions
-from storage.csv_format import (
+from bot.domain.contacts import ContactFilter
+from bot.domain.csv_format import (
     BOOL_WORDS,
     EXPORT_HEADERS,
     EXPORT_MESSENGER,
     STATUS_WORDS,
     neutralise,
 )
+from storage.contacts import SORT_COLUMNS, filter_conditions
 from storage.models import Contact, ContactAttribute
 
 contact = Contact.__table__  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ contacts (an old export must not rewind them); a contact who opted out is never 
 
 from __future__ import annotations
 
+import csv
 import io
-import json
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future
@@ -42,53 +42,25 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
-from storage import bulk_load
-from storage.attribute_values import AttributeValueError, normalize
-from storage.contacts import name_key
-from storage.csv_format import (
+from bot.domain.csv_format import (
     FileProblem,
     Sniffed,
     attribute_key,
     core_field,
     header_key,
-    parse_flag,
-    parse_messenger,
-    stamp,
-    unneutralise,
+    neutralise,
 )
-from storage.models import Attribute, Contact, ContactAttribute, ImportRow, ImportRun
+from bot.domain.csv_rows import STAGE_COLUMNS, AttributeColumn, ColumnMap, Normaliser, Staged, error_row, validate_job
+from storage import bulk_load
+from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow, ImportRun
 
 CHUNK_ROWS = 50_000
-MAX_NAME = 200
-MAX_VALUE = 1000
 contact = Contact.__table__  # type: ignore[attr-defined]
 staged = ImportRow.__table__  # type: ignore[attr-defined]
 runs = ImportRun.__table__  # type: ignore[attr-defined]
 attributes = Attribute.__table__  # type: ignore[attr-defined]
 contact_attrs = ContactAttribute.__table__  # type: ignore[attr-defined]
 Progress = Callable[[str, int], None]
-Normaliser = Callable[[list[str], str], list[str]]
-
-
-@dataclass(frozen=True)
-class AttributeColumn:
-    position: int
-    header: str
-    key: str
-    attribute_id: int | None  # None: created on confirm
-    type: str = "text"  # an existing attribute's type: its values are checked and stored canonically
-    choices: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    core: dict[str, int]  # field -> position
-    attributes: list[AttributeColumn]
-    headers: list[str]
-
-    @property
-    def new_attributes(self) -> list[AttributeColumn]:
-        return [a for a in self.attributes if a.attribute_id is None]
 
 
 @dataclass
@@ -192,126 +164,6 @@ def read_chunks(path: str, sniffed: Sniffed, chunk_rows: int | None = None) -> I
         raise FileProblem("import.error.encoding") from None
 
 
-STAGE_COLUMNS = (
-    "run_id",
-    "row_no",
-    "phone",
-    "messenger",
-    "action",
-    "data",
-    "name",
-    "name_sort",
-    "first_contact_at",
-    "last_chat_at",
-    "blocked",
-    "active",
-)
-Staged = tuple[Any, ...]  # one import_row in STAGE_COLUMNS order, ready for executemany / COPY
-
-
-def _error(run_id: int, row_no: int, column: str, code: str, value: str, phone: str = "") -> Staged:
-    data = json.dumps({"column": column[:100], "code": code, "value": value[:200]}, ensure_ascii=False)
-    return (run_id, row_no, phone[:20], "", "error", data, None, None, None, None, None, None)
-
-
-def validate_job(
-    columns: list[list[str]], cols: ColumnMap, run_id: int, first_row: int, region: str, normalise: Normaliser
-) -> tuple[list[Staged], list[Staged]]:
-    """One chunk, start to end: what a worker process runs (top-level, so it pickles)."""
-    numbers = [unneutralise(v) for v in columns[cols.core["phone"]]]
-    return validate_chunk(columns, cols, run_id, first_row, normalise(numbers, region))
-
-
-def validate_chunk(
-    columns: list[list[str]], cols: ColumnMap, run_id: int, first_row: int, phones: list[str]
-) -> tuple[list[Staged], list[Staged]]:
-    """Rows of one chunk as staging tuples: (valid, rejected). `phones` = to_e164_many of the phone column.
-
-    Plain tuples and pre-formatted timestamps: at a million rows, per-row work is the budget.
-    """
-    n = len(phones)
-    headers = cols.headers
-    core = cols.core
-
-    def at(pos: int | None) -> list[str] | None:
-        return columns[pos] if pos is not None and pos < len(columns) else None
-
-    def column(name: str) -> list[str] | None:
-        return at(core.get(name))
-
-    messengers, names = column("messenger"), column("name")
-    firsts, lasts = column("first_contact"), column("last_chat")
-    blockeds, statuses, activateds = column("blocked"), column("status"), column("activated")
-    attr_cells = [(a, at(a.position)) for a in cols.attributes]
-    raw_phones = column("phone") or [""] * n
-    good: list[Staged] = []
-    bad: list[Staged] = []
-    for i in range(n):
-        row_no = first_row + i
-        phone = phones[i]
-        if phone == "!phone.empty" and not any(c[i].strip() for c in columns):
-            continue  # a row of only delimiters (Excel writes them for formatted blank rows)
-        if phone.startswith("!"):
-            bad.append(_error(run_id, row_no, headers[core["phone"]], phone[1:], raw_phones[i]))
-            continue
-        problem: tuple[str, str, str] | None = None
-        messenger, name, name_sort, active = "whatsapp", None, None, None
-        blocked: bool | None = None
-        when: list[str | None] = [None, None]
-        if messengers is not None and (text := messengers[i].strip()):
-            try:
-                messenger = parse_messenger(text)
-            except ValueError:
-                problem = ("messenger", "messenger", text)
-        # Names and attribute values are kept exactly as written (a round trip must be a no-op);
-        # only a cell of nothing but spaces counts as empty.
-        if names is not None and (text := unneutralise(names[i])).strip():
-            if len(text) > MAX_NAME:
-                problem = problem or ("name", "too_long", text)
-            name, name_sort = text, name_key(text)
-        for k, (fld, cells) in enumerate((("first_contact", firsts), ("last_chat", lasts))):
-            if cells is not None and (text := cells[i].strip()):
-                when[k] = stamp(text)
-                if when[k] is None:
-                    problem = problem or (fld, "date", text)
-        if blockeds is not None and (text := blockeds[i].strip()):
-            try:
-                blocked = parse_flag(text)
-            except ValueError:
-                problem = problem or ("blocked", "flag", text)
-        for fld, cells in (("status", statuses), ("activated", activateds)):
-            if cells is not None and (text := cells[i].strip()):
-                try:
-                    flag = parse_flag(text)
-                except ValueError:
-                    problem = problem or (fld, "status" if fld == "status" else "flag", text)
-                    continue
-                if active is not None and active != flag:
-                    problem = problem or (fld, "status_conflict", text)
-                active = flag
-        data = "{}"
-        if attr_cells:
-            values = {}
-            for attr, cells in attr_cells:
-                if cells is not None and (text := unneutralise(cells[i])).strip():
-                    if len(text) > MAX_VALUE:
-                        problem = problem or (attr.header, "too_long", text)
-                    elif attr.type != "text":
-                        try:
-                            text = normalize(attr.type, text, list(attr.choices or ()))
-                        except AttributeValueError as exc:
-                            problem = problem or (attr.header, exc.code, text)
-                    values[str(attr.position)] = text
-            data = json.dumps(values, ensure_ascii=False)
-        if problem is not None:
-            fld, code, value = problem
-            header = headers[core[fld]] if fld in core else fld
-            bad.append(_error(run_id, row_no, header, code, value))
-            continue
-        good.append((run_id, row_no, phone, messenger, "row", data, name, name_sort, when[0], when[1], blocked, active))
-    return good, bad
-
-
 def _insert_staged(conn: Connection, rows: list[Staged]) -> None:
     """Core bulk insert: one executemany on SQLite, COPY on PostgreSQL (several times faster)."""
     if not rows:
@@ -340,7 +192,7 @@ def stage(
 ) -> StageResult:
     """Read, validate and stage the whole file; rows in the file twice are rejected after the first.
 
-    `normalise(numbers, region)` is bot.phone.to_e164_many (passed in: storage knows no phone
+    `normalise(numbers, region)` is bot.domain.phone.to_e164_many (passed in: storage knows no phone
     rules). With a pool, chunks are validated there (both cores) while this process reads the
     file and inserts; rows are staged in file order either way.
     """
@@ -408,7 +260,9 @@ def _reject_duplicates(conn: Connection, run_id: int, phone_header: str) -> int:
     for start in range(0, len(dupes), 10_000):
         part = dupes[start : start + 10_000]
         conn.execute(delete(staged).where(staged.c.id.in_([d.id for d in part])))
-        _insert_staged(conn, [_error(run_id, d.row_no, phone_header, "duplicate", str(d.first), d.phone) for d in part])
+        _insert_staged(
+            conn, [error_row(run_id, d.row_no, phone_header, "duplicate", str(d.first), d.phone) for d in part]
+        )
     return len(dupes)
 
 
@@ -484,10 +338,6 @@ def rejected_csv(
     conn: Connection, run_id: int, headers: tuple[str, str, str, str], reason: Callable[[dict[str, Any]], str]
 ) -> bytes:
     """The rejected rows as a CSV (row, column, reason, value) to attach to a long preview."""
-    import csv
-
-    from storage.csv_format import neutralise
-
     buf = io.StringIO()
     out = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     out.writerow(headers)
@@ -687,8 +537,6 @@ def stale_previews(conn: Connection, before: datetime) -> list[int]:
 
 def audit(conn: Connection, actor: str, action: str, run_id: int, detail: dict[str, Any], at: datetime) -> None:
     """Same row as storage.audit.record, written on this connection (inside the import's transaction)."""
-    from storage.models import AuditEntry
-
     conn.execute(
         insert(AuditEntry.__table__),
         {  # type: ignore[attr-defined]

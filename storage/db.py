@@ -9,8 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError  # noqa: F401 - re-exported, see below
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
+
+# The layers above name the database handle (Engine, Session) and catch these errors through this
+# module: storage is the only package that imports SQLAlchemy/SQLModel (checked by import-linter).
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -61,6 +65,17 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+def database_password(url: str) -> str:
+    """The password inside a database URL (the log filter redacts it), or ""."""
+    return make_url(url).password or ""
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises when it cannot be reached."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -83,7 +98,7 @@ MIGRATION_LOCK_KEY = 0x636F6E74  # "cont"
 
 
 def _alembic_config(url: str):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
+    from alembic.config import Config  # start-up cost: alembic loads only when migrating or checking
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -97,7 +112,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     On PostgreSQL several web processes may start together: each takes a transaction-scoped
     advisory lock first, so one migrates while the others wait and then find nothing to do.
     """
-    from alembic import command
+    from alembic import command  # start-up cost: alembic loads only when migrating or checking
 
     cfg = _alembic_config(url)
     if make_url(url).get_backend_name() != "postgresql":
@@ -116,13 +131,15 @@ def upgrade(url: str, revision: str = "head") -> None:
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
     """The newest migration this code ships; `/readyz` compares the database with it."""
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # start-up cost: alembic loads only when migrating or checking
 
     return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import (
+        MigrationContext,  # start-up cost: alembic loads only when migrating or checking
+    )
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -20,9 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from storage import broadcasts, message_status
-from storage.broadcast_models import Delivery, EarlyStatus
 from storage.message_status import StatusUpdate, strongest
-from storage.models import Message, utcnow
+from storage.models import Delivery, EarlyStatus, Message, utcnow
 
 EARLY_STATUS_DAYS = 7
 CHUNK = 500

@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
+from bot.domain.contacts import name_key
 from storage import audit
-from storage.contacts import name_key
 from storage.models import Contact, Message, Ticket, utcnow
 from storage.types import UtcDateTime
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
-from storage.broadcast_models import Broadcast, Delivery
+from storage.models import Broadcast, Delivery
 
 QUEUE_STATUSES = ("pending", "sending")
 # Broadcasts whose pending rows will still be sent (a cancelled or stopped one's never will).

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from tests.fakes import graph_api
 
 

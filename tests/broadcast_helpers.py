@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from bot import broadcasts as service
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts import service
 from storage.models import Attribute, ContactAttribute
 from tests.factories import BASE, add_contact
 

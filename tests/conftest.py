@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, text
 
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from storage.db import make_engine, upgrade
 from tests import pg_guard
 from tests.fakes import slack_api
@@ -147,7 +147,7 @@ class RunningApp:
     engine: Engine
     settings: Settings
     http: httpx.Client
-    executors: list[Any] = field(default_factory=list)  # Bolt's listener pools (bot.lifecycle.TrackedExecutor)
+    executors: list[Any] = field(default_factory=list)  # Bolt's listener pools (bot.web.lifecycle.TrackedExecutor)
 
     def settle(self, timeout: float = 60) -> None:
         """Wait until the app has finished all it was asked: no ack or lazy listener queued or running.
@@ -271,9 +271,9 @@ def serving(asgi: Any, timeout: float = 60) -> Iterator[str]:
 
 @pytest.fixture
 def running_app(settings: Settings, engine: Engine, fake_slack: slack_api.FakeSlack) -> Iterator[RunningApp]:
-    from bot import lifecycle
-    from bot.app import create_app
-    from bot.server import create_asgi
+    from bot.web import lifecycle
+    from bot.web.server import create_asgi
+    from handlers.app import create_app
 
     bolt = create_app(settings, engine)
     executors = lifecycle.instrument(bolt)  # as `contactbot serve` does; lets settle() see the listener pools

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from storage.contacts import name_key
+from bot.domain.contacts import name_key
 from storage.models import Contact, Message, Ticket
 
 BASE = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)

@@ -20,8 +20,7 @@ def owned_tables() -> frozenset[str]:
     """The project's tables in schema public: every model's table, and the extras above."""
     from sqlmodel import SQLModel
 
-    import storage.broadcast_models  # noqa: F401  (registers the broadcast tables in the metadata)
-    import storage.models  # noqa: F401
+    import storage.models  # noqa: F401  (registers the broadcast tables in the metadata)  # noqa: F401
 
     return frozenset(SQLModel.metadata.tables) | EXTRA_TABLES
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, wait_until
 from tests.fakes.slack_api import FakeSlack
 

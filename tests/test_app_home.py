@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.dashboard import Dashboard
+from bot.services.dashboard import Dashboard
 from handlers.blocks.app_home import home_view
 from storage.models import ImportRun, utcnow
 from storage.stats import BroadcastInfo, ContactCounts, RunInfo

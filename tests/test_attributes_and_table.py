@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot import attributes
-from bot.attributes import AttributeValueError, normalize
+from bot.services import attributes
+from bot.services.attributes import AttributeValueError, normalize
 from storage.models import Attribute, AuditEntry, ContactAttribute
 from tests.blockkit import check_blocks, check_view
 from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed, text_value, view_submission
@@ -230,7 +230,7 @@ def test_only_admins_change_the_workspace_default(running_app: RunningApp) -> No
 
 
 def test_many_long_attribute_columns_stay_within_slack_limits(running_app: RunningApp) -> None:
-    from bot import table_settings
+    from bot.services import table_settings
     from tests.factories import add_many
 
     ids = add_many(running_app.engine, 20)

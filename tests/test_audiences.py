@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot import attributes, audiences
-from bot.audiences import AudienceError
+from bot.services import attributes, audiences
+from bot.services.audiences import AudienceError
 from storage.models import Audience, utcnow
 from tests.blockkit import check_blocks, check_view
 from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed, text_value, view_submission

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, block_actions, sealed, sealed_metadata
 from tests.factories import add_contact
 

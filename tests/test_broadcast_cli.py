@@ -15,8 +15,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from bot.cli import main
-from storage.broadcast_models import Broadcast, Delivery
-from storage.models import utcnow
+from storage.models import Broadcast, Delivery, utcnow
 from tests.broadcast_helpers import add_reachable, phone
 from tests.conftest import wait_until
 from tests.fakes import graph_api

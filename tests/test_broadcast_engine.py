@@ -9,14 +9,13 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from bot import broadcasts as service
-from bot.broadcast import Runner, send_broadcast
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.domain.contacts import ContactFilter
+from bot.services.broadcasts import service
+from bot.services.broadcasts.sender import Runner, send_broadcast
 from storage import broadcasts as store
-from storage.broadcast_models import Broadcast, Delivery
-from storage.contacts import ContactFilter
 from storage.db import session_scope
-from storage.models import utcnow
+from storage.models import Broadcast, Delivery, utcnow
 from tests.broadcast_helpers import add_reachable, draft, phone, set_attribute
 from tests.factories import BASE, add_contact
 from tests.fakes.graph_api import FakeGraph

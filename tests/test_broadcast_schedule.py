@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, text
 
-from bot import broadcasts as service
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts import service
 from bot.worker import start_sending
 from storage.models import utcnow
 from tests.broadcast_helpers import add_reachable, draft, phone

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import web_client
-from bot.broadcast import Runner
-from bot.settings import Settings
-from handlers.broadcast_report import SlackReporter
+from bot.config.settings import Settings
+from bot.services.broadcasts.sender import Runner
+from handlers.clients.live_report import SlackReporter
+from handlers.clients.web_api import web_client
 from handlers.list_state import ListState, join
 from tests.blockkit import check_blocks, check_view
 from tests.broadcast_helpers import add_reachable
@@ -162,7 +162,7 @@ def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(
 
 
 def test_broadcasts_command_lists_with_cancel_and_the_button_works(running_app: RunningApp) -> None:
-    from bot import broadcasts as service
+    from bot.services.broadcasts import service
     from tests.broadcast_helpers import draft
 
     add_reachable(running_app.engine, 1)
@@ -194,8 +194,8 @@ def test_notify_subcommand_opens_the_composer(running_app: RunningApp) -> None:
 def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(
     running_app: RunningApp, fake_graph: FakeGraph
 ) -> None:
-    from bot import broadcasts as service
-    from handlers.broadcast_report import post_report
+    from bot.services.broadcasts import service
+    from handlers.clients.live_report import post_report
     from tests.broadcast_helpers import draft
 
     add_reachable(running_app.engine, 3)

@@ -8,13 +8,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from bot import broadcasts as service
-from bot.broadcast import Runner
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.services.broadcasts import service
+from bot.services.broadcasts.sender import Runner
 from handlers.blocks.broadcasts import report_message
-from storage.broadcast_models import Delivery, EarlyStatus
 from storage.db import session_scope
-from storage.models import utcnow
+from storage.models import Delivery, EarlyStatus, utcnow
 from tests.blockkit import check_blocks
 from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.conftest import RunningApp, sealed

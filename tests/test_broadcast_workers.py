@@ -16,11 +16,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from bot import broadcasts as service
-from bot.settings import load_settings
-from storage.broadcast_models import Broadcast, Delivery
-from storage.contacts import ContactFilter
-from storage.models import utcnow
+from bot.config.settings import load_settings
+from bot.domain.contacts import ContactFilter
+from bot.services.broadcasts import service
+from storage.models import Broadcast, Delivery, utcnow
 from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.factories import BASE, add_contact
 from tests.fakes import graph_api

@@ -119,7 +119,7 @@ def test_groups_and_attributes_from_the_cli(db_url: str, engine) -> None:  # typ
 def test_demo_numbers_are_valid_and_unique() -> None:
     import phonenumbers
 
-    from bot.demo_data import phone_for
+    from bot.services.demo_data import phone_for
 
     numbers = [phone_for(i) for i in range(5000)]
     assert len(set(numbers)) == 5000

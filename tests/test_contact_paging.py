@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from bot import contacts as service
+from bot.domain.contacts import MESSENGERS, ContactFilter, PageRequest
+from bot.services import contacts as service
 from storage import contacts as store
-from storage.contacts import ContactFilter, PageRequest
-from storage.models import MESSENGERS, Contact
+from storage.models import Contact
 from tests.factories import BASE
 
 NAMES = [

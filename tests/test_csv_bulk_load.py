@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 from sqlmodel import Session
 
-from bot import imports
+from bot.domain.contacts import ContactFilter, PageRequest
+from bot.services import imports
 from storage import bulk_load
-from storage.contacts import ContactFilter, PageRequest, count, list_page, trigram_query
+from storage.contacts import count, list_page, trigram_query
 from storage.models import Contact, ContactTally
 from tests.factories import BASE, add_contact
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from bot import imports
+from bot.services import imports
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow
 from tests.factories import BASE, add_contact
 
@@ -233,7 +233,7 @@ def test_previews_left_open_for_a_week_are_cancelled_and_their_rows_dropped(engi
 
 
 def test_typed_attribute_values_are_checked_and_stored_canonically(engine: Engine, tmp_path: Path) -> None:
-    from bot import attributes
+    from bot.services import attributes
 
     visits = attributes.create(engine, "Besuche", "Visits", "number", "test")
     member = attributes.create(engine, "Mitglied", "Member", "bool", "test")

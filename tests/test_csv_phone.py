@@ -6,7 +6,7 @@ import phonenumbers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.phone import PhoneError, to_e164, to_e164_many
+from bot.domain.phone import PhoneError, to_e164, to_e164_many
 
 CODES = [49, 43, 41, 33, 39, 31, 48, 90, 34, 30, 420, 352, 44, 1, 7, 380, 61, 55, 972]
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select
 from sqlmodel import Session
 
-from bot import exports, imports
-from storage.contacts import ContactFilter, name_key
-from storage.csv_format import BOOL_WORDS, EXPORT_MESSENGER, STATUS_WORDS, unneutralise
+from bot.domain.contacts import ContactFilter, name_key
+from bot.domain.csv_format import BOOL_WORDS, EXPORT_MESSENGER, STATUS_WORDS, unneutralise
+from bot.services import exports, imports
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRun
 from tests.factories import BASE, add_contact
 

@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.cli import build_parser
-from bot.settings import Settings
+from bot.config.settings import Settings
 from tests.conftest import RunningApp
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 from storage.db import make_engine
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, serving
 from tests.factories import add_contact
@@ -18,8 +18,8 @@ def test_database_outage_gets_a_try_again_answer_then_recovers(
     fake_slack,  # type: ignore[no-untyped-def]
     sqlite_template: Path,
 ) -> None:
-    from bot.app import create_app
-    from bot.server import create_asgi
+    from bot.web.server import create_asgi
+    from handlers.app import create_app
 
     folder = tmp_path / "not-there-yet"
     url = f"sqlite:///{folder}/contactbot.db"

@@ -21,8 +21,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, insert, text
 
-from storage.broadcast_models import Broadcast, Delivery
 from storage.db import current_revision, head_revision, make_engine, upgrade
+from storage.models import Broadcast, Delivery
 from tests import serve_process
 from tests.conftest import BOT_TOKEN, PG_URL, SIGNING_SECRET, RunningApp, block_actions, serving, wait_until
 from tests.factories import BASE, add_contact
@@ -120,7 +120,7 @@ def test_readyz_is_ready_only_at_the_code_head_revision(running_app: RunningApp,
     ready = running_app.http.get(f"{running_app.url}/readyz")
     assert ready.status_code == 200 and ready.json() == {"ready": True, "detail": head_revision()}
 
-    from bot.server import create_asgi
+    from bot.web.server import create_asgi
 
     old_url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(old_url, "0001")  # a database one migration behind this code
@@ -322,7 +322,7 @@ def test_web_processes_starting_together_migrate_once(pg_migrated: str) -> None:
 
 
 def test_a_process_without_our_http_server_can_expose_metrics_on_its_own_port(engine: Engine) -> None:
-    from bot import metrics
+    from bot.web import metrics
 
     _broadcast(engine, "running", ["pending"] * 2, 0)
     port = metrics.serve_metrics(

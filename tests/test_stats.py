@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, event, insert
 from sqlmodel import Session
 
-from bot import dashboard
+from bot.services import dashboard
 from storage import stats
 from storage.models import utcnow
 from tests.factories import add_contact

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from bot.inbound import KINDS
-from bot.settings import Settings
-from bot.webhook import signature, signature_problem
+from bot.config.settings import Settings
+from bot.services.inbound import KINDS
+from bot.web.webhooks import signature, signature_problem
 from storage.models import Contact, Message, Ticket
 from tests.conftest import RunningApp, shared_path
 from tests.factories import add_contact

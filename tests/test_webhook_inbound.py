@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.settings import Settings
+from bot.config.settings import Settings
 from storage.models import Contact, Message
 from tests.conftest import RunningApp
 from tests.fakes.slack_api import FakeSlack
@@ -100,7 +100,7 @@ def test_signature_and_format_errors(running_app: RunningApp) -> None:
 def test_unconfigured_secret_accepts_nothing(db_url: str, fake_slack: FakeSlack, engine) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
-    from bot.server import create_asgi
+    from bot.web.server import create_asgi
     from tests.conftest import serving
 
     bare = webhook_settings(db_url, fake_slack, CONTACTBOT_INBOUND_SECRET="", WHATSAPP_APP_SECRET="")

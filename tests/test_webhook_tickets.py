@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.contacts import last_ticket
+from bot.config.settings import Settings
 from bot.i18n import t
-from bot.settings import Settings
+from bot.services.contacts import last_ticket
 from handlers.blocks.contact_modals import last_ticket as last_ticket_modal
 from tests.blockkit import check_view
 from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed

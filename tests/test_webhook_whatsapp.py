@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from bot.settings import Settings
+from bot.config.settings import Settings
 from storage.models import AuditEntry, Contact, Message, Ticket
 from tests.conftest import RunningApp
 from tests.factories import add_contact

@@ -8,19 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.settings import Settings, load_settings
-from bot.whatsapp import (
-    KINDS,
-    Ambiguous,
-    AsyncSender,
-    GraphClient,
-    Kind,
-    WhatsAppError,
-    check_values,
-    classify,
-    components,
-    send_body,
-)
+from bot.config.settings import Settings, load_settings
+from bot.whatsapp.client import AsyncSender, GraphClient
+from bot.whatsapp.errors import KINDS, Ambiguous, Kind, WhatsAppError, classify
+from bot.whatsapp.templates import check_values, components, send_body
 from tests.conftest import shared_path
 from tests.fakes import graph_api
 

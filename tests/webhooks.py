@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from storage.models import Contact, Message, Ticket
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp
 from tests.fakes.slack_api import FakeSlack

@@ -7,14 +7,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlmodel import Session
 
 from bot.i18n import t
-from bot.table_settings import layout
+from bot.services import attributes
+from bot.services.table_settings import layout
 from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
 from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale
-from storage import attributes as store
-from storage.models import Attribute
 
 MENU_VALUE = re.compile(r"^(edit|delete):(\d{1,18})$")
 
@@ -38,9 +36,7 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
         respond(**ephemeral(why))
         return
     what, attribute_id = match.group(1), int(match.group(2))
-    with Session(deps(context).engine) as session:
-        attribute = session.get(Attribute, attribute_id)
-        holders = store.holders(session, attribute_id) if attribute else 0
+    attribute, holders = attributes.with_holders(deps(context).engine, attribute_id)
     if attribute is None:
         respond(**ephemeral(t("attr.gone", language)))
         return

@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import audiences as service
 from bot.i18n import t
+from bot.services import attributes as attribute_service
+from bot.services import audiences as service
 from handlers.blocks.audiences import MESSENGER_NAMES, delete_modal, new_modal, rename_modal, save_modal
-from handlers.contact_list_view import render
 from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale, viewer
 from handlers.list_state import BadState, ListState, split
-from storage import attributes as attribute_store
+from handlers.screens.contact_list import render
 
 MENU_VALUE = re.compile(r"^(show|rename|delete):(\d{1,18})$")
 
@@ -75,10 +75,7 @@ def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
     ack()
     if (language := admin_lang(context, client, respond)) is None:
         return
-    from sqlmodel import Session
-
-    with Session(deps(context).engine) as session:
-        attributes = attribute_store.all_attributes(session)
+    attributes = attribute_service.definitions(deps(context).engine)
     view = new_modal(attributes, language, {"url": body.get("response_url")})
     client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
 

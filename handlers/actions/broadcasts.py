@@ -10,9 +10,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import broadcasts as service
-from bot.broadcast_report import write_csv
 from bot.i18n import number, t
+from bot.services.broadcasts import service
+from bot.services.broadcasts.delivery_report import write_csv
 from handlers.blocks.broadcasts import ACTIONS, broadcast_list, report_message
 from handlers.commands.contacts import subcommand
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer

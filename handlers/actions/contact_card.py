@@ -13,14 +13,14 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import contact_card
-from bot import contacts as service
 from bot.i18n import t
+from bot.services import contact_card
+from bot.services import contacts as service
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
-from handlers.contact_modal import MODALS, open_contact_modal
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale
 from handlers.errors import answers_errors
+from handlers.screens.contact_modal import MODALS, open_contact_modal
 
 ACTION = re.compile(r"^card_(block|unblock|activate|deactivate|delete|ticket)$")
 CONTACT_ID = re.compile(r"^\d{1,18}$")

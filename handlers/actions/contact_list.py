@@ -9,16 +9,15 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import contacts as service
+from bot.domain.contacts import MESSENGERS, SORT_FIELDS
 from bot.i18n import t
+from bot.services import contacts as service
 from handlers.blocks.contact_list import contact_label
-from handlers.contact_list_view import render
-from handlers.contact_modal import MODALS, open_contact_modal
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale, viewer
 from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
-from storage.contacts import SORT_COLUMNS
-from storage.models import MESSENGERS
+from handlers.screens.contact_list import render
+from handlers.screens.contact_modal import MODALS, open_contact_modal
 
 log = logging.getLogger(__name__)
 DESC_BY_DEFAULT = {"first_contact", "last_chat"}
@@ -51,7 +50,7 @@ def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient,
     if action_id.startswith("list_sort_"):
         sort = action_id.removeprefix("list_sort_")
         desc = (not state.desc) if sort == state.sort else sort in DESC_BY_DEFAULT
-        if sort not in SORT_COLUMNS:
+        if sort not in SORT_FIELDS:
             respond(**ephemeral(t("error.stale", language)))
             return
         state = state.first_page(sort=sort, desc=desc)

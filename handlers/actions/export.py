@@ -14,9 +14,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import exports
+from bot.domain.uploads import limit_text
 from bot.i18n import t
-from bot.slack_files import limit_text
+from bot.services import exports
 from handlers.blocks import exports as blocks
 from handlers.context import actor, deps, ephemeral, lang, sealer
 from handlers.list_state import BadState, ListState, split

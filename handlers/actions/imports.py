@@ -14,8 +14,8 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import imports
 from bot.i18n import t
+from bot.services import imports
 from handlers.blocks import imports as blocks
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
 

@@ -12,9 +12,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import contacts as contact_service
-from bot import tickets as service
 from bot.i18n import t
+from bot.services import contacts as contact_service
+from bot.services import tickets as service
 from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION, last_ticket
 from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.views.submission import stale_view

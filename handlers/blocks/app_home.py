@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dashboard import Dashboard
 from bot.i18n import catalog, number, t
+from bot.services.dashboard import Dashboard
 from handlers.blocks.contact_list import MESSENGER_NAMES
 from handlers.blocks.people import who
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, plain

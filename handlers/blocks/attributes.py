@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.attributes import TYPES
+from bot.domain.phone import display
 from bot.i18n import number, t
-from bot.phone import display
-from bot.table_settings import TableLayout
+from bot.services.attributes import TYPES
+from bot.services.table_settings import TableLayout
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal

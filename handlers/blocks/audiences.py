@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.audiences import AudienceInfo
+from bot.domain.contacts import MESSENGERS
 from bot.i18n import number, t
+from bot.services.audiences import AudienceInfo
 from handlers.blocks.text import button, cut, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
-from storage.models import MESSENGERS, Attribute
+from storage.models import Attribute
 
 SAVE_CALLBACK = "audience_save"
 RENAME_CALLBACK = "audience_rename"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.broadcasts import Preview, Report
 from bot.i18n import number, t
-from bot.whatsapp import Template
+from bot.services.broadcasts.service import Preview, Report
+from bot.whatsapp.templates import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from storage.broadcasts import EXCLUSIONS
@@ -202,8 +203,6 @@ def confirm_view(
     may_send: bool,
 ) -> dict[str, Any]:
     """Step 3: what will happen, in one sentence with the count; the button only for admins."""
-    from datetime import UTC, datetime
-
     when_text = t("broadcast.confirm.when", lang, when=date_token(datetime.fromtimestamp(when, UTC))) if when else ""
     lines = [
         t(

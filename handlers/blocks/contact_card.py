@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.contact_card import ContactCard
+from bot.domain.phone import display
 from bot.i18n import t
-from bot.phone import display
+from bot.services.contact_card import ContactCard
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
 from handlers.blocks.people import who
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn

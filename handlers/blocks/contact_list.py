@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.contacts import MESSENGERS
+from bot.domain.phone import display
 from bot.i18n import number, t
-from bot.phone import display
-from bot.table_settings import CORE, Column
+from bot.services.table_settings import CORE, Column
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from handlers.list_state import SORT_CODES, ListState, join
 from storage.contacts import Page
-from storage.models import MESSENGERS, Contact
+from storage.models import Contact
 
 # Slack rejects a message whose blocks hold more than ~12,000 characters in all: the rows share
 # this budget, so the list fits whatever columns a team shows (long rows end with an ellipsis).

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.contacts import LastTicket
 from bot.i18n import t
-from bot.inbound import KINDS
+from bot.services.contacts import LastTicket
+from bot.services.inbound import KINDS
 from handlers.blocks.contact_list import contact_label
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, plain
 from handlers.integrity import Seal

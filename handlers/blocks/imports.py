@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import number, t
-from bot.imports import Preview, reason
+from bot.services.imports import Preview, reason
 from handlers.blocks.text import button, cut, escape, mrkdwn, plain
 from handlers.integrity import Seal
 

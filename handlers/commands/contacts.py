@@ -14,14 +14,14 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import contact_card
+from bot.services import contact_card
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.help import help_message
-from handlers.contact_list_view import render
 from handlers.context import deps, lang, sealer, viewer
 from handlers.direct_reply import DirectReply, dm_channel
 from handlers.errors import answers_errors
 from handlers.list_state import ListState
+from handlers.screens.contact_list import render
 
 Subcommand = Callable[..., None]
 # Other features add their own words here (import, export, notify, ...); anything else is a search.

@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt import BoltContext, Respond
 
-from bot import attributes as attribute_service
-from bot import audiences as audience_service
+from bot.services import attributes as attribute_service
+from bot.services import audiences as audience_service
 from handlers.blocks.attributes import attributes_message
 from handlers.blocks.audiences import groups_message
 from handlers.commands.contacts import subcommand

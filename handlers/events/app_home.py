@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import dashboard
-from bot.deps import Deps
-from bot.slack_locale import user_lang
+from bot.services import dashboard
 from handlers.blocks.app_home import home_view
+from handlers.clients.locale import user_lang
 from handlers.context import deps
+from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
 

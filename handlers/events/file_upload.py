@@ -16,13 +16,12 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import imports
+from bot.domain.csv_format import FileProblem
 from bot.i18n import t
-from bot.slack_files import SharedFile, download, file_info
+from bot.services import imports
 from handlers.blocks import imports as blocks
+from handlers.clients.files import SharedFile, download, file_info
 from handlers.context import actor, deps, lang, sealer
-from storage.csv_format import FileProblem
-from storage.idempotency import claim
 
 log = logging.getLogger(__name__)
 SHOWN_ERRORS = imports.SHOWN_ERRORS
@@ -46,7 +45,7 @@ def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient
     for shared in event.get("files") or []:
         if not shared.get("id") or not _relevant(event, shared, context):
             continue
-        if not claim(deps(context).engine, f"file:{shared['id']}"):
+        if not imports.claim_file(deps(context).engine, str(shared["id"])):
             log.info("file %s already handled (retry or second event)", shared["id"])
             continue
         preview_file(

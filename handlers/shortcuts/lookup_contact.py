@@ -10,9 +10,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import contact_card
+from bot.domain.phone import display
 from bot.i18n import t
-from bot.phone import display
+from bot.services import contact_card
 from handlers.blocks.contact_card import contact_cards
 from handlers.context import deps, ephemeral, lang, sealer
 from handlers.errors import answers_errors

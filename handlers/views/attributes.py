@@ -7,16 +7,17 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import attributes as service
-from bot import contacts as contact_service
-from bot import table_settings
-from bot.attributes import AttributeValueError
 from bot.i18n import number, t
+from bot.services import attributes as service
+from bot.services import contacts as contact_service
+from bot.services import table_settings
+from bot.services.attributes import AttributeValueError
 from handlers.blocks.attributes import (
     ATTR_DELETE_CALLBACK,
     ATTR_SAVE_CALLBACK,
     DETAILS_CALLBACK,
     TABLE_CALLBACK,
+    attribute_delete_modal,
 )
 from handlers.blocks.contact_list import contact_label
 from handlers.context import actor, deps, lang, refusal, sealer
@@ -134,20 +135,12 @@ def on_table_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: 
 
 
 def _deletion_confirmation(engine: Any, keys: list[str], language: str, meta: dict[str, Any]) -> dict[str, Any] | None:
-    from sqlmodel import Session, select
-
-    from handlers.blocks.attributes import attribute_delete_modal
-    from storage import attributes as store
-    from storage.models import Attribute
-
     attr_keys = [k.removeprefix("attr:") for k in keys if k.startswith("attr:")]
     if not attr_keys:
         return None
-    with Session(engine) as session:
-        attribute = session.exec(select(Attribute).where(Attribute.key == attr_keys[0])).first()
-        if attribute is None:
-            return None
-        holders = store.holders(session, attribute.id or 0)
+    attribute, holders = service.by_key_with_holders(engine, attr_keys[0])
+    if attribute is None:
+        return None
     return attribute_delete_modal(attribute, holders, language, {"id": attribute.id, "url": meta.get("url")})
 
 

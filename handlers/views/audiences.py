@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import audiences as service
-from bot.audiences import AudienceError
 from bot.i18n import number, t
+from bot.services import audiences as service
+from bot.services.audiences import AudienceError
 from handlers.blocks.audiences import DELETE_CALLBACK, NEW_CALLBACK, RENAME_CALLBACK, SAVE_CALLBACK
 from handlers.context import actor, deps, lang
 from handlers.list_state import BadState, ListState, split

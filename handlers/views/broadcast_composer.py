@@ -17,12 +17,12 @@ import httpx
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import audiences
-from bot import broadcasts as service
-from bot.deps import Deps
+from bot.domain.phone import PhoneError, display, to_e164
 from bot.i18n import t
-from bot.phone import PhoneError, display, to_e164
-from bot.whatsapp import Template, WhatsAppError
+from bot.services import audiences
+from bot.services.broadcasts import service
+from bot.whatsapp.errors import WhatsAppError
+from bot.whatsapp.templates import Template
 from handlers.blocks.broadcasts import (
     CONFIRM_CALLBACK,
     PARAMS_CALLBACK,
@@ -33,8 +33,9 @@ from handlers.blocks.broadcasts import (
     params_view,
     pick_view,
 )
-from handlers.broadcast_report import post_report
+from handlers.clients.live_report import post_report
 from handlers.context import actor, deps, lang, refusal, sealer
+from handlers.deps import Deps
 from handlers.errors import answers_errors
 from handlers.integrity import Sealer
 from handlers.list_state import BadState, split

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import contacts as service
 from bot.i18n import t
+from bot.services import contacts as service
 from handlers.blocks.contact_modals import DELETE_CALLBACK
 from handlers.context import actor, deps, lang, refusal
 from handlers.errors import answers_errors

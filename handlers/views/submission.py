@@ -15,10 +15,10 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from handlers.blocks.app_home import info_modal
-from handlers.contact_list_view import render
 from handlers.context import deps, lang, refusal, sealer, viewer
 from handlers.list_state import BadState, ListState, split
 from handlers.respond import webhook
+from handlers.screens.contact_list import render
 
 
 def metadata(body: dict[str, Any], context: BoltContext) -> dict[str, Any] | None:

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot import imports
-from bot.imports import ImportRefused
-from bot.inbound import parse_generic, parse_meta
-from bot.phone import PhoneError, to_e164
-from bot.settings import load_settings
-from storage.csv_format import FileProblem
+from bot.config.settings import load_settings
+from bot.domain.csv_format import FileProblem
+from bot.domain.phone import PhoneError, to_e164
+from bot.services import imports
+from bot.services.imports import ImportRefused
+from bot.services.inbound import parse_generic, parse_meta
 from storage.models import Contact
 from tests.webhooks import post_meta, webhook_settings
 
@@ -117,7 +117,7 @@ def test_destroyed_or_tricky_numbers_are_never_accepted_silently(text: str, expe
 )
 def test_a_whatsapp_sender_id_is_plain_ascii_digits(wa_id: str, expected: str | None) -> None:
     """WhatsApp ids are ASCII digits; anything else is no sender, never a phone stored with odd digits."""
-    from bot.inbound import Skip, wa_phone
+    from bot.services.inbound import Skip, wa_phone
 
     if expected is None:
         with pytest.raises(Skip):
@@ -166,8 +166,8 @@ GENERIC = st.fixed_dictionaries(
 @given(JSON | GENERIC)
 @hyp_settings(max_examples=300, deadline=None)
 def test_the_inbound_parser_refuses_only_a_malformed_body_and_accounts_for_every_item(payload: object) -> None:
-    from bot.inbound import BadRequest
-    from storage.models import MESSENGERS
+    from bot.domain.contacts import MESSENGERS
+    from bot.services.inbound import BadRequest
 
     well_formed = (
         isinstance(payload, dict) and isinstance(payload.get("messages"), list) and payload["messenger"] in MESSENGERS
@@ -260,7 +260,7 @@ def _status(url: str, head: bytes, body: Iterator[bytes]) -> bytes:
 def test_a_huge_slack_body_is_refused_without_work(running_app) -> None:  # type: ignore[no-untyped-def]
     """Refused from its declared length (or, chunked, as soon as it passes the limit): never read whole into
     memory, never dispatched, nothing sent to Slack and no row written."""
-    from bot.server import MAX_SLACK_BODY
+    from bot.web.server import MAX_SLACK_BODY
     from tests.conftest import ADMIN, USER, sign
 
     before = _row_counts(running_app.engine)

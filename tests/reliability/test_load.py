@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from bot.demo_data import generate
+from bot.services.demo_data import generate
 from storage.models import Contact
 from tests import serve_process
 from tests.fakes.slack_api import FakeSlack

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot import audiences, imports
-from bot import broadcasts as broadcast_service
+from bot.config.settings import Settings
 from bot.i18n import t
-from bot.settings import Settings
+from bot.services import audiences, imports
+from bot.services.broadcasts import service as broadcast_service
 from handlers.integrity import Sealer, derive_key, unseal
 from storage.models import Audience, AuditEntry, Contact, ImportRun, Ticket
 from tests.broadcast_helpers import add_reachable

@@ -1,0 +1,256 @@
+"""`contactbot templates` and `contactbot broadcast ...`: the same services as Slack."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.cli.common import open_engine
+from bot.config.settings import Settings
+from bot.i18n import number, t
+from bot.services import audiences
+from bot.services.broadcasts import service
+from bot.services.broadcasts.delivery_report import write_csv
+from bot.services.broadcasts.sender import Runner
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"[:50]
+
+
+def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
+    found = service.templates(settings, refresh=True)
+    if args.json:
+        print(json.dumps([service.template_def(tpl) for tpl in found], ensure_ascii=False, indent=2))
+        return 0
+    for tpl in found:
+        params = ", ".join(tpl.keys) or "-"
+        print(f"{tpl.name:<32} {tpl.language:<6} {tpl.category:<14} {tpl.status:<9} {params}")
+    return 0
+
+
+def _audience(engine: Any, value: str) -> service.AudienceSpec:
+    if value == "all":
+        return service.AudienceSpec()
+    found = audiences.find(engine, value)
+    if found is None:
+        raise service.BroadcastError("broadcast.error.no_audience", name=value)
+    return service.AudienceSpec.saved(found.id, found.name)
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        raise service.BroadcastError("broadcast.error.naive_time", value=value)
+    return when.astimezone(UTC)
+
+
+def _print_preview(preview: service.Preview, lang: str) -> None:
+    b = preview.breakdown
+    print(t("broadcast.cli.recipients", lang, n=number(preview.recipients, lang), matched=number(b["matched"], lang)))
+    for reason in (*service.store.EXCLUSIONS, "missing_param"):
+        if b.get(reason):
+            print(f"  - {t(f'broadcast.excluded.{reason}', lang)}: {number(b[reason], lang)}")
+    if preview.over_limit:
+        print(
+            t(
+                "broadcast.daily_limit_warning",
+                lang,
+                used=number(preview.daily_used, lang),
+                limit=number(preview.daily_limit, lang),
+            )
+        )
+
+
+def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
+    lang = args.lang
+    engine = open_engine(settings)
+    try:
+        template = service.find_template(settings, args.template, args.lang_code)
+        params = {}
+        for raw in args.param or []:
+            key, sep, value = raw.partition("=")
+            if not sep:
+                raise service.BroadcastError("broadcast.error.param_syntax", value=raw)
+            params[key.strip()] = service.ParamSource.parse(value)
+        draft = service.Draft(
+            template=template,
+            params=params,
+            audience=_audience(engine, args.audience),
+            created_by=_actor(),
+            scheduled_at=_when(args.at),
+            report_lang=lang,
+            request_key=args.key,
+        )
+        preview = service.preview(engine, settings, draft)
+        if preview.problems:
+            raise service.BroadcastError("broadcast.error.params", problems=", ".join(preview.problems))
+        _print_preview(preview, lang)
+        if not args.yes:
+            answer = input(
+                t("broadcast.cli.confirm", lang, template=template.name, n=number(preview.recipients, lang)) + " [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "j", "yes", "ja"):
+                print(t("broadcast.cli.aborted", lang))
+                return 1
+        row, created = service.create(engine, settings, draft)
+    except service.BroadcastError as exc:
+        print(t(exc.code, lang, **exc.values), file=sys.stderr)
+        return 2
+    print(
+        t(
+            "broadcast.cli.created" if created else "broadcast.cli.exists",
+            lang,
+            id=row.id,
+            status=t(f"broadcast.status.{row.status}", lang),
+        )
+    )
+    if row.status == "queued" and not args.queue:
+        Runner(settings, engine).pump()
+        return _print_status(engine, row.id or 0, lang, as_json=False)
+    return 0
+
+
+def _report_json(report: service.Report) -> dict[str, Any]:
+    b = report.broadcast
+    return {
+        "id": b.id,
+        "template": b.template,
+        "language": b.language,
+        "status": b.status,
+        "pause_reason": b.pause_reason,
+        "stop_code": b.stop_code,
+        "stop_reason": b.stop_reason,
+        "audience": b.audience.get("label") or b.audience.get("kind"),
+        "total": b.total,
+        "scheduled_at": b.scheduled_at.isoformat() if b.scheduled_at else None,
+        "started_at": b.started_at.isoformat() if b.started_at else None,
+        "finished_at": b.finished_at.isoformat() if b.finished_at else None,
+        "counts": report.counts,
+        "reasons": [{"status": r.status, "code": r.code, "title": r.title, "count": r.count} for r in report.reasons],
+    }
+
+
+def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> int:
+    try:
+        report = service.report(engine, broadcast_id)
+    except service.BroadcastError as exc:
+        print(t(exc.code, lang, **exc.values), file=sys.stderr)
+        return 1
+    data = _report_json(report)
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    counts = ", ".join(f"{t(f'broadcast.state.{k}', lang)} {number(v, lang)}" for k, v in sorted(report.counts.items()))
+    status = t(f"broadcast.status.{data['status']}", lang)
+    print(f"#{data['id']} {data['template']} ({data['language']}): {status} - {counts or '-'}")
+    if data["stop_code"]:
+        print("  " + t("broadcast.stopped_by", lang, code=data["stop_code"], reason=data["stop_reason"] or ""))
+    for r in report.reasons:
+        print(f"  {t(f'broadcast.state.{r.status}', lang)} {r.code or '-'}: {r.title} ({number(r.count, lang)})")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    return _print_status(open_engine(settings), args.id, args.lang, args.json)
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    reports = service.recent(open_engine(settings), args.limit)
+    if args.json:
+        print(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
+        return 0
+    for r in reports:
+        b = r.broadcast
+        when = (b.scheduled_at or b.created_at).strftime("%Y-%m-%d %H:%M")
+        print(
+            f"#{b.id:<5} {when}Z {b.template:<28} {t(f'broadcast.status.{b.status}', args.lang):<14} "
+            f"{number(r.n('sent', 'delivered', 'read'), args.lang)}/{number(b.total, args.lang)}"
+        )
+    return 0
+
+
+def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        row = service.change(open_engine(settings), args.id, args.action, _actor())
+    except service.BroadcastError as exc:
+        print(t(exc.code, args.lang, **exc.values), file=sys.stderr)
+        return 1
+    print(t("broadcast.cli.changed", args.lang, id=row.id, status=t(f"broadcast.status.{row.status}", args.lang)))
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    n = service.retry_failed(open_engine(settings), args.id, _actor(), include_unknown=args.unknown)
+    print(t("broadcast.cli.requeued", args.lang, n=number(n, args.lang), id=args.id))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    write_csv(open_engine(settings), args.id, sys.stdout, args.lang)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("templates", help="list the WhatsApp Business Account's message templates")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_templates)
+
+    bc = sub.add_parser("broadcast", help="send a WhatsApp template to an audience, now or later")
+    bsub = bc.add_subparsers(dest="broadcast_command", required=True)
+
+    def sp(name: str, help_: str) -> argparse.ArgumentParser:
+        parser = bsub.add_parser(name, help=help_)
+        parser.add_argument("--lang", choices=["de", "en"], default="de", help="language of the output")
+        return parser
+
+    p = sp("send", "create a broadcast (asks before sending unless --yes)")
+    p.add_argument("--template", required=True)
+    p.add_argument(
+        "--lang-code",
+        "--template-lang",
+        dest="lang_code",
+        required=True,
+        help="the template's language code, e.g. de or en_US",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="KEY=fixed text, KEY=attr:ATTRIBUTE or KEY=contact:name, each optionally |FALLBACK",
+    )
+    p.add_argument("--audience", default="all", help="all, or a saved audience's id or name")
+    p.add_argument("--at", help="ISO 8601 time with offset, e.g. 2026-12-01T09:00+01:00")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--queue", action="store_true", help="leave sending to `contactbot worker`/`serve`")
+    p.add_argument("--key", help="idempotency key: the same key never creates a second broadcast")
+    p.set_defaults(run=cmd_send)
+    p = sp("list", "recent broadcasts")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_list)
+    p = sp("status", "counts and failure reasons of one broadcast")
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_status)
+    for action, help_ in (
+        ("cancel", "cancel a scheduled or running broadcast"),
+        ("pause", "pause sending"),
+        ("resume", "resume a paused broadcast"),
+    ):
+        p = sp(action, help_)
+        p.add_argument("id", type=int)
+        p.set_defaults(run=cmd_change, action=action)
+    p = sp("retry", "send again to recipients that failed for a passing reason")
+    p.add_argument("id", type=int)
+    p.add_argument("--unknown", action="store_true", help="also those whose send may have arrived (risk: twice)")
+    p.set_defaults(run=cmd_retry)
+    p = sp("report", "delivery report as CSV on stdout")
+    p.add_argument("id", type=int)
+    p.set_defaults(run=cmd_export)

@@ -1,0 +1,118 @@
+"""Logging set-up with a redacting filter: no token, secret or full phone number in any log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from contextvars import ContextVar
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config.settings import Settings
+
+_SECRETS = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|EAA[A-Za-z0-9]{20,})")
+_PHONES = re.compile(r"(?<![\w.])\+?\d[\d ()/-]{6,}\d(\d{3})\b")
+
+# The id of the HTTP request being served (set by bot.web.server's middleware, copied into Bolt's
+# listener threads), so every log line of one Slack click can be found together.
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def redact(text: str, extra_secrets: tuple[str, ...] = ()) -> str:
+    text = _SECRETS.sub("[redacted]", text)
+    for secret in extra_secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return _PHONES.sub(lambda m: "***" + m.group(1), text)
+
+
+class RedactingFilter(logging.Filter):
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s and len(s) >= 6)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+            record.exc_info = None
+        rid = request_id.get()
+        record.request_id = rid
+        record.rid = f" [{rid}]" if rid else ""
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "at": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if getattr(record, "request_id", None):
+            data["request_id"] = record.request_id
+        if record.exc_text:
+            data["exc"] = record.exc_text
+        return json.dumps(data, ensure_ascii=False)
+
+
+def secrets_of(settings: Settings, database_password: str = "") -> tuple[str, ...]:
+    """Every configured credential, for the redacting filter (the caller adds the database password:
+    parsing the URL is storage's business)."""
+    return (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.whatsapp_token,
+        settings.whatsapp_app_secret,
+        settings.whatsapp_verify_token,
+        settings.inbound_secret,
+        database_password,
+    )
+
+
+def setup(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
+    """One handler on the root logger: redacted, JSON or text, request id on each line. Uncaught
+    exceptions (main thread and others) and Python warnings go through it too, so nothing reaches
+    stderr unredacted or outside the JSON format."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter(secrets))
+    if os.environ.get("LOG_FORMAT") == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    wanted = os.environ.get("LOG_LEVEL", level).upper()
+    root.setLevel(wanted if wanted in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("contactbot").critical("uncaught %s", exc_type.__name__, exc_info=(exc_type, exc, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    logging.getLogger("contactbot").error(
+        "thread %s failed: %s",
+        args.thread.name if args.thread else "?",
+        args.exc_type.__name__,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

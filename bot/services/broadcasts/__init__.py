@@ -1,0 +1,1 @@
+"""Broadcasts: the service, the sender and its throttle, the scheduler, the delivery report."""

@@ -1,0 +1,384 @@
+"""Broadcast services shared by Slack and the CLI: templates, preview, create, cancel/pause/resume, retry.
+
+A broadcast is checked completely before it is stored (template approved, every parameter
+filled or with a fallback), so Meta never answers 132000 for a reason we could have seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config.settings import Settings
+from bot.domain.contacts import ContactFilter
+from bot.services.broadcasts.scheduler import schedule, unschedule
+from bot.whatsapp.client import GraphClient
+from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
+from bot.whatsapp.templates import Template, TemplateParam, check_values
+from storage import audit
+from storage import broadcasts as store
+from storage.attributes import all_attributes
+from storage.db import Engine, Session, session_scope
+from storage.models import Broadcast, utcnow
+
+log = logging.getLogger(__name__)
+FIELDS = ("name", "phone")  # contact fields a parameter may draw from, besides `attr:KEY`
+RETRYABLE = (Kind.THROTTLE, Kind.PAIR, Kind.TRANSIENT)
+TEMPLATE_TTL = 600.0
+_template_cache: dict[tuple[str, str], tuple[float, list[Template]]] = {}
+
+
+class BroadcastError(ValueError):
+    """Refused before anything is sent; `code` is an i18n key, `values` fill it."""
+
+    def __init__(self, code: str, **values: object) -> None:
+        super().__init__(code)
+        self.code, self.values = code, values
+
+
+@dataclass(frozen=True)
+class ParamSource:
+    """Where one template parameter's value comes from: fixed text, or a contact field with fallback."""
+
+    text: str | None = None
+    field: str | None = None  # name | phone | attr:KEY
+    fallback: str = ""
+
+    def value(self, contact: Mapping[str, str]) -> str:
+        if self.field is None:
+            return self.text or ""
+        return (contact.get(self.field) or "").strip() or self.fallback
+
+    @classmethod
+    def parse(cls, raw: str) -> ParamSource:
+        """CLI form: `TEXT`, `attr:KEY`, `contact:name`, each source optionally `|FALLBACK`."""
+        source, _, fallback = raw.partition("|")
+        if source.startswith("attr:") and len(source) > 5:
+            return cls(field=source, fallback=fallback)
+        if source.startswith("contact:") and source.removeprefix("contact:") in FIELDS:
+            return cls(field=source.removeprefix("contact:"), fallback=fallback)
+        return cls(text=raw)
+
+
+def attribute_fields(engine: Engine, lang: str) -> list[tuple[str, str]]:
+    """(key, label) of every user attribute a parameter may draw from (no counting: menus must be instant)."""
+    with Session(engine) as session:
+        return [(a.key, a.label_de if lang == "de" else a.label_en) for a in all_attributes(session)]
+
+
+def template_def(template: Template) -> dict[str, Any]:
+    return asdict(template)
+
+
+def template_from_def(data: Mapping[str, Any]) -> Template:
+    params = tuple(TemplateParam(**p) for p in data.get("params", ()))
+    return Template(**{**data, "params": params})  # type: ignore[arg-type]
+
+
+def templates(settings: Settings, refresh: bool = False) -> list[Template]:
+    """The account's templates, cached for ten minutes per process (Meta limits template reads)."""
+    key = (settings.whatsapp_api_url, settings.whatsapp_business_account_id)
+    cached = _template_cache.get(key)
+    if cached is not None and not refresh and time.monotonic() - cached[0] < TEMPLATE_TTL:
+        return cached[1]
+    client = GraphClient(settings)
+    try:
+        found = sorted(client.templates(), key=lambda t: (t.name, t.language))
+    finally:
+        client.close()
+    _template_cache[key] = (time.monotonic(), found)
+    return found
+
+
+def find_template(settings: Settings, name: str, language: str) -> Template:
+    for refresh in (False, True):
+        for tpl in templates(settings, refresh=refresh):
+            if tpl.name == name and tpl.language == language:
+                if tpl.status != "APPROVED":
+                    raise BroadcastError("broadcast.error.not_approved", name=name, status=tpl.status)
+                return tpl
+    raise BroadcastError("broadcast.error.no_template", name=name, lang=language)
+
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    """Who: all reachable contacts, the list's current filter, or a saved audience (Zielgruppe)."""
+
+    kind: str = "all"  # all|filter|audience
+    filter: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    def contact_filter(self) -> ContactFilter:
+        if self.kind == "all":
+            return ContactFilter(status="all")
+        return ContactFilter(**self.filter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "filter": self.filter, "label": self.label}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AudienceSpec:
+        return cls(
+            kind=str(data.get("kind", "all")), filter=dict(data.get("filter") or {}), label=str(data.get("label", ""))
+        )
+
+    @classmethod
+    def of_filter(cls, flt: ContactFilter, label: str = "") -> AudienceSpec:
+        data = {
+            "status": flt.status,
+            "blocked": flt.blocked,
+            "messenger": flt.messenger,
+            "search": flt.search,
+            "audience_id": flt.audience_id,
+        }
+        return cls(kind="filter", filter={k: v for k, v in data.items() if v is not None}, label=label)
+
+    @classmethod
+    def saved(cls, audience_id: int, name: str) -> AudienceSpec:
+        return cls(kind="audience", filter={"status": "all", "audience_id": audience_id}, label=name)
+
+
+@dataclass
+class Draft:
+    template: Template
+    params: dict[str, ParamSource]
+    audience: AudienceSpec
+    created_by: str
+    scheduled_at: datetime | None = None
+    request_key: str | None = None
+    report_lang: str = "de"
+    channel_id: str | None = None
+
+    def required_fields(self) -> list[str]:
+        """Contact fields without a fallback: a contact lacking one is skipped, not sent a blank."""
+        return sorted({p.field for p in self.params.values() if p.field and not p.fallback.strip()})
+
+
+@dataclass
+class Preview:
+    breakdown: dict[str, int]
+    problems: list[str]
+    daily_used: int
+    daily_limit: int
+
+    @property
+    def recipients(self) -> int:
+        return self.breakdown["recipients"]
+
+    @property
+    def over_limit(self) -> bool:
+        return bool(self.daily_limit) and self.daily_used + self.recipients > self.daily_limit
+
+
+def param_problems(draft: Draft) -> list[str]:
+    """Parameter names and values checked against the template (fixed text empty = missing)."""
+    filled = {k: (p.text if p.field is None else (p.fallback or "x")) or "" for k, p in draft.params.items()}
+    problems = check_values(draft.template, filled)
+    bad = [
+        f"bad_field:{k}"
+        for k, p in draft.params.items()
+        if p.field and p.field not in FIELDS and not p.field.startswith("attr:")
+    ]
+    return problems + bad
+
+
+def preview(engine: Engine, settings: Settings, draft: Draft) -> Preview:
+    with Session(engine) as session:
+        counts = store.breakdown(
+            session, draft.audience.contact_filter(), settings.default_region, draft.required_fields()
+        )
+        used = store.recipients_since(session, utcnow() - timedelta(days=1)) if settings.whatsapp_daily_limit else 0
+    return Preview(counts, param_problems(draft), used, settings.whatsapp_daily_limit)
+
+
+def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast, bool]:
+    """Store the broadcast (queued, or scheduled); idempotent per `request_key`. Sending is the runner's job."""
+    if draft.template.status != "APPROVED":
+        raise BroadcastError("broadcast.error.not_approved", name=draft.template.name, status=draft.template.status)
+    problems = param_problems(draft)
+    if problems:
+        raise BroadcastError("broadcast.error.params", problems=", ".join(problems))
+    scheduled = draft.scheduled_at if draft.scheduled_at and draft.scheduled_at > utcnow() else None
+    with session_scope(engine) as session:
+        row, created = store.create(
+            session,
+            request_key=draft.request_key,
+            template=draft.template.name,
+            language=draft.template.language,
+            template_def=template_def(draft.template),
+            params={k: asdict(v) for k, v in draft.params.items()},
+            audience=draft.audience.to_json(),
+            status="scheduled" if scheduled else "queued",
+            scheduled_at=scheduled,
+            created_by=draft.created_by,
+            report_lang=draft.report_lang,
+            channel_id=draft.channel_id,
+        )
+        if created:
+            session.flush()
+            audit.record(
+                session,
+                draft.created_by,
+                "broadcast.create",
+                "broadcast",
+                row.id,
+                template=draft.template.name,
+                scheduled=bool(scheduled),
+            )
+    if created and scheduled is not None:
+        _wake_at(engine, row.id or 0, scheduled)
+    return row, created
+
+
+def _wake_at(engine: Engine, broadcast_id: int, when: datetime) -> None:
+    """The scheduler's wake-up job; if it cannot be stored the pump still finds the due row."""
+    try:
+        schedule(engine, broadcast_id, when)
+    except Exception as exc:
+        log.warning(
+            "broadcast %s: wake-up job not stored (%s); the pump will start it", broadcast_id, type(exc).__name__
+        )
+
+
+def params_of(row: Broadcast) -> dict[str, ParamSource]:
+    return {k: ParamSource(**v) for k, v in row.params.items()}
+
+
+def required_fields_of(row: Broadcast) -> list[str]:
+    return sorted({p.field for p in params_of(row).values() if p.field and not p.fallback.strip()})
+
+
+def start(engine: Engine, settings: Settings, broadcast_id: int) -> int | None:
+    """Freeze the audience of a due broadcast and mark it running; None when it was not ours to start."""
+    with session_scope(engine) as session:
+        row = store.get(session, broadcast_id)
+        if row is None:
+            return None
+        spec = AudienceSpec.from_json(row.audience)
+        total = store.start(
+            session, broadcast_id, spec.contact_filter(), settings.default_region, required_fields_of(row)
+        )
+        if total is not None:
+            audit.record(session, row.created_by, "broadcast.start", "broadcast", broadcast_id, total=total)
+        return total
+
+
+TRANSITIONS = {
+    "cancel": (("scheduled", "queued", "running", "paused"), "cancelled"),
+    "pause": (("running",), "paused"),
+    "resume": (("paused", "stopped"), "running"),  # stopped: after fixing what stopped it (token, billing)
+}
+
+
+def change(engine: Engine, broadcast_id: int, action: str, actor: str) -> Broadcast:
+    """Cancel, pause or resume; raises BroadcastError when the broadcast is not in a state for it."""
+    allowed, to = TRANSITIONS[action]
+    with session_scope(engine) as session:
+        row = store.get(session, broadcast_id)
+        if row is None:
+            raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
+        extra: dict[str, Any] = {"pause_reason": "manual" if action == "pause" else None}
+        if action == "resume":
+            extra |= {"stop_code": None, "stop_reason": None, "finished_at": None}
+        if not store.set_status(session, broadcast_id, allowed, to, **extra):
+            raise BroadcastError("broadcast.error.state", id=broadcast_id, status=row.status)
+        if action == "cancel":
+            store.skip_pending(session, broadcast_id, "cancelled")
+        audit.record(session, actor, f"broadcast.{action}", "broadcast", broadcast_id)
+        session.refresh(row)
+    if action == "cancel" and row.scheduled_at is not None:
+        unschedule(engine, broadcast_id)
+    return row
+
+
+def retryable(code: int | None) -> bool:
+    """A failure worth another try: a passing error code, or none at all (a 5xx page, a refused connection)."""
+    return code is None or classify(code) in RETRYABLE
+
+
+def retry_failed(engine: Engine, broadcast_id: int, actor: str, include_unknown: bool = False) -> int:
+    """Send again to rows that failed for a passing reason (and `unknown` ones only when asked)."""
+    with session_scope(engine) as session:
+        row = store.get(session, broadcast_id)
+        if row is None:
+            raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
+        codes = [
+            r.code
+            for r in store.failure_reasons(session, broadcast_id, 100)
+            if r.status == "failed" and retryable(r.code)
+        ]
+        n = store.requeue(session, broadcast_id, codes, include_unknown)
+        if n:
+            store.set_status(
+                session,
+                broadcast_id,
+                ("done", "stopped", "paused", "running"),
+                "running",
+                finished_at=None,
+                stop_code=None,
+                stop_reason=None,
+                pause_reason=None,
+            )
+            audit.record(session, actor, "broadcast.retry", "broadcast", broadcast_id, rows=n)
+        return n
+
+
+@dataclass
+class Report:
+    broadcast: Broadcast
+    counts: dict[str, int]
+    reasons: list[store.Reason]
+
+    def n(self, *statuses: str) -> int:
+        return sum(self.counts.get(s, 0) for s in statuses)
+
+    @property
+    def retryable(self) -> int:
+        return sum(r.count for r in self.reasons if r.status == "failed" and retryable(r.code))
+
+
+def set_report_message(engine: Engine, broadcast_id: int, channel_id: str, message_ts: str) -> None:
+    """Where the live report lives, so any process (web or worker) can update it."""
+    with session_scope(engine) as session:
+        store.set_report_message(session, broadcast_id, channel_id, message_ts)
+
+
+def report(engine: Engine, broadcast_id: int) -> Report:
+    with Session(engine) as session:
+        row = store.get(session, broadcast_id)
+        if row is None:
+            raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
+        return Report(row, store.counts(session, broadcast_id), store.failure_reasons(session, broadcast_id))
+
+
+def recent(engine: Engine, limit: int = 20) -> list[Report]:
+    with Session(engine) as session:
+        rows = store.recent(session, limit)
+        return [Report(r, store.counts(session, r.id or 0), []) for r in rows]
+
+
+def test_send(
+    settings: Settings,
+    template: Template,
+    params: Mapping[str, ParamSource],
+    phone: str,
+    contact: Mapping[str, str] | None = None,
+) -> str:
+    """One message to one number (the sender's own phone) before the real thing."""
+    values = {k: p.value(contact or {}) for k, p in params.items()}
+    problems = check_values(template, values)
+    if problems:
+        raise BroadcastError("broadcast.error.params", problems=", ".join(problems))
+    client = GraphClient(settings)
+    try:
+        return client.send(phone, template, values)
+    except WhatsAppError as exc:
+        raise BroadcastError("broadcast.error.test_failed", code=exc.code or exc.http_status, title=exc.title) from None
+    except Ambiguous:
+        raise BroadcastError("broadcast.error.test_unknown") from None
+    finally:
+        client.close()

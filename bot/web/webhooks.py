@@ -1,0 +1,137 @@
+"""HTTP routes for inbound messages: the WhatsApp Cloud API webhook and the generic `/inbound` feed.
+
+Both check an HMAC-SHA256 of the raw body (constant-time) before parsing anything, cap the body
+size while reading it, store the whole request in one transaction on a worker thread and answer
+200 for anything they could read, so Meta's retries (for days) never meet a 5xx caused by a
+payload we merely do not understand. Only an unreachable database answers 503: then a retry helps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.config.settings import Settings
+from bot.services import inbound
+from storage.db import Engine, OperationalError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 5 * 1024 * 1024  # Meta batches stay far below; a bigger body is not a webhook
+META_SIGNATURE = "X-Hub-Signature-256"
+INBOUND_SIGNATURE = "X-Contactbot-Signature"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=<hex>`: HMAC-SHA256 of the raw bytes (never of re-serialised JSON)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_problem(secret: str, body: bytes, header: str | None) -> int | None:
+    """None when the header signs the body; else the status to answer (401 missing, 403 wrong)."""
+    if not secret:
+        return 403  # not configured: accept nothing rather than anything
+    if not header:
+        return 401
+    expected = signature(secret, body).encode()
+    return None if hmac.compare_digest(expected, header.strip().encode("utf-8", "replace")) else 403
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The body, or None once it exceeds `limit` (checked while streaming, not after)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return _INVALID
+
+
+_INVALID = object()
+
+
+def whatsapp_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
+    async def verify(request: Request) -> Response:
+        params = request.query_params
+        token = params.get("hub.verify_token", "")
+        if (
+            settings.whatsapp_verify_token
+            and params.get("hub.mode") == "subscribe"
+            and hmac.compare_digest(token.encode(), settings.whatsapp_verify_token.encode())
+        ):
+            return PlainTextResponse(params.get("hub.challenge", ""))
+        log.warning("webhook: verification request refused")
+        return PlainTextResponse("forbidden", status_code=403)
+
+    async def receive(request: Request) -> Response:
+        body = await read_body(request)
+        if body is None:
+            return PlainTextResponse("payload too large", status_code=413)
+        problem = signature_problem(settings.whatsapp_app_secret, body, request.headers.get(META_SIGNATURE))
+        if problem is not None:
+            log.warning("webhook: %s signature, request refused", "missing" if problem == 401 else "invalid")
+            return PlainTextResponse("invalid signature", status_code=problem)
+        payload = _json(body)
+        if payload is _INVALID:
+            return PlainTextResponse("body is not JSON", status_code=400)
+        try:
+            await run_in_threadpool(inbound.handle_meta, engine, settings, payload)
+        except OperationalError as exc:
+            log.error("webhook: database unavailable (%s); WhatsApp will retry", type(exc).__name__)
+            return PlainTextResponse("try again later", status_code=503)
+        return PlainTextResponse("ok")
+
+    return [Route("/whatsapp/webhook", verify, methods=["GET"]), Route("/whatsapp/webhook", receive, methods=["POST"])]
+
+
+def inbound_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
+    async def receive(request: Request) -> Response:
+        body = await read_body(request)
+        if body is None:
+            return JSONResponse({"error": "payload too large"}, status_code=413)
+        problem = signature_problem(settings.inbound_secret, body, request.headers.get(INBOUND_SIGNATURE))
+        if problem is not None:
+            return JSONResponse({"error": "invalid signature"}, status_code=problem)
+        payload = _json(body)
+        if payload is _INVALID:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        try:
+            batch, outcome = await run_in_threadpool(inbound.handle_generic, engine, settings, payload)
+        except inbound.BadRequest as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        except OperationalError as exc:
+            log.error("inbound: database unavailable (%s)", type(exc).__name__)
+            return JSONResponse({"error": "try again later"}, status_code=503)
+        return JSONResponse(
+            {
+                "stored": outcome.stored + outcome.blocked,
+                "duplicates": outcome.duplicates,
+                "rejected": [{"index": i, "reason": why} for i, why in batch.skipped],
+            }
+        )
+
+    return [Route("/inbound", receive, methods=["POST"])]
+
+
+def routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
+    return [*whatsapp_routes(settings, engine), *inbound_routes(settings, engine)]

@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API (Graph) client and the classification of its errors."""

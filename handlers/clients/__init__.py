@@ -1,0 +1,1 @@
+"""Slack Web API clients: file downloads, user locale, the audit channel feed, the live broadcast report."""
