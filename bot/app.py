@@ -41,6 +41,9 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
         logger=app.logger, executor=ThreadPoolExecutor(max_workers=4, thread_name_prefix="lazy")
     )
     deps = Deps(settings=settings, engine=engine)
+    from handlers.response_urls import allow_api_origin
+
+    allow_api_origin(settings.slack_api_url)  # answers go to Slack's host only (and the fake's in tests)
 
     @app.middleware
     def inject_deps(req: BoltRequest, context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
@@ -49,16 +52,16 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
         if (refused := _other_workspace(req, context)) is not None:
             return refused
         context["deps"] = deps
-        if context.response_url:
+        if context.response_url:  # handlers/respond.py refuses a URL that is not on Slack's host
             context["respond"] = RetryingRespond(response_url=context.response_url)
         next()
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
-        from handlers.errors import tell_failure
+        from handlers.errors import tell_failure_later
 
         log.error("listener failed: %s (%s)", type(error).__name__, body.get("type", "?"), exc_info=error)
-        tell_failure(body)
+        tell_failure_later(body)
 
     handlers.register(app)
     _install_audit_feed(deps, app.client)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # On SIGTERM `serve` finishes work in flight for at most this long, then exits (keep it below the
     # orchestrator's kill timeout: compose.yaml gives 30 s).
     shutdown_grace: float = Field(default=20.0, gt=0, le=600, alias="CONTACTBOT_SHUTDOWN_GRACE_SECONDS")
+    # A client that has not sent its request headers after this long is disconnected (bot/http_limits.py).
+    header_timeout: float = Field(default=10.0, gt=0, le=300, alias="CONTACTBOT_HEADER_TIMEOUT_SECONDS")
 
     whatsapp_verify_token: str = Field(default="", alias="WHATSAPP_VERIFY_TOKEN")
     whatsapp_app_secret: str = Field(default="", alias="WHATSAPP_APP_SECRET")
