@@ -151,7 +151,9 @@ def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(
         "callback_id": "bc_confirm",
         "title": {"type": "plain_text", "text": "x"},
         "blocks": [],
-        "private_metadata": sealed_metadata({"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}),
+        "private_metadata": sealed_metadata(
+            {"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}, purpose="bc_confirm"
+        ),
     }
     _submit(running_app, view, {}, user=USER)
     refusal = running_app.fake.wait_for("chat.postEphemeral")[0].body
@@ -217,7 +219,7 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(
     resume = {
         "type": "button",
         "action_id": "bc_resume",
-        "value": sealed(str(row.id)),
+        "value": sealed(str(row.id), purpose="bc_resume"),
         "block_id": f"bca|{row.id}",
         "action_ts": "1",
     }

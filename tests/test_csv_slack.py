@@ -78,7 +78,7 @@ def _click(app: RunningApp, action_id: str, run_id: int, user: str = ADMIN) -> N
         "type": "button",
         "action_id": action_id,
         "block_id": f"import|{run_id}",
-        "value": sealed(str(run_id)),
+        "value": sealed(str(run_id), purpose=action_id),
         "action_ts": str(time.time()),
     }
     container = {"type": "message", "message_ts": "1700000000.000300", "channel_id": "C111", "is_ephemeral": False}

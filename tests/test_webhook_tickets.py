@@ -48,7 +48,7 @@ def _click_close(app: RunningApp, view: dict[str, Any], ticket_id: int, user: st
         "type": "button",
         "action_id": "ticket_close",
         "block_id": "ticket_actions",
-        "value": sealed(str(ticket_id)),
+        "value": sealed(str(ticket_id), purpose="ticket_close"),
         "action_ts": str(time.time()),
     }
     payload = block_actions(action, user=user, container={"type": "view", "view_id": "V1"})
@@ -79,7 +79,9 @@ def test_modal_shows_real_messages_and_admin_closes_the_ticket(running_app: Runn
     assert "Hallo, ist mein Paket unterwegs?" in shown
     assert "_[Bild]_ Der Karton ist nass" in shown and "_[Standort]_ Packstation 101" in shown
     button = _close_button(view)
-    assert button is not None and button["value"] == sealed(str(ticket.id)) and "confirm" in button
+    assert (
+        button is not None and button["value"] == sealed(str(ticket.id), purpose="ticket_close") and "confirm" in button
+    )
     updated = _click_close(running_app, view, ticket.id)
     assert f"Ticket #{ticket.id} ist geschlossen." in json.dumps(updated, ensure_ascii=False)
     assert "geschlossen" in json.dumps(updated["blocks"][2], ensure_ascii=False)  # the status field

@@ -56,7 +56,7 @@ def import_help(context: BoltContext, language: str) -> str:
 def on_export_target(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     try:
-        state = split(sealer(context).unseal(body["actions"][0]["block_id"]) or "")[1]
+        state = split(sealer(context).unseal(body["actions"][0]["block_id"], blocks.PURPOSE) or "")[1]
     except BadState:  # changed, foreign or too old
         respond(**ephemeral(t("error.stale", language)))
         return

@@ -84,7 +84,7 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal
         confirm = button(
             t("import.confirm_consent" if c.created else "import.confirm", lang),
             "import_confirm",
-            seal(str(preview.run_id)),
+            seal(str(preview.run_id), "import_confirm"),
             "primary",
         )
         if c.created:
@@ -97,7 +97,7 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal
         buttons.append(confirm)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("import.preview.nothing", lang))})
-    buttons.append(button(t("import.cancel", lang), "import_cancel", seal(str(preview.run_id))))
+    buttons.append(button(t("import.cancel", lang), "import_cancel", seal(str(preview.run_id), "import_cancel")))
     blocks.append({"type": "actions", "block_id": f"import|{preview.run_id}", "elements": buttons})
     blocks.append({"type": "context", "elements": [mrkdwn(t("import.preview.only_admins", lang))]})
     return {"text": t("import.preview.fallback", lang, file=cut(preview.file_name, 100)), "blocks": blocks}

@@ -24,6 +24,7 @@ from bot.i18n import t
 from bot.phone import PhoneError, display, to_e164
 from bot.whatsapp import Template, WhatsAppError
 from handlers.blocks.broadcasts import (
+    AUDIENCE_PURPOSE,
     CONFIRM_CALLBACK,
     PARAMS_CALLBACK,
     PICK_CALLBACK,
@@ -83,7 +84,7 @@ def _picked(body: dict[str, Any], context: BoltContext, language: str) -> tuple[
     errors: dict[str, str] = {}
     aud = vals.get("aud") or "all"
     if aud not in ("all", "filter"):
-        aud = sealer(context).unseal(aud) or ""
+        aud = sealer(context).unseal(aud, AUDIENCE_PURPOSE) or ""
         if not aud.startswith("aud:"):
             errors["aud"] = t("error.stale", language)
     at = _picked_time(body) if vals.get("when") == "later" else None

@@ -98,7 +98,7 @@ def test_200_concurrent_requests_are_all_acknowledged_in_time(served: RunningApp
                         "type": "overflow",
                         "action_id": "contact_menu",
                         "block_id": f"row{cid}|{state}",
-                        "selected_option": {"value": sealed(f"{choice}:{cid}")},
+                        "selected_option": {"value": sealed(f"{choice}:{cid}", purpose="contact_menu")},
                     },
                     response_url=url,
                 )
