@@ -67,6 +67,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """One record per line at column 0: a traceback's lines (and the exception's own text, which
+    may quote a request) are indented, so nothing inside a record can pass for a record of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\r", "\\r").replace("\n", "\n    ")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {
@@ -107,7 +115,7 @@ def setup(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     if os.environ.get("LOG_FORMAT") == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     wanted = os.environ.get("LOG_LEVEL", level).upper()
