@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     admins: Annotated[frozenset[str], NoDecode] = Field(default=frozenset(), alias="CONTACTBOT_ADMINS")
     default_region: str = Field(default="DE", alias="CONTACTBOT_DEFAULT_REGION")
     page_size: int = Field(default=20, ge=1, le=40, alias="CONTACTBOT_PAGE_SIZE")
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
+    # A contact file of 50 MB holds about a million rows; bigger uploads are refused before download.
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
     csv_delimiter: str = Field(default="", alias="CONTACTBOT_CSV_DELIMITER")
     # Optional channel ID (C.../G...) where every change is also posted with who made it.
     audit_channel: str = Field(default="", alias="CONTACTBOT_AUDIT_CHANNEL")
