@@ -150,7 +150,7 @@ class Observe:
                 logging.DEBUG if route in _QUIET else logging.INFO,
                 "%s %s -> %s in %.0f ms",
                 method,
-                scope["path"],
+                route,  # the template, not the raw path: a made-up path can carry a name or a number
                 status,
                 elapsed * 1000,
             )

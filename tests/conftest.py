@@ -196,6 +196,11 @@ def sealed(value: str, team: str = "T111", secret: str = SIGNING_SECRET, *, purp
     return seal(value, team, derive_key(secret), purpose)
 
 
+def app_seal(value: str, purpose: str) -> str:
+    """`sealed` in the shape of the app's `Seal` (value, purpose), for block builders called directly."""
+    return sealed(value, purpose=purpose)
+
+
 def sealed_metadata(data: dict[str, Any], team: str = "T111", *, purpose: str) -> str:
     """A modal's `private_metadata` as the app seals it (purpose: the modal's callback_id)."""
     return sealed(json.dumps(data, separators=(",", ":")), team, purpose=f"view:{purpose}")

@@ -18,6 +18,7 @@ from tests.conftest import (
     ADMIN,
     USER,
     RunningApp,
+    app_seal,
     block_actions,
     sealed,
     sealed_metadata,
@@ -204,7 +205,7 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(
         running_app.engine, running_app.settings, draft(running_app.settings, name="hello_world", lang="en_US")
     )
     client = web_client(running_app.settings)
-    post_report(client, running_app.engine, row.id or 0, "C111", ADMIN, sealed)
+    post_report(client, running_app.engine, row.id or 0, "C111", ADMIN, app_seal)
     Runner(
         running_app.settings, running_app.engine, SlackReporter(client, running_app.engine, running_app.settings)
     ).run_forever(poll=0.05, until_idle=True)

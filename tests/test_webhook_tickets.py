@@ -13,7 +13,7 @@ from bot.i18n import t
 from bot.settings import Settings
 from handlers.blocks.contact_modals import last_ticket as last_ticket_modal
 from tests.blockkit import check_view
-from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed
+from tests.conftest import ADMIN, USER, RunningApp, app_seal, block_actions, sealed
 from tests.factories import add_contact
 from tests.fakes.slack_api import FakeSlack
 from tests.test_list_actions import _menu, _open_list
@@ -121,6 +121,6 @@ def test_modal_notes_an_opt_out_in_both_languages(running_app: RunningApp) -> No
     erika = contact(running_app.engine, ERIKA)
     contact_, found = last_ticket(running_app.engine, erika.id)
     for lang, words in (("de", "Abgemeldet (Einwilligung widerrufen)"), ("en", "Opted out (consent withdrawn)")):
-        view = last_ticket_modal(contact_, found, lang, can_close=True, seal=sealed)
+        view = last_ticket_modal(contact_, found, lang, can_close=True, seal=app_seal)
         check_view(view)
         assert words in json.dumps(view, ensure_ascii=False) and _close_button(view) is not None

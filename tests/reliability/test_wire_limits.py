@@ -66,6 +66,7 @@ def test_no_number_or_name_reaches_the_log_in_any_encoding_and_no_line_is_forged
             headers={"Content-Type": FORM, "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"},
         )
         http.get(f"{served.url}/nowhere%0AFORGED%20ERROR%20root%20login%0D")  # a line break in the path
+        http.get(f"{served.url}/{quote(NAME)}/{quote(NUMBER)}")  # a name and a number in the path
         # signed searches for the number (as typed, and encoded) and the name, one with a NUL byte
         for n, text in enumerate([NUMBER, "0170 1234567", NAME, f"{NAME}\x00"]):
             fake_slack.clear()
