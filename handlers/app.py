@@ -30,7 +30,7 @@ from handlers.commands import groups as groups_command  # noqa: F401 - registers
 from handlers.commands import help as help_command  # noqa: F401 - registers /contacts help|hilfe
 from handlers.commands import import_export  # noqa: F401 - registers /contacts import|export
 from handlers.deps import Deps
-from handlers.errors import tell_failure
+from handlers.errors import tell_failure_later
 from handlers.events import app_home as app_home_events
 from handlers.events import file_upload
 from handlers.respond import RetryingRespond
@@ -58,20 +58,23 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
         logger=app.logger, executor=ThreadPoolExecutor(max_workers=4, thread_name_prefix="lazy")
     )
     deps = Deps(settings=settings, engine=engine)
+    from handlers.response_urls import allow_api_origin
+
+    allow_api_origin(settings.slack_api_url)  # answers go to Slack's host only (and the fake's in tests)
 
     @app.middleware
     def inject_deps(req: BoltRequest, context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
         if (refused := _other_workspace(req, context)) is not None:
             return refused
         context["deps"] = deps
-        if context.response_url:
+        if context.response_url:  # handlers/respond.py refuses a URL that is not on Slack's host
             context["respond"] = RetryingRespond(response_url=context.response_url)
         next()
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("listener failed: %s (%s)", type(error).__name__, body.get("type", "?"), exc_info=error)
-        tell_failure(body)
+        tell_failure_later(body)
 
     register(app)
     _install_audit_feed(deps, app.client)

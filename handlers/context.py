@@ -74,5 +74,6 @@ def admin_lang(context: BoltContext, client: WebClient, respond: Any) -> str | N
 
 def sealed_choice(body: dict[str, Any], context: BoltContext, pattern: re.Pattern[str]) -> re.Match[str] | None:
     """The clicked menu option's value, if its seal holds for this workspace and it has our shape."""
-    value = sealer(context).unseal((body["actions"][0].get("selected_option") or {}).get("value"))
+    action = body["actions"][0]
+    value = sealer(context).unseal((action.get("selected_option") or {}).get("value"), str(action.get("action_id")))
     return pattern.match(value or "")

@@ -86,7 +86,11 @@ def _unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> 
 
 
 def _search_term(text_: str, region: str) -> tuple[str, str]:
-    """(what to look in, what to look for): the number's digits or the case-folded name."""
+    """(what to look in, what to look for): the number's digits or the case-folded name.
+
+    A NUL byte is text like any other, but SQLite's FTS5 query parser ends a string at it and
+    PostgreSQL refuses it in a parameter: it becomes U+FFFD, which no stored name holds either."""
+    text_ = text_.replace("\x00", "\ufffd")
     digits = search_digits(text_, region)
     return ("digits", digits) if digits is not None else ("name_sort", text_.casefold())
 

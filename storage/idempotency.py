@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert
+from datetime import timedelta
+
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import ProcessedEvent, utcnow
@@ -18,3 +20,28 @@ def claim(engine: Engine, key: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def hold(engine: Engine, key: str, stale_after: timedelta) -> bool:
+    """Take a lock named `key` shared by every process: True when taken. A holder that died (its
+    claim older than `stale_after`) does not keep it forever: the lock is taken over."""
+    if claim(engine, key):
+        return True
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(table).where(table.c.key == key[:200], table.c.at < utcnow() - stale_after).values(at=utcnow())
+        ).rowcount
+    return taken == 1
+
+
+def release(engine: Engine, key: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.key == key[:200]))
+
+
+def forget_older(engine: Engine, prefix: str, older_than: timedelta) -> None:
+    """Delete the keys under `prefix` claimed longer ago than `older_than` (a range on the primary key)."""
+    cutoff = utcnow() - older_than
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first key after every key with this prefix
+    with engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.key >= prefix, table.c.key < upper, table.c.at < cutoff))

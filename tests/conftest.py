@@ -230,16 +230,22 @@ def block_actions(
     }
 
 
-def sealed(value: str, team: str = "T111", secret: str = SIGNING_SECRET) -> str:
-    """A value as the app seals it for a workspace (handlers/integrity.py), for payloads built by hand."""
+def sealed(value: str, team: str = "T111", secret: str = SIGNING_SECRET, *, purpose: str) -> str:
+    """A value as the app seals it for a workspace and a purpose (the element's action_id or the
+    modal's callback_id: handlers/integrity.py), for payloads built by hand."""
     from handlers.integrity import derive_key, seal
 
-    return seal(value, team, derive_key(secret))
+    return seal(value, team, derive_key(secret), purpose)
 
 
-def sealed_metadata(data: dict[str, Any], team: str = "T111") -> str:
-    """A modal's `private_metadata` as the app seals it."""
-    return sealed(json.dumps(data, separators=(",", ":")), team)
+def app_seal(value: str, purpose: str) -> str:
+    """`sealed` in the shape of the app's `Seal` (value, purpose), for block builders called directly."""
+    return sealed(value, purpose=purpose)
+
+
+def sealed_metadata(data: dict[str, Any], team: str = "T111", *, purpose: str) -> str:
+    """A modal's `private_metadata` as the app seals it (purpose: the modal's callback_id)."""
+    return sealed(json.dumps(data, separators=(",", ":")), team, purpose=f"view:{purpose}")
 
 
 def wait_until(what: Callable[[], object], message: str, timeout: float = 60) -> None:

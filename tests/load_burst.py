@@ -34,7 +34,7 @@ def request(app: RunningApp, i: int, ids: list[int]) -> httpx.Response:
             "type": "overflow",
             "action_id": "contact_menu",
             "block_id": f"row{cid}|{STATE}",
-            "selected_option": {"value": sealed(f"{choice}:{cid}")},
+            "selected_option": {"value": sealed(f"{choice}:{cid}", purpose="contact_menu")},
         }
     return app.interact(block_actions(action, response_url=url))
 

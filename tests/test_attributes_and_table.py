@@ -58,7 +58,7 @@ def _open_menu(app: RunningApp, contact_id: int, choice: str, user: str = ADMIN)
                 "type": "overflow",
                 "action_id": "contact_menu",
                 "block_id": block["block_id"],
-                "selected_option": {"value": sealed(f"{choice}:{contact_id}")},
+                "selected_option": {"value": sealed(f"{choice}:{contact_id}", purpose="contact_menu")},
             },
             user=user,
             response_url=app.fake.response_url("list"),
@@ -138,7 +138,7 @@ def test_attribute_overview_add_and_delete_naming_holders(running_app: RunningAp
                 "type": "overflow",
                 "action_id": "attribute_menu",
                 "block_id": f"attr{attribute.id}",
-                "selected_option": {"value": sealed(f"delete:{attribute.id}")},
+                "selected_option": {"value": sealed(f"delete:{attribute.id}", purpose="attribute_menu")},
             },
             response_url=running_app.fake.response_url("a"),
         )

@@ -41,7 +41,7 @@ def _press(app: RunningApp, action_id: str, cid: int) -> None:
         "type": "button",
         "action_id": action_id,
         "block_id": f"card|{cid}|buttons",
-        "value": sealed(str(cid)),
+        "value": sealed(str(cid), purpose=action_id),
         "action_ts": str(time.time()),
     }
     assert app.interact(block_actions(action, response_url=app.fake.response_url("card"))).status_code == 200
@@ -72,7 +72,9 @@ def test_deletion_post_names_neither_the_person_nor_the_number(running_app: Runn
             "type": "modal",
             "callback_id": "contact_delete",
             "state": {"values": {}},
-            "private_metadata": sealed_metadata({"cid": cid, "url": None, "blk": f"card|{cid}|buttons"}),
+            "private_metadata": sealed_metadata(
+                {"cid": cid, "url": None, "blk": f"card|{cid}|buttons"}, purpose="contact_delete"
+            ),
         },
     }
     assert running_app.interact(submission).status_code == 200
@@ -89,7 +91,7 @@ def test_a_refused_change_is_not_posted(running_app: RunningApp) -> None:
         "type": "button",
         "action_id": "card_block",
         "block_id": f"card|{cid}|buttons",
-        "value": sealed(str(cid)),
+        "value": sealed(str(cid), purpose="card_block"),
         "action_ts": str(time.time()),
     }
     running_app.interact(block_actions(action, user="UPLAIN01", response_url=running_app.fake.response_url("x")))

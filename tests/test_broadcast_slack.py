@@ -18,6 +18,7 @@ from tests.conftest import (
     ADMIN,
     USER,
     RunningApp,
+    app_seal,
     block_actions,
     sealed,
     sealed_metadata,
@@ -152,7 +153,9 @@ def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(
         "callback_id": "bc_confirm",
         "title": {"type": "plain_text", "text": "x"},
         "blocks": [],
-        "private_metadata": sealed_metadata({"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}),
+        "private_metadata": sealed_metadata(
+            {"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}, purpose="bc_confirm"
+        ),
     }
     _submit(running_app, view, {}, user=USER)
     refusal = running_app.fake.wait_for("chat.postEphemeral")[0].body
@@ -204,7 +207,7 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(
         running_app.engine, running_app.settings, draft(running_app.settings, name="hello_world", lang="en_US")
     )
     client = web_client(running_app.settings)
-    post_report(client, running_app.engine, row.id or 0, "C111", ADMIN, sealed)
+    post_report(client, running_app.engine, row.id or 0, "C111", ADMIN, app_seal)
     Runner(
         running_app.settings, running_app.engine, SlackReporter(client, running_app.engine, running_app.settings)
     ).run_forever(poll=0.05, until_idle=True)
@@ -219,7 +222,7 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(
     resume = {
         "type": "button",
         "action_id": "bc_resume",
-        "value": sealed(str(row.id)),
+        "value": sealed(str(row.id), purpose="bc_resume"),
         "block_id": f"bca|{row.id}",
         "action_ts": "1",
     }

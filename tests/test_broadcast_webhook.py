@@ -16,7 +16,7 @@ from storage.db import session_scope
 from storage.models import Delivery, EarlyStatus, utcnow
 from tests.blockkit import check_blocks
 from tests.broadcast_helpers import add_reachable, draft, phone
-from tests.conftest import RunningApp, sealed
+from tests.conftest import RunningApp, app_seal
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack
 from tests.webhooks import APP_SECRET, count, meta_body, post_meta, webhook_settings
@@ -58,7 +58,7 @@ def test_delivery_reports_arrive_in_any_order_and_only_move_forward(running_app:
     assert got == {phone(0): ("read", None), phone(1): ("delivered", None), phone(2): ("failed", 131049)}
     report = service.report(engine, row.id or 0)
     assert report.counts == {"read": 1, "delivered": 1, "failed": 1}
-    message = report_message(report, "de", seal=sealed)
+    message = report_message(report, "de", seal=app_seal)
     check_blocks(message["blocks"])
     funnel = next(b for b in message["blocks"] if b["type"] == "context")["elements"][0]["text"]
     assert "100 % zugestellt" in funnel and "50 % gelesen" in funnel  # of the two that went out

@@ -78,7 +78,7 @@ def _click(app: RunningApp, action_id: str, run_id: int, user: str = ADMIN) -> N
         "type": "button",
         "action_id": action_id,
         "block_id": f"import|{run_id}",
-        "value": sealed(str(run_id)),
+        "value": sealed(str(run_id), purpose=action_id),
         "action_ts": str(time.time()),
     }
     container = {"type": "message", "message_ts": "1700000000.000300", "channel_id": "C111", "is_ephemeral": False}
@@ -166,7 +166,7 @@ def test_login_page_instead_of_file_gets_one_line_reason(running_app: RunningApp
 def test_file_over_the_size_limit_is_not_downloaded(running_app: RunningApp) -> None:
     app = running_app
     app.event(_share(app, "big.csv", b"Nummer\n+4917011111111\n", size=500 * 1024 * 1024))
-    error = _wait(app, "chat.update", lambda c: "größer als 200 MB" in _text(c))
+    error = _wait(app, "chat.update", lambda c: "größer als 50 MB" in _text(c))
     assert error.body["channel"] == "C111"
     app.settle()
     assert app.fake.of("download") == []
@@ -243,7 +243,7 @@ def test_import_and_export_subcommands(running_app: RunningApp) -> None:
     app = running_app
     app.command("import")
     helptext = app.fake.wait_for("response_url")[0].body
-    assert "CSV" in helptext["text"] and "Nummer" in helptext["text"] and "200 MB" in helptext["text"]
+    assert "CSV" in helptext["text"] and "Nummer" in helptext["text"] and "50 MB" in helptext["text"]
     app.fake.clear()
     app.command("export")
     choice = app.fake.wait_for("response_url")[0].body

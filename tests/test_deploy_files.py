@@ -54,7 +54,8 @@ def test_image_is_slim_python_311_runs_as_non_root_and_serves_by_default() -> No
     assert json.loads(dict(stage)["CMD"]) == ["serve"]
     assert dict(stage)["EXPOSE"] == str(build_parser().parse_args(["serve"]).port)
     installs = [args for op, args in _dockerfile() if op == "RUN" and "pip install" in args]
-    assert installs and installs[0].rstrip().endswith("pip install .")  # the package from this checkout
+    assert installs and installs[0].rstrip().endswith("pip install --require-hashes -r requirements.lock")
+    assert installs[-1].rstrip().endswith("pip install --no-deps .")  # then the package from this checkout
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".venv" in ignored  # secrets and the local venv never reach the image
 

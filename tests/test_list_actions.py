@@ -50,7 +50,11 @@ def _click(
 
 def _menu(app: RunningApp, message: dict[str, Any], contact_id: int, choice: str, user: str = ADMIN) -> None:
     block = _block(message, f"row{contact_id}|")
-    option = next(o for o in block["accessory"]["options"] if o["value"] == sealed(f"{choice}:{contact_id}"))
+    option = next(
+        o
+        for o in block["accessory"]["options"]
+        if o["value"] == sealed(f"{choice}:{contact_id}", purpose="contact_menu")
+    )
     action = {
         "type": "overflow",
         "action_id": "contact_menu",
@@ -166,7 +170,7 @@ def test_block_by_admin_changes_the_contact_and_is_audited(running_app: RunningA
         entry = s.scalars(select(AuditEntry)).one()
     assert (entry.actor, entry.action, entry.object_id) == (f"slack:{ADMIN}", "contact.block", str(cid))
     row = _block(updated, f"row{cid}|")
-    assert any(o["value"] == sealed(f"unblock:{cid}") for o in row["accessory"]["options"])
+    assert any(o["value"] == sealed(f"unblock:{cid}", purpose="contact_menu") for o in row["accessory"]["options"])
 
 
 def test_non_admin_is_refused_and_nothing_changes(running_app: RunningApp) -> None:
@@ -266,7 +270,10 @@ def test_bad_or_stale_signature_is_rejected_and_changes_nothing(running_app: Run
             "type": "overflow",
             "action_id": "contact_menu",
             "block_id": f"row{cid}|l|d|a||||0|",
-            "selected_option": {"value": sealed(f"block:{cid}"), "text": {"type": "plain_text", "text": "x"}},
+            "selected_option": {
+                "value": sealed(f"block:{cid}", purpose="contact_menu"),
+                "text": {"type": "plain_text", "text": "x"},
+            },
         }
     )
     from urllib.parse import urlencode

@@ -13,7 +13,7 @@ from bot.i18n import t
 from bot.services.contacts import last_ticket
 from handlers.blocks.contact_modals import last_ticket as last_ticket_modal
 from tests.blockkit import check_view
-from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed
+from tests.conftest import ADMIN, USER, RunningApp, app_seal, block_actions, sealed
 from tests.factories import add_contact
 from tests.fakes.slack_api import FakeSlack
 from tests.test_list_actions import _menu, _open_list
@@ -48,7 +48,7 @@ def _click_close(app: RunningApp, view: dict[str, Any], ticket_id: int, user: st
         "type": "button",
         "action_id": "ticket_close",
         "block_id": "ticket_actions",
-        "value": sealed(str(ticket_id)),
+        "value": sealed(str(ticket_id), purpose="ticket_close"),
         "action_ts": str(time.time()),
     }
     payload = block_actions(action, user=user, container={"type": "view", "view_id": "V1"})
@@ -79,7 +79,9 @@ def test_modal_shows_real_messages_and_admin_closes_the_ticket(running_app: Runn
     assert "Hallo, ist mein Paket unterwegs?" in shown
     assert "_[Bild]_ Der Karton ist nass" in shown and "_[Standort]_ Packstation 101" in shown
     button = _close_button(view)
-    assert button is not None and button["value"] == sealed(str(ticket.id)) and "confirm" in button
+    assert (
+        button is not None and button["value"] == sealed(str(ticket.id), purpose="ticket_close") and "confirm" in button
+    )
     updated = _click_close(running_app, view, ticket.id)
     assert f"Ticket #{ticket.id} ist geschlossen." in json.dumps(updated, ensure_ascii=False)
     assert "geschlossen" in json.dumps(updated["blocks"][2], ensure_ascii=False)  # the status field
@@ -119,6 +121,6 @@ def test_modal_notes_an_opt_out_in_both_languages(running_app: RunningApp) -> No
     erika = contact(running_app.engine, ERIKA)
     contact_, found = last_ticket(running_app.engine, erika.id)
     for lang, words in (("de", "Abgemeldet (Einwilligung widerrufen)"), ("en", "Opted out (consent withdrawn)")):
-        view = last_ticket_modal(contact_, found, lang, can_close=True, seal=sealed)
+        view = last_ticket_modal(contact_, found, lang, can_close=True, seal=app_seal)
         check_view(view)
         assert words in json.dumps(view, ensure_ascii=False) and _close_button(view) is not None

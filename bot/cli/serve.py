@@ -43,6 +43,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             grace=settings.shutdown_grace,
             executors=executors,
             socket_handler=socket_handler,
+            header_timeout=settings.header_timeout,
         )
     finally:
         if sender is not None:

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
     from bot.config.settings import Settings
 
 _SECRETS = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|EAA[A-Za-z0-9]{20,})")
-_PHONES = re.compile(r"(?<![\w.])\+?\d[\d ()/-]{6,}\d(\d{3})\b")
+# A phone number as it reaches a log line: plain (`+49 170 1234567`, `0170/123-45-67`) or URL-encoded
+# as in a form body (`%2B49+170+1234567`, `%2B49%20170%2F1234567`): at least seven digits with the
+# usual separators between them. Only the last three digits stay.
+_SEP = r"(?:[ ()/.+\-\u00a0\t]|%20|%2[BbFf89]|%28|%29|%2[Dd]|%2[Ee])"
+_PHONES = re.compile(rf"(?<![\w.%])(?:\+|%2[Bb]|\b00)?\d(?:{_SEP}*\d){{6,}}(?!\w)")
+# Line breaks and other control characters (a body or path with `\n` would forge a log line).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
 
 # The id of the HTTP request being served (set by bot.web.server's middleware, copied into Bolt's
 # listener threads), so every log line of one Slack click can be found together.
@@ -28,7 +34,17 @@ def redact(text: str, extra_secrets: tuple[str, ...] = ()) -> str:
     for secret in extra_secrets:
         if secret:
             text = text.replace(secret, "[redacted]")
-    return _PHONES.sub(lambda m: "***" + m.group(1), text)
+    return _PHONES.sub(_last_three, text)
+
+
+def _last_three(match: re.Match[str]) -> str:
+    digits = re.sub(r"%[0-9A-Fa-f]{2}|\D", "", match.group(0))
+    return "***" + digits[-3:]
+
+
+def one_line(text: str) -> str:
+    """Control characters written as escapes: what a request carries can never start a new log line."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 class RedactingFilter(logging.Filter):
@@ -38,16 +54,25 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = redact(message, self.secrets)
+        clean = one_line(redact(message, self.secrets))
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
+            # A traceback keeps its own line breaks (its frames are ours), redacted like the message.
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
             record.exc_info = None
         rid = request_id.get()
         record.request_id = rid
         record.rid = f" [{rid}]" if rid else ""
         return True
+
+
+class TextFormatter(logging.Formatter):
+    """One record per line at column 0: a traceback's lines (and the exception's own text, which
+    may quote a request) are indented, so nothing inside a record can pass for a record of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\r", "\\r").replace("\n", "\n    ")
 
 
 class JsonFormatter(logging.Formatter):
@@ -89,15 +114,22 @@ def setup(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     if os.environ.get("LOG_FORMAT") == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     wanted = os.environ.get("LOG_LEVEL", level).upper()
     root.setLevel(wanted if wanted in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_libraries()
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
+
+
+def quiet_libraries() -> None:
+    """Bolt logs whole request bodies (names, numbers) at INFO and DEBUG: only its warnings and errors."""
+    for name in ("slack_bolt", "slack_sdk", "contactbot.bolt"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

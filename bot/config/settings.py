@@ -29,13 +29,16 @@ class Settings(BaseSettings):
     admins: Annotated[frozenset[str], NoDecode] = Field(default=frozenset(), alias="CONTACTBOT_ADMINS")
     default_region: str = Field(default="DE", alias="CONTACTBOT_DEFAULT_REGION")
     page_size: int = Field(default=20, ge=1, le=40, alias="CONTACTBOT_PAGE_SIZE")
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
+    # A contact file of 50 MB holds about a million rows; bigger uploads are refused before download.
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
     csv_delimiter: str = Field(default="", alias="CONTACTBOT_CSV_DELIMITER")
     # Optional channel ID (C.../G...) where every change is also posted with who made it.
     audit_channel: str = Field(default="", alias="CONTACTBOT_AUDIT_CHANNEL")
     # On SIGTERM `serve` finishes work in flight for at most this long, then exits (keep it below the
     # orchestrator's kill timeout: compose.yaml gives 30 s).
     shutdown_grace: float = Field(default=20.0, gt=0, le=600, alias="CONTACTBOT_SHUTDOWN_GRACE_SECONDS")
+    # A client that has not sent its request headers after this long is disconnected (bot/web/http_limits.py).
+    header_timeout: float = Field(default=10.0, gt=0, le=300, alias="CONTACTBOT_HEADER_TIMEOUT_SECONDS")
 
     whatsapp_verify_token: str = Field(default="", alias="WHATSAPP_VERIFY_TOKEN")
     whatsapp_app_secret: str = Field(default="", alias="WHATSAPP_APP_SECRET")

@@ -25,7 +25,7 @@ from bot.i18n import t
 from storage import csv_import as store
 from storage.csv_import import Counts
 from storage.db import Engine, bulk_cache
-from storage.idempotency import claim
+from storage.idempotency import claim, hold, release
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -291,6 +291,19 @@ def set_message(engine: Engine, run_id: int, channel_id: str | None, message_ts:
     """Remember where the preview message is, so progress and results can update it."""
     with engine.begin() as conn:
         store.update_run(conn, run_id, channel_id=channel_id, message_ts=message_ts)
+
+
+PREVIEW_STALE_AFTER = timedelta(hours=1)  # a preview lock older than this belonged to a process that died
+
+
+def hold_preview_slot(engine: Engine, user_id: str) -> bool:
+    """One running preview per person, across every web process: a preview reads the whole file and
+    stages every row, so nobody may fill the workers or hold the database's write lock with several."""
+    return hold(engine, f"preview-running:{user_id}", PREVIEW_STALE_AFTER)
+
+
+def release_preview_slot(engine: Engine, user_id: str) -> None:
+    release(engine, f"preview-running:{user_id}")
 
 
 def claim_file(engine: Engine, file_id: str) -> bool:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from bot.web import http_limits
+
 if TYPE_CHECKING:
     from slack_bolt import App
 
@@ -131,6 +133,7 @@ def serve(
     executors: list[TrackedExecutor],
     socket_handler: Any = None,
     on_stop: Sequence[Callable[[], None]] = (),
+    header_timeout: float = 10.0,
 ) -> int:
     """Run the HTTP server until SIGTERM/SIGINT, then shut down within `grace` seconds; returns the exit code.
 
@@ -150,6 +153,10 @@ def serve(
         log_config=None,
         log_level="warning",
         timeout_graceful_shutdown=max(1, int(grace / 2)),
+        # Slow or never-finished headers are cut off; open connections are bounded (bot/web/http_limits.py).
+        http=http_limits.protocol(header_timeout),
+        timeout_keep_alive=http_limits.TIMEOUT_KEEP_ALIVE,
+        limit_concurrency=http_limits.LIMIT_CONCURRENCY,
     )
     server = _Server(config, stop_new_work)
     # uvicorn re-raises the stop signal after it returns; with the default handlers that would kill

@@ -17,6 +17,7 @@ from handlers.blocks.broadcasts import ACTIONS, broadcast_list, report_message
 from handlers.commands.contacts import subcommand
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
 from handlers.errors import answers_errors
+from handlers.integrity import action_purpose
 from handlers.views.broadcast_composer import open_composer
 
 LIST_LIMIT = 11  # one more than shown, to know whether to say "only the latest"
@@ -84,7 +85,7 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
     if why := refusal(context, language):
         respond(**ephemeral(why))
         return
-    value = sealer(context).unseal(action.get("value")) or ""
+    value = sealer(context).unseal(action.get("value"), action_purpose(body)) or ""
     if not value.isdigit():  # changed, foreign or too old
         respond(**ephemeral(t("error.stale", language)))
         return

@@ -20,6 +20,7 @@ from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale
 from handlers.errors import answers_errors
+from handlers.integrity import action_purpose
 from handlers.screens.contact_modal import MODALS, open_contact_modal
 
 ACTION = re.compile(r"^card_(block|unblock|activate|deactivate|delete|ticket)$")
@@ -30,7 +31,7 @@ def _parse(body: dict[str, Any], context: BoltContext) -> tuple[str, int] | None
     """(what, contact id) when the button's value is sealed for this workspace and names the card's contact."""
     action = body["actions"][0]
     match = ACTION.match(action.get("action_id", ""))
-    value = sealer(context).unseal(action.get("value")) or ""
+    value = sealer(context).unseal(action.get("value"), action_purpose(body)) or ""
     if match is None or not CONTACT_ID.match(value):
         return None
     block = str(action.get("block_id", ""))

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.domain.contacts import MESSENGERS, SORT_FIELDS
 from bot.i18n import t
 from bot.services import contacts as service
-from handlers.blocks.contact_list import contact_label
+from handlers.blocks.contact_list import MENU, contact_label
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale, viewer
 from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
@@ -83,7 +83,7 @@ def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient,
 def _menu_choice(body: dict[str, Any], context: BoltContext) -> tuple[str, int] | None:
     """(what, contact id) when the value is sealed for this workspace and names the row's own contact."""
     action = body["actions"][0]
-    match = MENU_VALUE.match(sealer(context).unseal((action.get("selected_option") or {}).get("value")) or "")
+    match = MENU_VALUE.match(sealer(context).unseal((action.get("selected_option") or {}).get("value"), MENU) or "")
     if match is None:
         return None
     what, cid = match.group(1), int(match.group(2))

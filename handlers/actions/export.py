@@ -18,7 +18,7 @@ from bot.domain.uploads import limit_text
 from bot.i18n import t
 from bot.services import exports
 from handlers.blocks import exports as blocks
-from handlers.context import actor, deps, ephemeral, lang, sealer
+from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
 from handlers.list_state import BadState, ListState, split
 
 log = logging.getLogger(__name__)
@@ -56,13 +56,16 @@ def import_help(context: BoltContext, language: str) -> str:
 def on_export_target(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     try:
-        state = split(sealer(context).unseal(body["actions"][0]["block_id"]) or "")[1]
+        state = split(sealer(context).unseal(body["actions"][0]["block_id"], blocks.PURPOSE) or "")[1]
     except BadState:  # changed, foreign or too old
         respond(**ephemeral(t("error.stale", language)))
         return
-    respond(replace_original=True, response_type="ephemeral", **blocks.notice(t("export.started", language)))
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     to_channel = body["actions"][0]["action_id"] == "export_channel" and channel
+    if to_channel and refusal(context, language):  # every name and number, for all in the channel: admins only
+        respond(**ephemeral(t("export.channel_admins_only", language)))
+        return
+    respond(replace_original=True, response_type="ephemeral", **blocks.notice(t("export.started", language)))
     run_export(context, client, state, language, channel if to_channel else None, respond)
 
 

@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
+from handlers.integrity import action_purpose
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
@@ -28,7 +29,7 @@ def _ack(ack: Ack) -> None:
 
 
 def _run_id(body: dict[str, Any], context: BoltContext) -> int | None:
-    value = sealer(context).unseal(body["actions"][0].get("value")) or ""
+    value = sealer(context).unseal(body["actions"][0].get("value"), action_purpose(body)) or ""
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 

@@ -38,7 +38,7 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
     engine = deps(context).engine
     view_id = body.get("view", {}).get("id")
     cid = _contact_id(body, context)
-    ticket_value = sealer(context).unseal(body["actions"][0].get("value"))
+    ticket_value = sealer(context).unseal(body["actions"][0].get("value"), CLOSE_TICKET_ACTION)
     if cid is None or ticket_value is None or not ticket_value.isdigit():
         if view_id is not None:  # changed, foreign or too old: close nothing, say so in the modal
             client.views_update(view_id=view_id, view=stale_view(language))

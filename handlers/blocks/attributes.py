@@ -55,8 +55,8 @@ def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Se
                     "type": "overflow",
                     "action_id": "attribute_menu",
                     "options": [
-                        option(t("attr.edit", lang), seal(f"edit:{attribute.id}")),
-                        option(t("attr.delete", lang), seal(f"delete:{attribute.id}")),
+                        option(t("attr.edit", lang), seal(f"edit:{attribute.id}", "attribute_menu")),
+                        option(t("attr.delete", lang), seal(f"delete:{attribute.id}", "attribute_menu")),
                     ],
                 },
             }

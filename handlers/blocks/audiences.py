@@ -172,9 +172,9 @@ def groups_message(infos: list[AudienceInfo], lang: str, *, seal: Seal) -> dict[
                     "type": "overflow",
                     "action_id": "audience_menu",
                     "options": [
-                        option(t("audience.show", lang), seal(f"show:{info.id}")),
-                        option(t("audience.rename", lang), seal(f"rename:{info.id}")),
-                        option(t("audience.delete", lang), seal(f"delete:{info.id}")),
+                        option(t("audience.show", lang), seal(f"show:{info.id}", "audience_menu")),
+                        option(t("audience.rename", lang), seal(f"rename:{info.id}", "audience_menu")),
+                        option(t("audience.delete", lang), seal(f"delete:{info.id}", "audience_menu")),
                     ],
                 },
             }

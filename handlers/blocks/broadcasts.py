@@ -18,6 +18,7 @@ PICK_CALLBACK = "bc_pick"
 PARAMS_CALLBACK = "bc_params"
 CONFIRM_CALLBACK = "bc_confirm"
 ACTIONS = ("bc_pause", "bc_resume", "bc_cancel", "bc_retry", "bc_csv")
+AUDIENCE_PURPOSE = "bc_audience"  # a saved group's option in the composer (its select's action_id is "v")
 MAX_TEMPLATES = 100  # a static_select holds at most 100 options
 MAX_LISTED = 10
 
@@ -61,7 +62,7 @@ def _audience_options(
     if has_filter:
         options.append(option(t("broadcast.composer.audience.filter", lang), "filter"))
     options += [
-        option(t("broadcast.composer.audience.saved", lang, name=name), seal(f"aud:{aid}"))
+        option(t("broadcast.composer.audience.saved", lang, name=name), seal(f"aud:{aid}", AUDIENCE_PURPOSE))
         for aid, name in audiences[:98]
     ]
     return options
@@ -285,18 +286,21 @@ def _counts_text(report: Report, lang: str) -> str:
 
 def _buttons(report: Report, lang: str, seal: Seal) -> list[dict[str, Any]]:
     b = report.broadcast
-    value = seal(str(b.id))
+
+    def value(action_id: str) -> str:
+        return seal(str(b.id), action_id)
+
     out = []
     if b.status == "running":
-        out.append(button(t("broadcast.report.pause", lang), "bc_pause", value))
+        out.append(button(t("broadcast.report.pause", lang), "bc_pause", value("bc_pause")))
     if b.status in ("paused", "stopped"):
-        out.append(button(t("broadcast.report.resume", lang), "bc_resume", value, "primary"))
+        out.append(button(t("broadcast.report.resume", lang), "bc_resume", value("bc_resume"), "primary"))
     if b.status in ("scheduled", "queued", "running", "paused"):
-        out.append(button(t("broadcast.report.cancel", lang), "bc_cancel", value, "danger"))
+        out.append(button(t("broadcast.report.cancel", lang), "bc_cancel", value("bc_cancel"), "danger"))
     if b.status in ("done", "stopped") and report.retryable:
-        out.append(button(t("broadcast.report.retry", lang), "bc_retry", value))
+        out.append(button(t("broadcast.report.retry", lang), "bc_retry", value("bc_retry")))
     if b.status not in ("scheduled", "queued"):
-        out.append(button(t("broadcast.report.csv", lang), "bc_csv", value))
+        out.append(button(t("broadcast.report.csv", lang), "bc_csv", value("bc_csv")))
     return out
 
 

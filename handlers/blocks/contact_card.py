@@ -80,17 +80,20 @@ def _ticket(card: ContactCard, lang: str) -> str:
 def _buttons(card: ContactCard, lang: str, seal: Seal) -> dict[str, Any]:
     c = card.contact
     cid = str(c.id)
-    value = seal(cid)
     block_what = "unblock" if c.blocked else "block"
     active_what = "deactivate" if c.active else "activate"
+
+    def card_button(text: str, action_id: str, style: str | None = None) -> dict[str, Any]:
+        return button(text, action_id, seal(cid, action_id), style)  # sealed for this button's action
+
     return {
         "type": "actions",
         "block_id": f"card|{cid}|buttons",
         "elements": [
-            button(t(f"menu.{block_what}", lang), f"card_{block_what}", value),
-            button(t(f"menu.{active_what}", lang), f"card_{active_what}", value),
-            button(t("menu.delete", lang), "card_delete", value, "danger"),
-            button(t("card.button.details", lang), "card_ticket", value),
+            card_button(t(f"menu.{block_what}", lang), f"card_{block_what}"),
+            card_button(t(f"menu.{active_what}", lang), f"card_{active_what}"),
+            card_button(t("menu.delete", lang), "card_delete", "danger"),
+            card_button(t("card.button.details", lang), "card_ticket"),
         ],
     }
 

@@ -17,6 +17,7 @@ from storage.models import Contact
 # Slack rejects a message whose blocks hold more than ~12,000 characters in all: the rows share
 # this budget, so the list fits whatever columns a team shows (long rows end with an ellipsis).
 ROWS_TEXT_BUDGET = 9000
+MENU = "contact_menu"  # the row menu's action_id, also the purpose its values are sealed for
 MESSENGER_NAMES = {
     "whatsapp": "WhatsApp",
     "telegram": "Telegram",
@@ -87,23 +88,23 @@ def contact_row(
     lines += ["  ·  ".join(items[i : i + 3]) for i in range(0, len(items), 3)]
     cid = contact.id
     menu = [
-        option(t("menu.ticket", lang), seal(f"ticket:{cid}")),
+        option(t("menu.ticket", lang), seal(f"ticket:{cid}", MENU)),
         option(
             t("menu.unblock" if contact.blocked else "menu.block", lang),
-            seal(f"{'unblock' if contact.blocked else 'block'}:{cid}"),
+            seal(f"{'unblock' if contact.blocked else 'block'}:{cid}", MENU),
         ),
         option(
             t("menu.deactivate" if contact.active else "menu.activate", lang),
-            seal(f"{'deactivate' if contact.active else 'activate'}:{cid}"),
+            seal(f"{'deactivate' if contact.active else 'activate'}:{cid}", MENU),
         ),
-        option(t("menu.details", lang), seal(f"details:{cid}")),
-        option(t("menu.delete", lang), seal(f"delete:{cid}")),
+        option(t("menu.details", lang), seal(f"details:{cid}", MENU)),
+        option(t("menu.delete", lang), seal(f"delete:{cid}", MENU)),
     ]
     return {
         "type": "section",
         "block_id": join(f"row{cid}", state),
         "text": mrkdwn("\n".join(lines) or display(contact.phone), limit),
-        "accessory": {"type": "overflow", "action_id": "contact_menu", "options": menu},
+        "accessory": {"type": "overflow", "action_id": MENU, "options": menu},
     }
 
 

@@ -40,7 +40,12 @@ def _close_button(ticket_id: int, lang: str, seal: Seal) -> dict[str, Any]:
         "block_id": "ticket_actions",
         "elements": [
             {
-                **button(t("inbound.ticket.close_button", lang), CLOSE_TICKET_ACTION, seal(str(ticket_id)), "danger"),
+                **button(
+                    t("inbound.ticket.close_button", lang),
+                    CLOSE_TICKET_ACTION,
+                    seal(str(ticket_id), CLOSE_TICKET_ACTION),
+                    "danger",
+                ),
                 "confirm": {
                     "title": plain(t("inbound.ticket.close_confirm_title", lang), 100),
                     "text": plain(t("inbound.ticket.close_confirm_text", lang, id=ticket_id), 300),

@@ -10,11 +10,13 @@ from handlers.blocks.text import button, escape, mrkdwn
 from handlers.integrity import MAC_CHARS, Seal
 from handlers.list_state import ListState, join
 
+PURPOSE = "export_choice"  # both buttons of the block share the sealed block_id
+
 
 def choice(state: ListState, lang: str, *, seal: Seal) -> dict[str, Any]:
     """Two buttons; the list's state rides along in the block_id (sealed: what is exported is what was
     shown), so any process can do the export."""
-    block_id = seal(join("exp", state)[: 255 - MAC_CHARS - 1])
+    block_id = seal(join("exp", state)[: 255 - MAC_CHARS - 1], PURPOSE)
     return {
         "text": t("export.where", lang),
         "blocks": [

@@ -84,7 +84,7 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal
         confirm = button(
             t("import.confirm_consent" if c.created else "import.confirm", lang),
             "import_confirm",
-            seal(str(preview.run_id)),
+            seal(str(preview.run_id), "import_confirm"),
             "primary",
         )
         if c.created:
@@ -97,10 +97,12 @@ def preview_message(preview: Preview, lang: str, *, attached: bool = False, seal
         buttons.append(confirm)
     else:
         blocks.append({"type": "section", "text": mrkdwn(t("import.preview.nothing", lang))})
-    buttons.append(button(t("import.cancel", lang), "import_cancel", seal(str(preview.run_id))))
+    buttons.append(button(t("import.cancel", lang), "import_cancel", seal(str(preview.run_id), "import_cancel")))
     blocks.append({"type": "actions", "block_id": f"import|{preview.run_id}", "elements": buttons})
     blocks.append({"type": "context", "elements": [mrkdwn(t("import.preview.only_admins", lang))]})
-    return {"text": t("import.preview.fallback", lang, file=cut(preview.file_name, 100)), "blocks": blocks}
+    # The fallback text is mrkdwn in notifications too: `<!channel>` in a file name must not ping anyone.
+    fallback = t("import.preview.fallback", lang, file=escape(cut(preview.file_name, 100)))
+    return {"text": fallback, "blocks": blocks}
 
 
 def done(preview: Preview, user: str, lang: str) -> dict[str, Any]:
@@ -108,7 +110,7 @@ def done(preview: Preview, user: str, lang: str) -> dict[str, Any]:
     values = {k: number(getattr(c, k), lang) for k in COUNT_KEYS}
     text_ = t("import.done", lang, file=escape(cut(preview.file_name, 100)), user=user, **values)
     message = _message(text_)
-    message["text"] = t("import.done_plain", lang, file=cut(preview.file_name, 100), **values)
+    message["text"] = t("import.done_plain", lang, file=escape(cut(preview.file_name, 100)), **values)
     if c.opted_out:
         message["blocks"].append(
             {

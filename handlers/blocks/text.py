@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 ELLIPSIS = "…"
+# Bidi embeddings, overrides, isolates and marks, and zero-width characters: invisible, but they
+# reorder or hide what is shown ("Bob" + U+202E + "gnp.exe" reads "Bobexe.png"). Shown text drops
+# them; the stored original keeps them (exports write what was stored).
+INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def visible(value: object) -> str:
+    return INVISIBLE.sub("", str(value))
 
 
 def escape(value: object) -> str:
-    """Customer-typed text into mrkdwn: `&`, `<`, `>` escaped so it can never ping or link."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Customer-typed text into mrkdwn: `&`, `<`, `>` escaped so it can never ping or link, and
+    invisible direction and zero-width characters removed so it shows what it is."""
+    return visible(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cut(value: str, limit: int) -> str:
@@ -26,7 +36,7 @@ def date_token(when: datetime | None, fallback: str = "-", fmt: str = "{date_sho
 
 
 def plain(text_: str, limit: int = 75) -> dict[str, object]:
-    return {"type": "plain_text", "text": cut(text_, limit), "emoji": True}
+    return {"type": "plain_text", "text": cut(visible(text_), limit), "emoji": True}
 
 
 def mrkdwn(text_: str, limit: int = 3000) -> dict[str, str]:

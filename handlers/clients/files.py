@@ -57,12 +57,27 @@ def file_info(client: WebClient, file_id: str) -> SharedFile:
         raise FileProblem("import.error.download", detail=str(exc.response.get("error", "files.info"))) from None
 
 
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlparse(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
 def _trusted(url: str, api_url: str) -> bool:
-    """The bot token goes only to Slack (or to the host SLACK_API_URL points at, in tests)."""
-    host = urlparse(url).hostname or ""
-    return urlparse(url).scheme in ("https", "http") and (
-        host == urlparse(api_url).hostname or host.endswith(SLACK_FILE_HOSTS)
-    )
+    """The bot token goes only to Slack's file hosts over HTTPS on 443, or to exactly the scheme, host
+    and port SLACK_API_URL names (the fake, in tests): another port or plain http is not Slack."""
+    target = _origin(url)
+    if target is None:
+        return False
+    if target == _origin(api_url):
+        return True
+    scheme, host, port = target
+    return scheme == "https" and port == 443 and host.endswith(SLACK_FILE_HOSTS)
 
 
 def download(shared: SharedFile, token: str, api_url: str, max_bytes: int) -> str:

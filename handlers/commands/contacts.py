@@ -46,7 +46,8 @@ def ack_command(ack: Ack) -> None:
 
 @answers_errors
 def run_command(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
-    text = (command.get("text") or "").strip()
+    # A NUL byte is text that no name or number holds (PostgreSQL refuses it in a parameter).
+    text = (command.get("text") or "").replace("\x00", "\ufffd").strip()
     language = lang(context, client)
     word, _, rest = text.partition(" ")
     handler = SUBCOMMANDS.get(word.lower())

@@ -20,8 +20,9 @@ from bot.domain.csv_format import FileProblem
 from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
+from handlers.blocks.text import cut, escape
 from handlers.clients.files import SharedFile, download, file_info
-from handlers.context import actor, deps, lang, sealer
+from handlers.context import actor, deps, lang, refusal, sealer
 
 log = logging.getLogger(__name__)
 SHOWN_ERRORS = imports.SHOWN_ERRORS
@@ -42,20 +43,37 @@ def _relevant(event: dict[str, Any], shared: dict[str, Any], context: BoltContex
 
 
 def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    engine = deps(context).engine
     for shared in event.get("files") or []:
         if not shared.get("id") or not _relevant(event, shared, context):
             continue
-        if not imports.claim_file(deps(context).engine, str(shared["id"])):
+        if not imports.claim_file(engine, str(shared["id"])):
             log.info("file %s already handled (retry or second event)", shared["id"])
             continue
-        preview_file(
-            str(shared["id"]),
-            str(event["channel"]),
-            str(event.get("thread_ts") or event["ts"]),
-            context,
-            client,
-            str(shared.get("name") or "file"),
-        )
+        name = str(shared.get("name") or "file")
+        thread_ts = str(event.get("thread_ts") or event["ts"])
+        language = lang(context, client)
+        # A preview reads the whole file and stages every row: admins only (they alone may apply
+        # it), and one at a time per person, so nobody can fill the workers or the database.
+        if refusal(context, language):
+            _tell(client, event, context, thread_ts, t("import.admins_only", language, file=_shown(name)))
+            continue
+        if not imports.hold_preview_slot(engine, str(context.user_id)):
+            _tell(client, event, context, thread_ts, t("import.busy", language, file=_shown(name)))
+            continue
+        try:
+            preview_file(str(shared["id"]), str(event["channel"]), thread_ts, context, client, name)
+        finally:
+            imports.release_preview_slot(engine, str(context.user_id))
+
+
+def _shown(name: str) -> str:
+    return escape(cut(name, 100))
+
+
+def _tell(client: WebClient, event: dict[str, Any], context: BoltContext, thread_ts: str, text: str) -> None:
+    """A line only the uploader sees, in the file's thread."""
+    client.chat_postEphemeral(channel=str(event["channel"]), user=str(context.user_id), thread_ts=thread_ts, text=text)
 
 
 def preview_file(

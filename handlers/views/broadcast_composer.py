@@ -24,6 +24,7 @@ from bot.services.broadcasts import service
 from bot.whatsapp.errors import WhatsAppError
 from bot.whatsapp.templates import Template
 from handlers.blocks.broadcasts import (
+    AUDIENCE_PURPOSE,
     CONFIRM_CALLBACK,
     PARAMS_CALLBACK,
     PICK_CALLBACK,
@@ -84,7 +85,7 @@ def _picked(body: dict[str, Any], context: BoltContext, language: str) -> tuple[
     errors: dict[str, str] = {}
     aud = vals.get("aud") or "all"
     if aud not in ("all", "filter"):
-        aud = sealer(context).unseal(aud) or ""
+        aud = sealer(context).unseal(aud, AUDIENCE_PURPOSE) or ""
         if not aud.startswith("aud:"):
             errors["aud"] = t("error.stale", language)
     at = _picked_time(body) if vals.get("when") == "later" else None

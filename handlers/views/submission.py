@@ -18,6 +18,7 @@ from handlers.blocks.app_home import info_modal
 from handlers.context import deps, lang, refusal, sealer, viewer
 from handlers.list_state import BadState, ListState, split
 from handlers.respond import webhook
+from handlers.response_urls import is_slack
 from handlers.screens.contact_list import render
 
 
@@ -78,7 +79,7 @@ def values(body: dict[str, Any]) -> dict[str, Any]:
 
 def reply_url(meta: dict[str, Any]) -> str | None:
     url = meta.get("url")
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+    return url if is_slack(url) else None
 
 
 def tell(meta: dict[str, Any], text: str) -> None:

@@ -46,7 +46,7 @@ def test_rate_limited_response_url_is_retried_and_the_change_happens_once(runnin
                 "type": "overflow",
                 "action_id": "contact_menu",
                 "block_id": row["block_id"],
-                "selected_option": {"value": sealed(f"block:{cid}")},
+                "selected_option": {"value": sealed(f"block:{cid}", purpose="contact_menu")},
             },
             response_url=running_app.fake.response_url("list"),
         )
@@ -77,7 +77,7 @@ def test_rate_limited_views_open_still_opens_the_modal(running_app: RunningApp) 
                 "type": "overflow",
                 "action_id": "contact_menu",
                 "block_id": f"row{cid}|l|d|a||||0|",
-                "selected_option": {"value": sealed(f"ticket:{cid}")},
+                "selected_option": {"value": sealed(f"ticket:{cid}", purpose="contact_menu")},
             },
             response_url=running_app.fake.response_url("list"),
         )

@@ -52,11 +52,13 @@ def swap(genuine: str, value: str) -> str:
     return f"{value}~{genuine.rpartition('~')[2]}"
 
 
-def forgeries(genuine: str, changed: str) -> dict[str, str]:
+def forgeries(genuine: str, changed: str, purpose: str) -> dict[str, str]:
+    value = genuine.rpartition("~")[0]
     return {
         "changed id": swap(genuine, changed),
-        "other workspace": sealed(genuine.rpartition("~")[0], "T999"),
-        "unsealed": genuine.rpartition("~")[0],
+        "other workspace": sealed(value, "T999", purpose=purpose),
+        "other purpose": sealed(value, purpose="card_block" if purpose != "card_block" else "import_cancel"),
+        "unsealed": value,
     }
 
 
@@ -71,14 +73,15 @@ def _answer(app: RunningApp) -> dict[str, Any]:
 
 def test_sealing_is_bound_to_value_and_workspace() -> None:
     key = derive_key(SIGNING_SECRET)
-    value = sealed("block:42")
-    assert unseal(value, "T111", key) == "block:42"
+    value = sealed("block:42", purpose="contact_menu")
+    assert unseal(value, "T111", key, "contact_menu") == "block:42"
     assert len(value) == len("block:42") + 13
-    assert unseal(swap(value, "block:43"), "T111", key) is None
-    assert unseal(value, "T999", key) is None
-    assert unseal(value, "T111", derive_key("another-secret")) is None
-    assert unseal("block:42", "T111", key) is None and unseal(None, "T111", key) is None
-    assert unseal(value, "", key) is None
+    assert unseal(swap(value, "block:43"), "T111", key, "contact_menu") is None
+    assert unseal(value, "T999", key, "contact_menu") is None
+    assert unseal(value, "T111", key, "card_block") is None and unseal(value, "T111", key, "") is None
+    assert unseal(value, "T111", derive_key("another-secret"), "contact_menu") is None
+    assert unseal("block:42", "T111", key, "contact_menu") is None and unseal(None, "T111", key, "contact_menu") is None
+    assert unseal(value, "", key, "contact_menu") is None
     assert derive_key(SIGNING_SECRET) != SIGNING_SECRET.encode()  # the secret is never the key itself
 
 
@@ -97,8 +100,8 @@ def _overflow(app: RunningApp, cid: int, value: str) -> None:
 def test_block_from_the_overflow_menu(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917011111111", "Max")
     other = add_contact(running_app.engine, "+4917022222222", "Erika")
-    genuine = sealed(f"block:{cid}")
-    for case, value in forgeries(genuine, f"block:{other}").items():
+    genuine = sealed(f"block:{cid}", purpose="contact_menu")
+    for case, value in forgeries(genuine, f"block:{other}", "contact_menu").items():
         _overflow(running_app, other if case == "changed id" else cid, value)
         assert _answer(running_app)["text"] == STALE, case
     running_app.settle()  # the lazy listeners have run
@@ -115,7 +118,7 @@ def test_block_from_the_overflow_menu(running_app: RunningApp) -> None:
 
 
 def _delete_modal(app: RunningApp, cid: int) -> dict[str, Any]:
-    _overflow(app, cid, sealed(f"delete:{cid}"))
+    _overflow(app, cid, sealed(f"delete:{cid}", purpose="contact_menu"))
     return app.fake.wait_for("views.open")[0].body["view"]
 
 
@@ -128,7 +131,8 @@ def test_delete_modal_submission(running_app: RunningApp) -> None:
     assert plain["cid"] == cid
     forged = {
         "changed id": swap(genuine, json.dumps({**plain, "cid": other}, separators=(",", ":"))),
-        "other workspace": sealed_metadata(plain, "T999"),
+        "other workspace": sealed_metadata(plain, "T999", purpose=view["callback_id"]),
+        "other modal (details)": sealed_metadata(plain, purpose="contact_details"),
         "unsealed": json.dumps(plain),
     }
     for case, metadata in forged.items():
@@ -154,7 +158,7 @@ def _import_run(app: RunningApp, tmp_path: Any) -> int:
 def test_import_confirm(running_app: RunningApp, tmp_path: Any) -> None:
     run_id = _import_run(running_app, tmp_path)
     other = _import_run(running_app, tmp_path)
-    genuine = sealed(str(run_id))
+    genuine = sealed(str(run_id), purpose="import_confirm")
 
     def click(value: str) -> None:
         running_app.fake.clear()
@@ -170,7 +174,7 @@ def test_import_confirm(running_app: RunningApp, tmp_path: Any) -> None:
             block_actions(action, response_url=running_app.fake.response_url("imp"), container=container)
         )
 
-    for case, value in forgeries(genuine, str(other)).items():
+    for case, value in forgeries(genuine, str(other), "import_confirm").items():
         click(value)
         assert _answer(running_app)["text"] == STALE, case
     with Session(running_app.engine) as s:
@@ -187,7 +191,7 @@ def test_import_confirm(running_app: RunningApp, tmp_path: Any) -> None:
 def test_broadcast_confirmation(running_app: RunningApp) -> None:
     add_reachable(running_app.engine, 2)
     plain = {"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}
-    genuine = sealed_metadata(plain)
+    genuine = sealed_metadata(plain, purpose="bc_confirm")
     view = {
         "type": "modal",
         "callback_id": "bc_confirm",
@@ -197,7 +201,8 @@ def test_broadcast_confirmation(running_app: RunningApp) -> None:
     }
     forged = {
         "changed audience": swap(genuine, json.dumps({**plain, "aud": "aud:1"}, separators=(",", ":"))),
-        "other workspace": sealed_metadata(plain, "T999"),
+        "other workspace": sealed_metadata(plain, "T999", purpose="bc_confirm"),
+        "other modal": sealed_metadata(plain, purpose="bc_params"),
         "unsealed": json.dumps(plain),
     }
     for case, metadata in forged.items():
@@ -229,8 +234,8 @@ def test_audience_delete_menu_and_modal(running_app: RunningApp) -> None:
             )
         )
 
-    genuine = sealed(f"delete:{target.id}")
-    for case, value in forgeries(genuine, f"delete:{keep.id}").items():
+    genuine = sealed(f"delete:{target.id}", purpose="audience_menu")
+    for case, value in forgeries(genuine, f"delete:{keep.id}", "audience_menu").items():
         menu(value)
         assert _answer(running_app)["text"] == STALE, case
         running_app.settle()
@@ -241,7 +246,7 @@ def test_audience_delete_menu_and_modal(running_app: RunningApp) -> None:
     plain = json.loads(meta.rpartition("~")[0])
     forged = {
         "changed id": swap(meta, json.dumps({**plain, "id": keep.id}, separators=(",", ":"))),
-        "other workspace": sealed_metadata(plain, "T999"),
+        "other workspace": sealed_metadata(plain, "T999", purpose=view["callback_id"]),
         "unsealed": json.dumps(plain),
     }
     for case, metadata in forged.items():
@@ -261,10 +266,10 @@ def test_ticket_close(running_app: RunningApp) -> None:
     mine = add_ticket(running_app.engine, cid, ["Hallo"])
     other_cid = add_contact(running_app.engine, "+4917022222222", "Erika")
     theirs = add_ticket(running_app.engine, other_cid, ["Servus"])
-    _overflow(running_app, cid, sealed(f"ticket:{cid}"))
+    _overflow(running_app, cid, sealed(f"ticket:{cid}", purpose="contact_menu"))
     view = running_app.fake.wait_for("views.open")[0].body["view"]
     button = next(e for b in view["blocks"] for e in b.get("elements", []) if e.get("action_id") == "ticket_close")
-    assert button["value"] == sealed(str(mine))
+    assert button["value"] == sealed(str(mine), purpose="ticket_close")
 
     def click(value: str, metadata: str) -> dict[str, Any]:
         running_app.fake.clear()
@@ -289,9 +294,11 @@ def test_ticket_close(running_app: RunningApp) -> None:
         return running_app.fake.wait_for("views.update")[0].body["view"]
 
     meta = view["private_metadata"]
-    for case, value in forgeries(button["value"], str(theirs)).items():
+    for case, value in forgeries(button["value"], str(theirs), "ticket_close").items():
         assert STALE in json.dumps(click(value, meta), ensure_ascii=False), case
-    assert STALE in json.dumps(click(button["value"], sealed_metadata({"cid": cid}, "T999")), ensure_ascii=False)
+    assert STALE in json.dumps(
+        click(button["value"], sealed_metadata({"cid": cid}, "T999", purpose=view["callback_id"])), ensure_ascii=False
+    )
     with Session(running_app.engine) as s:
         assert {s.get(Ticket, mine).status, s.get(Ticket, theirs).status} == {"open"}
     assert "geschlossen" in json.dumps(click(button["value"], meta), ensure_ascii=False)
@@ -308,7 +315,7 @@ def _foreign(payload: dict[str, Any]) -> dict[str, Any]:
 
 def test_requests_from_another_workspace_are_refused(running_app: RunningApp) -> None:
     cid = add_contact(running_app.engine, "+4917011111111", "Max")
-    foreign = Sealer.of(running_app.settings, "T999").seal(f"block:{cid}")
+    foreign = Sealer.of(running_app.settings, "T999").seal(f"block:{cid}", "contact_menu")
     action = {
         "type": "overflow",
         "action_id": "contact_menu",

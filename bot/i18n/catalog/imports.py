@@ -118,6 +118,15 @@ DE = {
     "export.to_channel": "In diesen Kanal",
     "export.failed": ":x: Der Export ist fehlgeschlagen. Bitte versuche es gleich noch einmal.",
     "export.channel_failed": "In diesen Kanal darf ich nicht schreiben; ich schicke die Datei per Direktnachricht.",
+    "export.channel_admins_only": (
+        "Nur Admins (CONTACTBOT_ADMINS) dürfen Kontakte in einen Kanal exportieren. "
+        "Als Direktnachricht bekommst du die Liste jederzeit."
+    ),
+    "import.admins_only": (
+        "*{file}* importiere ich nicht: nur Admins (CONTACTBOT_ADMINS) dürfen Kontakte importieren. "
+        "Bitte eine Person aus CONTACTBOT_ADMINS, die Datei hochzuladen."
+    ),
+    "import.busy": "*{file}* lese ich nicht: deine vorige Datei ist noch in Arbeit. Lade sie danach noch einmal hoch.",
 }
 
 EN = {
@@ -232,4 +241,13 @@ EN = {
     "export.to_channel": "To this channel",
     "export.failed": ":x: The export failed. Please try again in a moment.",
     "export.channel_failed": "I may not post in this channel; I am sending the file as a direct message.",
+    "export.channel_admins_only": (
+        "Only admins (CONTACTBOT_ADMINS) may export contacts into a channel. "
+        "You can always get the list as a direct message."
+    ),
+    "import.admins_only": (
+        "I am not importing *{file}*: only admins (CONTACTBOT_ADMINS) may import contacts. "
+        "Ask someone listed in CONTACTBOT_ADMINS to upload the file."
+    ),
+    "import.busy": "I am not reading *{file}*: your previous file is still being worked on. Upload it again afterwards.",
 }
