@@ -47,16 +47,18 @@ def test_a_non_admins_upload_is_refused_before_download(running_app: RunningApp)
 
 def test_one_person_runs_one_preview_at_a_time(running_app: RunningApp) -> None:
     app = running_app
-    release = threading.Event()
+    reading, release = threading.Event(), threading.Event()
     first = _share(app, "eins.csv", CSV, file_id="F1")
 
     def slow_download(call: Call) -> tuple[int, dict[str, str], bytes]:
-        release.wait(30)  # the first preview is still reading when the second upload arrives
+        reading.set()
+        release.wait(120)  # the first preview is still reading when the second upload arrives
         return 200, {"Content-Type": "text/csv"}, CSV
 
     app.fake.responders["download"] = slow_download
     assert app.event(first, event_id="EvP1").status_code == 200
-    app.fake.wait_for("download")
+    # The fake records a call once its answer is settled, so wait for the download to be under way instead.
+    assert reading.wait(60)
     second = _share(app, "zwei.csv", CSV, file_id="F2")
     second["ts"] = second["event_ts"] = "1700000000.000999"
     assert app.event(second, event_id="EvP2").status_code == 200
