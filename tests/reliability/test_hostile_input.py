@@ -286,4 +286,6 @@ def test_a_huge_slack_body_is_refused_without_work(running_app) -> None:  # type
     assert [c.body["user_id"] for c in running_app.fake.of("views.publish")] == [USER]
     after = _row_counts(running_app.engine)
     assert after.pop("slack_user") == 1 and before.pop("slack_user") == 0  # the small event's user, cached
+    # the small event's signature, remembered against replays; the refused ones were never checked, so left none
+    assert after.pop("processed_event") == before.pop("processed_event") + 1
     assert after == before
