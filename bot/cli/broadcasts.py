@@ -151,7 +151,8 @@ def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> i
     status = t(f"broadcast.status.{data['status']}", lang)
     print(f"#{data['id']} {data['template']} ({data['language']}): {status} - {counts or '-'}")
     if data["stop_code"]:
-        print("  " + t("broadcast.stopped_by", lang, code=data["stop_code"], reason=data["stop_reason"] or ""))
+        key = "broadcast.paused_by" if data["status"] == "paused" else "broadcast.stopped_by"
+        print("  " + t(key, lang, code=data["stop_code"], reason=data["stop_reason"] or ""))
     for r in report.reasons:
         print(f"  {t(f'broadcast.state.{r.status}', lang)} {r.code or '-'}: {r.title} ({number(r.count, lang)})")
     return 0

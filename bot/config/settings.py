@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     broadcast_lease_seconds: float = Field(default=60.0, gt=0, alias="BROADCAST_LEASE_SECONDS")
     # First delay after 131056 (Meta's pair limit is about one message per 6 s per recipient); x4 each time.
     broadcast_pair_delay: float = Field(default=6.0, gt=0, alias="BROADCAST_PAIR_DELAY_SECONDS")
+    # The same error code on this many recipients in a row pauses the broadcast with that reason
+    # instead of failing everyone (a template or account problem Meta reports per message).
+    broadcast_breaker: int = Field(default=5, ge=1, alias="BROADCAST_BREAKER")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset({"STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE"}), alias="CONTACTBOT_OPT_OUT_KEYWORDS"

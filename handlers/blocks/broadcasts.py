@@ -261,8 +261,8 @@ def _reason_text(code: int | None, title: str, lang: str) -> str:
 def _status_text(report: Report, lang: str) -> str:
     b = report.broadcast
     status = t(f"broadcast.status.{b.status}", lang)
-    if b.status == "paused" and b.pause_reason == "daily_limit":
-        status = t("broadcast.paused.daily_limit", lang)
+    if b.status == "paused" and b.pause_reason in ("daily_limit", "breaker", "template", "restricted"):
+        status = t(f"broadcast.paused.{b.pause_reason}", lang)
     if b.status == "scheduled":
         status += " · " + t("broadcast.report.scheduled", lang, when=date_token(b.scheduled_at))
     kind = b.audience.get("kind") if b.audience.get("kind") in ("all", "filter") else "all"
@@ -321,7 +321,10 @@ def report_message(report: Report, lang: str, *, seal: Seal) -> dict[str, Any]:
     text = f"*{title}*\n{_status_text(report, lang)}\n{_counts_text(report, lang)}"
     if b.stop_code:
         text += "\n:octagonal_sign: " + t(
-            "broadcast.stopped_by", lang, code=b.stop_code, reason=_reason_text(b.stop_code, b.stop_reason or "", lang)
+            "broadcast.paused_by" if b.status == "paused" else "broadcast.stopped_by",
+            lang,
+            code=b.stop_code,
+            reason=_reason_text(b.stop_code, b.stop_reason or "", lang),
         )
     blocks: list[dict[str, Any]] = [{"type": "section", "block_id": f"bcr|{b.id}", "text": mrkdwn(text)}]
     if report.reasons:

@@ -123,6 +123,13 @@ DE = {
     "broadcast.code.132000": "Anzahl der Parameter passt nicht zur Vorlage",
     "broadcast.code.132001": "Vorlage in dieser Sprache nicht vorhanden oder nicht freigegeben",
     "broadcast.code.132015": "Vorlage wegen schlechter Qualität pausiert",
+    # issue 15: pauses the sender decides on its own, and what the CLI refuses
+    "broadcast.paused.breaker": "pausiert: derselbe Fehler bei mehreren Empfängern nacheinander",
+    "broadcast.paused.template": "pausiert: Vorlage von Meta pausiert oder deaktiviert",
+    "broadcast.paused.restricted": "pausiert: Nummer von Meta eingeschränkt",
+    "broadcast.paused_by": "Pausiert wegen Fehler {code} bei mehreren Empfängern nacheinander: {reason}",
+    "broadcast.error.unknown_attr": "Unbekanntes Attribut “{key}” in --param {param}. Bekannt: {known}",
+    "broadcast.error.unknown_field": "Unbekanntes Kontaktfeld “{key}” in --param {param}. Bekannt: {known}",
 }
 
 EN = {
@@ -247,4 +254,11 @@ EN = {
     "broadcast.code.132000": "number of parameters does not match the template",
     "broadcast.code.132001": "template missing in this language or not approved",
     "broadcast.code.132015": "template paused for low quality",
+    # issue 15: pauses the sender decides on its own, and what the CLI refuses
+    "broadcast.paused.breaker": "paused: the same error on several recipients in a row",
+    "broadcast.paused.template": "paused: template paused or disabled by Meta",
+    "broadcast.paused.restricted": "paused: number restricted by Meta",
+    "broadcast.paused_by": "Paused for error {code} on several recipients in a row: {reason}",
+    "broadcast.error.unknown_attr": "Unknown attribute “{key}” in --param {param}. Known: {known}",
+    "broadcast.error.unknown_field": "Unknown contact field “{key}” in --param {param}. Known: {known}",
 }
