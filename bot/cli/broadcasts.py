@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +31,10 @@ def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for tpl in found:
         params = ", ".join(tpl.keys) or "-"
-        print(f"{tpl.name:<32} {tpl.language:<6} {tpl.category:<14} {tpl.status:<9} {params}")
+        line = f"{tpl.name:<32} {tpl.language:<6} {tpl.category:<14} {tpl.status:<9} {params}"
+        if tpl.unsupported:  # shown, with why it is not offered for broadcasts
+            line += "  " + t(f"broadcast.unsupported.{tpl.unsupported}", output_lang())
+        print(line)
     return 0
 
 
@@ -68,8 +73,18 @@ def _print_preview(preview: service.Preview, lang: str) -> None:
         )
 
 
+def output_lang(environ: Mapping[str, str] | None = None) -> str:
+    """The CLI's own language: CONTACTBOT_LANG, else the locale (LC_ALL, LANG): German for de*, else English."""
+    env = os.environ if environ is None else environ
+    for name in ("CONTACTBOT_LANG", "LC_ALL", "LANG"):
+        value = (env.get(name) or "").strip().lower()
+        if value and value not in ("c", "posix"):
+            return "de" if value.startswith("de") else "en"
+    return "en"
+
+
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
-    lang = args.lang
+    lang = output_lang()
     engine = open_engine(settings)
     try:
         template = service.find_template(settings, args.template, args.lang_code)
@@ -79,6 +94,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             if not sep:
                 raise service.BroadcastError("broadcast.error.param_syntax", value=raw)
             params[key.strip()] = service.ParamSource.parse(value)
+        params = service.resolve_sources(engine, params)
         draft = service.Draft(
             template=template,
             params=params,
@@ -211,9 +227,12 @@ def add_commands(sub: Any) -> None:
         parser.add_argument("--lang", choices=["de", "en"], default="de", help="language of the output")
         return parser
 
-    p = sp("send", "create a broadcast (asks before sending unless --yes)")
+    # `send` keeps the README's contract: --lang is the template's language code; the output
+    # language comes from CONTACTBOT_LANG or the locale (see output_lang).
+    p = bsub.add_parser("send", help="create a broadcast (asks before sending unless --yes)")
     p.add_argument("--template", required=True)
     p.add_argument(
+        "--lang",
         "--lang-code",
         "--template-lang",
         dest="lang_code",

@@ -71,7 +71,8 @@ def pick_view(
     templates: Sequence[Template], audiences: Sequence[tuple[int, str]], lang: str, meta: dict[str, Any], *, seal: Seal
 ) -> dict[str, Any]:
     """Step 1: template, recipients (a saved group's value is sealed), when, optional test number."""
-    approved = [tpl for tpl in templates if tpl.status == "APPROVED"][:MAX_TEMPLATES]
+    # kinds we cannot fill (carousel, limited-time offer, catalog, authentication) are not offered
+    approved = [tpl for tpl in templates if tpl.status == "APPROVED" and not tpl.unsupported][:MAX_TEMPLATES]
     if not approved:
         return message_view(lang, t("broadcast.composer.no_templates", lang))
     audience_options = _audience_options(lang, audiences, bool(meta.get("blk")), seal)

@@ -130,6 +130,12 @@ DE = {
     "broadcast.paused_by": "Pausiert wegen Fehler {code} bei mehreren Empfängern nacheinander: {reason}",
     "broadcast.error.unknown_attr": "Unbekanntes Attribut “{key}” in --param {param}. Bekannt: {known}",
     "broadcast.error.unknown_field": "Unbekanntes Kontaktfeld “{key}” in --param {param}. Bekannt: {known}",
+    "broadcast.error.unsupported": "Vorlage “{name}” kann hier nicht verschickt werden ({reason}).",
+    "broadcast.unsupported.carousel": "(nicht versendbar: Karussell)",
+    "broadcast.unsupported.lto": "(nicht versendbar: zeitlich begrenztes Angebot)",
+    "broadcast.unsupported.catalog": "(nicht versendbar: Katalog/Produkte)",
+    "broadcast.unsupported.flow": "(nicht versendbar: Flow)",
+    "broadcast.unsupported.authentication": "(nicht versendbar: Authentifizierung/Einmalcode)",
 }
 
 EN = {
@@ -261,4 +267,10 @@ EN = {
     "broadcast.paused_by": "Paused for error {code} on several recipients in a row: {reason}",
     "broadcast.error.unknown_attr": "Unknown attribute “{key}” in --param {param}. Known: {known}",
     "broadcast.error.unknown_field": "Unknown contact field “{key}” in --param {param}. Known: {known}",
+    "broadcast.error.unsupported": "Template “{name}” cannot be sent from here ({reason}).",
+    "broadcast.unsupported.carousel": "(not sendable: carousel)",
+    "broadcast.unsupported.lto": "(not sendable: limited-time offer)",
+    "broadcast.unsupported.catalog": "(not sendable: catalog/products)",
+    "broadcast.unsupported.flow": "(not sendable: flow)",
+    "broadcast.unsupported.authentication": "(not sendable: authentication/one-time code)",
 }

@@ -59,8 +59,9 @@ class ParamSource:
         source, _, fallback = raw.partition("|")
         if source.startswith("attr:") and len(source) > 5:
             return cls(field=source, fallback=fallback)
-        if source.startswith("contact:") and source.removeprefix("contact:") in FIELDS:
-            return cls(field=source.removeprefix("contact:"), fallback=fallback)
+        if source.startswith("contact:") and len(source) > 8:
+            name = source.removeprefix("contact:")  # an unknown field stays visible so it is refused, not sent as text
+            return cls(field=name if name in FIELDS else source, fallback=fallback)
         return cls(text=raw)
 
 
@@ -68,6 +69,31 @@ def attribute_fields(engine: Engine, lang: str) -> list[tuple[str, str]]:
     """(key, label) of every user attribute a parameter may draw from (no counting: menus must be instant)."""
     with Session(engine) as session:
         return [(a.key, a.label_de if lang == "de" else a.label_en) for a in all_attributes(session)]
+
+
+def resolve_sources(engine: Engine, params: Mapping[str, ParamSource]) -> dict[str, ParamSource]:
+    """Every `attr:KEY` and `contact:FIELD` checked against what exists, before anything is created.
+
+    An unknown key would skip every recipient as `missing_param`; it is refused naming the key and
+    listing the known ones. `attr:name` means the contact's own name when no attribute is called so.
+    """
+    with Session(engine) as session:
+        keys = [a.key for a in all_attributes(session)]
+    out: dict[str, ParamSource] = {}
+    for param, source in params.items():
+        fld = source.field
+        if fld is not None and fld.startswith("attr:") and fld[5:] not in keys:
+            if fld[5:] not in FIELDS:
+                known = ", ".join([f"attr:{k}" for k in keys] + [f"contact:{f}" for f in FIELDS])
+                raise BroadcastError("broadcast.error.unknown_attr", key=fld[5:], param=param, known=known)
+            source = ParamSource(field=fld[5:], fallback=source.fallback)
+        elif fld is not None and not fld.startswith("attr:") and fld not in FIELDS:
+            known = ", ".join(f"contact:{f}" for f in FIELDS)
+            raise BroadcastError(
+                "broadcast.error.unknown_field", key=fld.removeprefix("contact:"), param=param, known=known
+            )
+        out[param] = source
+    return out
 
 
 def template_def(template: Template) -> dict[str, Any]:
@@ -100,6 +126,8 @@ def find_template(settings: Settings, name: str, language: str) -> Template:
             if tpl.name == name and tpl.language == language:
                 if tpl.status != "APPROVED":
                     raise BroadcastError("broadcast.error.not_approved", name=name, status=tpl.status)
+                if tpl.unsupported:
+                    raise BroadcastError("broadcast.error.unsupported", name=name, reason=tpl.unsupported)
                 return tpl
     raise BroadcastError("broadcast.error.no_template", name=name, lang=language)
 
@@ -202,6 +230,7 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
     problems = param_problems(draft)
     if problems:
         raise BroadcastError("broadcast.error.params", problems=", ".join(problems))
+    draft.params = resolve_sources(engine, draft.params)
     scheduled = draft.scheduled_at if draft.scheduled_at and draft.scheduled_at > utcnow() else None
     with session_scope(engine) as session:
         row, created = store.create(
