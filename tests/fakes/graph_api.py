@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from tests.fakes import graph_rules
+
 TOKEN = "EAAtest-fake-graph-token"
 VERSION = "v23.0"
 PHONE_ID = "1234567890"
@@ -55,6 +57,7 @@ TITLES = {
     80007: "Rate limit issues",
     4: "Application request limit reached",
 }
+TITLES |= {k: v for k, v in graph_rules.TITLES.items() if k not in TITLES}
 
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
@@ -128,6 +131,8 @@ class State:
     # They are posted before the send is answered, so they always arrive before the sender knows the id.
     webhook: dict[str, Any] | None = None
     client: Any = None
+    media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
+    template_queries: list[dict[str, str]] = field(default_factory=list)  # query of each template-list GET
 
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
@@ -138,40 +143,7 @@ class State:
         )
         if found is None:
             return 132001, f"template {name!r} not approved in {lang!r}"
-        named = found.get("parameter_format") == "NAMED"
-        expected: dict[str, list[str]] = {}
-        for comp in found["components"]:
-            kind = comp["type"].lower()
-            if kind in ("header", "body") and comp.get("format", "TEXT") == "TEXT":
-                names = list(dict.fromkeys(PLACEHOLDER.findall(comp.get("text", ""))))
-                if names:
-                    expected[kind] = names
-            elif kind == "buttons":
-                for i, b in enumerate(comp["buttons"]):
-                    if b["type"] == "URL" and "{{" in b.get("url", ""):
-                        expected[f"button{i}"] = ["1"]
-        got: dict[str, list[dict[str, Any]]] = {}
-        for comp in tpl.get("components") or []:
-            key = comp.get("type")
-            if key == "button":
-                if comp.get("sub_type") != "url" or not str(comp.get("index", "")).isdigit():
-                    return 100, "bad button component"
-                key = f"button{comp['index']}"
-            got[str(key)] = comp.get("parameters") or []
-        for key in set(expected) | set(got):
-            params, names = got.get(key, []), expected.get(key, [])
-            if len(params) != len(names):
-                return 132000, f"{key}: {len(params)} parameters, template has {len(names)}"
-            for param, pname in zip(params, names, strict=True):
-                if param.get("type") != "text" or not isinstance(param.get("text"), str):
-                    return 132012, f"{key}: parameter is not text"
-                if not param["text"].strip():
-                    return 131008, f"{key}: empty parameter"
-                if "\n" in param["text"] or "\t" in param["text"]:
-                    return 132018, f"{key}: newline or tab in parameter"
-                if named and key in ("header", "body") and param.get("parameter_name") != pname:
-                    return 100, f"{key}: parameter_name {param.get('parameter_name')!r} != {pname!r}"
-        return None
+        return graph_rules.check_template_send(found, tpl, self.media_ids)
 
     def validate(self, body: dict[str, Any]) -> tuple[int, str] | None:
         if body.get("messaging_product") != "whatsapp" or body.get("type") != "template":
@@ -197,6 +169,8 @@ class State:
             "requests": self.requests,
             "errors": {str(k): v for k, v in self.errors.items()},
             "invalid": self.invalid[-20:],
+            "media_ids": sorted(self.media_ids),
+            "template_queries": self.template_queries[-20:],
             "window_max": self.window_max(),
             "first": times[0] if times else None,
             "last": times[-1] if times else None,
@@ -231,7 +205,16 @@ async def answer(
         conf = json.loads(body or b"{}")
         if conf.pop("reset", False):
             fresh = State()
-            for name in ("counts", "accepted_at", "recent", "requests", "errors", "invalid", "rules"):
+            for name in (
+                "counts",
+                "accepted_at",
+                "recent",
+                "requests",
+                "errors",
+                "invalid",
+                "rules",
+                "template_queries",
+            ):
                 setattr(state, name, getattr(fresh, name))
         for key, value in conf.items():
             setattr(state, key, value)
@@ -240,12 +223,15 @@ async def answer(
         return 401, error_body(190, "Invalid OAuth access token")
     if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        state.template_queries.append(query)
         limit, start = int(query.get("limit", 25)), int(query.get("after") or 0)
         page = state.templates[start : start + limit]
         paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
         if start + limit < len(state.templates):
             paging["next"] = f"http://fake/{VERSION}/{WABA_ID}/message_templates?after={start + limit}"
         return 200, json.dumps({"data": page, "paging": paging}).encode()
+    if method == "POST" and path == f"/{VERSION}/{PHONE_ID}/media":
+        return media_upload(state, headers, body)
     if method != "POST" or path != f"/{VERSION}/{PHONE_ID}/messages":
         return 404, error_body(100, f"Unknown path {path}")
     state.requests += 1
@@ -274,7 +260,7 @@ async def answer(
             code = 130429
     if code is not None:
         state.errors[int(code)] += 1
-        return (500 if code in (131000, 131016, 1, 2) else 400), error_body(int(code))
+        return (500 if code in graph_rules.SERVER_SIDE else 400), error_body(int(code))
     state.seq += 1
     state.counts[to] += 1
     state.accepted_at.append(now)
@@ -340,6 +326,19 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
         )
         if response.status_code != 200:
             state.invalid.append(f"webhook answered {response.status_code}")
+
+
+def media_upload(state: State, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    """POST /{phone-number-id}/media: multipart with messaging_product=whatsapp, a type and the file."""
+    ctype = headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data") or b'name="messaging_product"' not in body:
+        return 400, error_body(100, "multipart form with messaging_product, type and file expected")
+    if b'name="file"' not in body:
+        return 400, error_body(131008, "file is missing")
+    state.seq += 1
+    media_id = f"{9000000000 + state.seq}"
+    state.media_ids.add(media_id)
+    return 200, json.dumps({"id": media_id}).encode()
 
 
 REASONS = {
