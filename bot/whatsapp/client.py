@@ -83,6 +83,19 @@ class GraphClient:
                 return
             params = {"limit": page_size, "after": after, "fields": TEMPLATE_FIELDS}
 
+    def messaging_tier(self) -> str | None:
+        """The phone number's `messaging_limit_tier` (TIER_250 ... TIER_UNLIMITED), asked for explicitly."""
+        base = self.settings.whatsapp_api_url.rstrip("/")
+        response = self.http.get(
+            f"{base}/{self.settings.whatsapp_phone_number_id}",
+            params={"fields": "messaging_limit_tier,quality_rating"},
+            headers=_headers(self.settings),
+        )
+        if response.status_code != 200:
+            parse_send(response.status_code, response.content)
+        tier = response.json().get("messaging_limit_tier")
+        return str(tier) if tier else None
+
     def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
         """Upload a header file once to /{phone-number-id}/media; its id is then used for every send."""
         base = self.settings.whatsapp_api_url.rstrip("/")

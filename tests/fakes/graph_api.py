@@ -131,6 +131,7 @@ class State:
     # They are posted before the send is answered, so they always arrive before the sender knows the id.
     webhook: dict[str, Any] | None = None
     client: Any = None
+    tier: str = "TIER_250"  # the number's messaging_limit_tier (GET /{phone-number-id}?fields=...)
     media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
     template_queries: list[dict[str, str]] = field(default_factory=list)  # query of each template-list GET
 
@@ -230,6 +231,8 @@ async def answer(
         if start + limit < len(state.templates):
             paging["next"] = f"http://fake/{VERSION}/{WABA_ID}/message_templates?after={start + limit}"
         return 200, json.dumps({"data": page, "paging": paging}).encode()
+    if method == "GET" and path == f"/{VERSION}/{PHONE_ID}":
+        return phone_number(state, {k: v[0] for k, v in parse_qs(url.query).items()})
     if method == "POST" and path == f"/{VERSION}/{PHONE_ID}/media":
         return media_upload(state, headers, body)
     if method != "POST" or path != f"/{VERSION}/{PHONE_ID}/messages":
@@ -326,6 +329,17 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
         )
         if response.status_code != 200:
             state.invalid.append(f"webhook answered {response.status_code}")
+
+
+def phone_number(state: State, query: dict[str, str]) -> tuple[int, bytes]:
+    """GET /{phone-number-id}: like Meta, only the default fields unless `fields=` names more
+    (OpenAPI spec: "only default fields (id, display_phone_number, verified_name, quality_rating)")."""
+    data = {"id": PHONE_ID, "display_phone_number": "+49 30 123456", "verified_name": "Test", "quality_rating": "GREEN"}
+    wanted = [f for f in query.get("fields", "").split(",") if f]
+    if wanted:
+        extra = {"messaging_limit_tier": state.tier, "status": "CONNECTED"}
+        data = {k: v for k, v in (data | extra).items() if k in wanted or k == "id"}
+    return 200, json.dumps(data).encode()
 
 
 def media_upload(state: State, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.domain.phone import mask
-from bot.services.broadcasts import service
+from bot.services.broadcasts import limits, service
 from bot.services.broadcasts.throttle import TokenBucket
 from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Breaker, Kind, WhatsAppError
@@ -94,7 +94,8 @@ class BroadcastSender:
         self.run = Run(broadcast_id, owner)
         self.breaker = Breaker(settings.broadcast_breaker)
         self.quota_left: float = math.inf
-        self.quota_checked = 0.0
+        self.quota_checked = -math.inf
+        self.restricted = False
 
     # --- database steps, each its own short transaction on a worker thread ---
 
@@ -233,11 +234,12 @@ class BroadcastSender:
         return max(1, min(2000, int(self.bucket.rate * BATCH_SECONDS)))
 
     async def _quota(self) -> float:
-        if not self.settings.whatsapp_daily_limit:
-            return math.inf
+        """Recipients left today; looked up every 30 s, so a tier or restriction webhook applies within that."""
         if time.monotonic() - self.quota_checked > 30.0:
-            self.quota_left = self.settings.whatsapp_daily_limit - await self.db(self._daily_used)
             self.quota_checked = time.monotonic()
+            self.restricted = await asyncio.to_thread(limits.restricted, self.engine, self.settings)
+            limit = await asyncio.to_thread(limits.daily_limit, self.engine, self.settings)
+            self.quota_left = limit - await self.db(self._daily_used) if limit else math.inf
         return self.quota_left
 
     async def _produce(self, queue: asyncio.Queue[Job | None]) -> str:
@@ -252,6 +254,8 @@ class BroadcastSender:
             if self.run.lost:
                 return "lost"
             quota = await self._quota()
+            if self.restricted:
+                return "restricted"
             if quota <= 0:
                 return "limit"
             limit = int(min(self._batch_size(), quota))
@@ -329,6 +333,8 @@ class BroadcastSender:
                 stop_code=exc.code,
                 stop_reason=exc.title[:300],
             )
+        elif why == "restricted":
+            store.set_status(session, self.bid, ("running",), "paused", pause_reason="restricted")
         elif why == "limit":
             store.set_status(session, self.bid, ("running",), "paused", pause_reason="daily_limit")
         store.release_lease(session, self.bid, self.owner)
@@ -409,7 +415,8 @@ class Runner:
     def _quota_free(self) -> bool:
         with session_scope(self.engine) as session:
             used = store.recipients_since(session, utcnow() - timedelta(days=1))
-        return not self.settings.whatsapp_daily_limit or used < self.settings.whatsapp_daily_limit
+        limit = limits.daily_limit(self.engine, self.settings)
+        return not limit or used < limit
 
     def run_forever(self, poll: float = 2.0, until_idle: bool = False) -> None:
         while not self.stopping.is_set():

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.domain.contacts import ContactFilter
+from bot.services.broadcasts import limits
 from bot.services.broadcasts.scheduler import schedule, unschedule
 from bot.whatsapp.client import GraphClient
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
@@ -120,6 +121,11 @@ def templates(settings: Settings, refresh: bool = False) -> list[Template]:
     return found
 
 
+def forget_templates() -> None:
+    """Drop this process's template list (a template's status changed at Meta)."""
+    _template_cache.clear()
+
+
 def find_template(settings: Settings, name: str, language: str) -> Template:
     for refresh in (False, True):
         for tpl in templates(settings, refresh=refresh):
@@ -219,8 +225,10 @@ def preview(engine: Engine, settings: Settings, draft: Draft) -> Preview:
         counts = store.breakdown(
             session, draft.audience.contact_filter(), settings.default_region, draft.required_fields()
         )
-        used = store.recipients_since(session, utcnow() - timedelta(days=1)) if settings.whatsapp_daily_limit else 0
-    return Preview(counts, param_problems(draft), used, settings.whatsapp_daily_limit)
+    limit = limits.daily_limit(engine, settings)
+    with Session(engine) as session:
+        used = store.recipients_since(session, utcnow() - timedelta(days=1)) if limit else 0
+    return Preview(counts, param_problems(draft), used, limit)
 
 
 def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast, bool]:
