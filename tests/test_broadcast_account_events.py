@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 from bot.config.settings import Settings
 from bot.services.broadcasts import service
 from bot.services.broadcasts.sender import Runner
-from tests.broadcast_helpers import add_reachable, draft
-from tests.conftest import RunningApp
+from tests.broadcast_helpers import add_reachable, draft, phone
+from tests.conftest import RunningApp, wait_until
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack
-from tests.webhooks import post_meta, webhook_settings
+from tests.webhooks import APP_SECRET, post_meta, webhook_settings
 
 pytest_plugins = ("tests.broadcast_fixtures",)
 AUDIT = "C0AUDIT15"
@@ -117,3 +117,30 @@ def test_an_account_restriction_stops_sending_until_it_ends(running_app: Running
     assert (report.broadcast.status, report.broadcast.pause_reason) == ("paused", "restricted")
     assert fake_graph.stats()["requests"] == 0
     _audit_posts(running_app, "whatsapp.restriction")
+
+
+def test_the_report_counts_come_from_status_webhooks_sent_after_each_answer(
+    running_app: RunningApp, fake_graph: FakeGraph
+) -> None:
+    engine, settings = running_app.engine, running_app.settings
+    settings = settings.model_copy(update={"whatsapp_daily_limit": 0})
+    add_reachable(engine, 30)
+    fake_graph.configure(
+        webhook={
+            "url": f"{running_app.url}/whatsapp/webhook",
+            "secret": APP_SECRET,
+            "statuses": ["sent", "delivered", "read"],
+            "after": True,
+        },
+        rules={
+            phone(3): [{"statuses": ["sent", {"status": "failed", "code": 131026}]}],
+            phone(4): [{"statuses": ["sent", "delivered"]}],
+        },
+    )
+    row, _ = service.create(engine, settings, draft(settings))
+    _run(settings, engine)
+    want = {"read": 28, "delivered": 1, "failed": 1}
+    wait_until(lambda: service.report(engine, row.id or 0).counts == want, "statuses from the webhooks")
+    report = service.report(engine, row.id or 0)
+    assert report.counts == want and fake_graph.stats()["invalid"] == []
+    assert [(r.code, r.count) for r in report.reasons if r.status == "failed"] == [(131026, 1)]

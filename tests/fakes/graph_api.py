@@ -128,10 +128,13 @@ class State:
     seq: int = 0
     # Like Meta, post status webhooks for an accepted message: {"url", "secret", "statuses": [...]}; each
     # status "sent"/"delivered"/"read" or {"status": "failed", "code": N}; a rule step's "statuses" wins.
-    # They are posted before the send is answered, so they always arrive before the sender knows the id.
+    # They are posted before the send is answered, so they always arrive before the sender knows the id;
+    # with "after": true they follow the answer in the background, concurrently, as Meta sends them.
     webhook: dict[str, Any] | None = None
     client: Any = None
     tier: str = "TIER_250"  # the number's messaging_limit_tier (GET /{phone-number-id}?fields=...)
+    hooks: set[Any] = field(default_factory=set)  # status webhooks still being posted (webhook "after" mode)
+    hooks_posted: int = 0
     media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
     template_queries: list[dict[str, str]] = field(default_factory=list)  # query of each template-list GET
 
@@ -171,6 +174,8 @@ class State:
             "errors": {str(k): v for k, v in self.errors.items()},
             "invalid": self.invalid[-20:],
             "media_ids": sorted(self.media_ids),
+            "webhooks_pending": len(self.hooks),
+            "webhooks_posted": self.hooks_posted,
             "template_queries": self.template_queries[-20:],
             "window_max": self.window_max(),
             "first": times[0] if times else None,
@@ -269,7 +274,9 @@ async def answer(
     state.accepted_at.append(now)
     state.recent.append(now)
     wamid = f"wamid.FAKE{os.getpid()}x{state.seq:09d}"
-    if state.webhook:
+    if state.webhook and state.webhook.get("after"):
+        schedule_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
+    elif state.webhook:
         await post_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
     if step.get("drop"):  # accepted, but the answer never arrives
         return DROP
@@ -353,6 +360,22 @@ def media_upload(state: State, headers: dict[str, str], body: bytes) -> tuple[in
     media_id = f"{9000000000 + state.seq}"
     state.media_ids.add(media_id)
     return 200, json.dumps({"id": media_id}).encode()
+
+
+def schedule_statuses(state: State, wamid: str, to: str, statuses: list[Any]) -> None:
+    """Meta's way: the send is answered first; the statuses follow on their own, each message's in
+    order, many messages' at the same time (webhook config `"after": true`)."""
+
+    async def post() -> None:
+        try:
+            await post_statuses(state, wamid, to, statuses)
+            state.hooks_posted += len(statuses)
+        except Exception as exc:  # a webhook the app did not take is a finding, not a crash of the fake
+            state.invalid.append(f"webhook not delivered: {type(exc).__name__}")
+
+    task = asyncio.get_running_loop().create_task(post())
+    state.hooks.add(task)
+    task.add_done_callback(state.hooks.discard)
 
 
 REASONS = {
