@@ -1,12 +1,14 @@
 """A loopback fake of the WhatsApp Cloud API (Graph API) that validates requests and answers like Meta.
 
-It runs an asyncio HTTP/1.1 server (keep-alive, fast enough that a benchmark measures the sender),
+It runs an asyncio HTTP/1.1 server (keep-alive, fast enough that a benchmark measures the sender;
+HTTP/2 with prior knowledge on the same port, incl. GOAWAY: tests/fakes/graph_h2.py),
 in a thread (`start()`) or in its own process (`spawn()`, or `python -m tests.fakes.graph_api`).
 Tests steer and read it over HTTP (`/_fake/config`, `/_fake/stats`), so both modes work alike.
 
 Per-recipient scripts (`rules`: E.164 -> list of steps, used one per request) make it answer with
 an error code, slowly, or drop the connection after accepting; `throttle_mps` answers 130429 above a
 rate. It counts accepted messages per recipient and keeps the accept times for window checks.
+What a send body must look like, component by component, and the error titles: graph_rules.py.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from tests.fakes import graph_rules
+from tests.fakes import graph_h2, graph_rules
 
 TOKEN = "EAAtest-fake-graph-token"
 VERSION = "v23.0"
@@ -133,6 +135,7 @@ class State:
     webhook: dict[str, Any] | None = None
     client: Any = None
     tier: str = "TIER_250"  # the number's messaging_limit_tier (GET /{phone-number-id}?fields=...)
+    goaway_after: int = 0  # HTTP/2: send GOAWAY after this many answered streams on a connection (0: never)
     hooks: set[Any] = field(default_factory=set)  # status webhooks still being posted (webhook "after" mode)
     hooks_posted: int = 0
     media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
@@ -390,10 +393,15 @@ REASONS = {
 
 async def _serve_conn(state: State, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
+        first = True
         while True:
             line = await reader.readline()
             if not line:
                 return
+            if first and line == graph_h2.PREFACE[:16]:  # "PRI * HTTP/2.0\r\n": an HTTP/2 client (h2c)
+                await graph_h2.serve_h2(state, answer, DROP, reader, writer, line)
+                return
+            first = False
             method, target, _ = line.decode("latin-1").split(" ", 2)
             headers: dict[str, str] = {}
             while True:
