@@ -67,12 +67,41 @@ def _audience_options(
     return options
 
 
+TEMPLATE_SEARCH = "tpl_search"  # the external select used when a static one cannot hold every template
+
+
+def sendable(templates: Sequence[Template]) -> list[Template]:
+    """Approved templates of a kind we can fill (carousel, limited-time offer, catalog, authentication: not)."""
+    return [tpl for tpl in templates if tpl.status == "APPROVED" and not tpl.unsupported]
+
+
+def _template_option(tpl: Template) -> dict[str, Any]:
+    return option(cut(f"{tpl.name} · {tpl.language} · {tpl.category.lower()}", 75), template_value(tpl))
+
+
+def template_options(templates: Sequence[Template], query: str) -> list[dict[str, Any]]:
+    """Options for the template search: names containing what was typed, at most Slack's 100."""
+    needle = query.strip().lower()
+    found = [tpl for tpl in sendable(templates) if needle in tpl.name.lower() or needle in tpl.language.lower()]
+    return [_template_option(tpl) for tpl in found[:MAX_TEMPLATES]]
+
+
+def _template_element(approved: Sequence[Template], lang: str) -> dict[str, Any]:
+    if len(approved) <= MAX_TEMPLATES:
+        return {"type": "static_select", "action_id": "v", "options": [_template_option(t_) for t_ in approved]}
+    return {  # a WABA with hundreds of templates: the user types, the app answers with the matches
+        "type": "external_select",
+        "action_id": TEMPLATE_SEARCH,
+        "min_query_length": 0,
+        "placeholder": plain(t("broadcast.composer.template_search", lang)),
+    }
+
+
 def pick_view(
     templates: Sequence[Template], audiences: Sequence[tuple[int, str]], lang: str, meta: dict[str, Any], *, seal: Seal
 ) -> dict[str, Any]:
     """Step 1: template, recipients (a saved group's value is sealed), when, optional test number."""
-    # kinds we cannot fill (carousel, limited-time offer, catalog, authentication) are not offered
-    approved = [tpl for tpl in templates if tpl.status == "APPROVED" and not tpl.unsupported][:MAX_TEMPLATES]
+    approved = sendable(templates)
     if not approved:
         return message_view(lang, t("broadcast.composer.no_templates", lang))
     audience_options = _audience_options(lang, audiences, bool(meta.get("blk")), seal)
@@ -87,14 +116,7 @@ def pick_view(
             "block_id": "tpl",
             "label": plain(t("broadcast.composer.template", lang), 2000),
             "hint": plain(t("broadcast.composer.template_hint", lang), 2000),
-            "element": {
-                "type": "static_select",
-                "action_id": "v",
-                "options": [
-                    option(cut(f"{tpl.name} · {tpl.language} · {tpl.category.lower()}", 75), template_value(tpl))
-                    for tpl in approved
-                ],
-            },
+            "element": _template_element(approved, lang),
         },
         {
             "type": "input",
