@@ -33,7 +33,7 @@ def is_restricted(row: WhatsAppNumber | None, now: datetime | None = None) -> bo
 
 def running_with_template(session: Session, name: str | None, language: str | None) -> list[int]:
     """Running broadcasts that send this template (any language when `language` is None); all when name is None."""
-    stmt = select(Broadcast.id).where(Broadcast.status == "running")
+    stmt = select(Broadcast.id).where(Broadcast.status == "running")  # type: ignore[call-overload]
     if name is not None:
         stmt = stmt.where(Broadcast.template == name)
     if language:

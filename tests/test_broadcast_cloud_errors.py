@@ -31,7 +31,7 @@ def _run(settings: Settings, engine: Engine) -> None:
 
 def _statuses(engine: Engine, bid: int) -> dict[str, Delivery]:
     with Session(engine) as s:
-        return {d.phone: d for d in s.scalars(select(Delivery).where(Delivery.broadcast_id == bid))}
+        return {d.phone: d for d in s.scalars(select(Delivery).where(Delivery.broadcast_id == bid))}  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("code", [133010, 131005, 3, 131037, 131048, 368, 131031])
