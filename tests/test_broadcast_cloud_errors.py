@@ -16,10 +16,12 @@ from sqlmodel import Session
 from bot.config.settings import Settings
 from bot.services.broadcasts import service
 from bot.services.broadcasts.sender import Runner
-from bot.whatsapp.errors import KINDS, Kind, classify
+from bot.whatsapp.client import GraphClient
+from bot.whatsapp.errors import KINDS, Kind, WhatsAppError, classify
 from storage.models import Delivery
 from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.conftest import shared_path
+from tests.fakes import graph_rules
 from tests.fakes.graph_api import FakeGraph
 
 pytest_plugins = ("tests.broadcast_fixtures",)
@@ -136,3 +138,19 @@ def test_a_paused_broadcast_goes_on_when_the_daily_limit_becomes_unlimited(
     _run(wa_settings.model_copy(update={"whatsapp_daily_limit": 0}), engine)  # 0 = unlimited
     report = service.report(engine, row.id or 0)
     assert report.broadcast.status == "done" and report.counts == {"sent": 5}
+
+
+def test_the_fake_answers_every_code_on_metas_list_with_its_title(wa_settings: Settings, fake_graph: FakeGraph) -> None:
+    data = json.loads(shared_path("conformance", "whatsapp", "error-codes-broadcaster.json").read_text())
+    missing = [e["code"] for e in data["codes"] if e["code"] not in graph_rules.TITLES]
+    assert missing == []
+    client = GraphClient(wa_settings)
+    hello = next(t for t in client.templates() if t.name == "hello_world")
+    try:
+        for entry in data["codes"]:
+            fake_graph.configure(fail_all=entry["code"])
+            with pytest.raises(WhatsAppError) as err:
+                client.send("+4917012345678", hello, {})
+            assert err.value.code == entry["code"]
+    finally:
+        client.close()
