@@ -248,3 +248,21 @@ def test_an_unknown_attribute_key_is_refused_before_anything_is_created(
     assert main([*base, "--param", "1=attr:name", "--key", "n"]) == 0  # the contact's own name
     assert main([*base, "--param", "1=contact:name", "--key", "c"]) == 0
     assert sum(fake_graph.stats()["counts"].values()) == 4
+
+
+def test_a_header_file_is_uploaded_once_and_every_send_names_it_by_id(
+    more_templates: None,
+    cli_env: dict[str, str],
+    engine: Engine,
+    fake_graph: graph_api.FakeGraph,
+    tmp_path: Any,
+) -> None:
+    add_reachable(engine, 3)
+    picture = tmp_path / "banner.png"
+    picture.write_bytes(b"\x89PNG fake picture")
+    args = ["broadcast", "send", "--template", "gutschein", "--lang", "de", "--yes"]
+    params = [f"header.image=file:{picture}", "1=contact:name", "button.0=SOMMER25", "button.1=Gonçalves & Söhne"]
+    assert main([*args, *(x for p in params for x in ("--param", p))]) == 0
+    stats = fake_graph.stats()
+    assert len(stats["media_ids"]) == 1 and stats["invalid"] == []
+    assert stats["counts"] == {phone(i): 1 for i in range(3)}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import mimetypes
 import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.cli.common import open_engine
@@ -73,6 +75,15 @@ def _print_preview(preview: service.Preview, lang: str) -> None:
         )
 
 
+def _upload(settings: Settings, path: str) -> str:
+    try:
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        raise service.BroadcastError("broadcast.error.file", path=path, error=type(exc).__name__) from None
+    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return service.upload_header_file(settings, content, mime, Path(path).name)
+
+
 def output_lang(environ: Mapping[str, str] | None = None) -> str:
     """The CLI's own language: CONTACTBOT_LANG, else the locale (LC_ALL, LANG): German for de*, else English."""
     env = os.environ if environ is None else environ
@@ -93,6 +104,8 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             key, sep, value = raw.partition("=")
             if not sep:
                 raise service.BroadcastError("broadcast.error.param_syntax", value=raw)
+            if value.startswith("file:"):  # a header image/video/document: uploaded once, sent by its id
+                value = _upload(settings, value.removeprefix("file:"))
             params[key.strip()] = service.ParamSource.parse(value)
         params = service.resolve_sources(engine, params)
         draft = service.Draft(
@@ -243,7 +256,8 @@ def add_commands(sub: Any) -> None:
         "--param",
         action="append",
         metavar="KEY=VALUE",
-        help="KEY=fixed text, KEY=attr:ATTRIBUTE or KEY=contact:name, each optionally |FALLBACK",
+        help="KEY=fixed text, KEY=attr:ATTRIBUTE or KEY=contact:name, each optionally |FALLBACK; "
+        "a header file as header.image=file:PATH (uploaded once)",
     )
     p.add_argument("--audience", default="all", help="all, or a saved audience's id or name")
     p.add_argument("--at", help="ISO 8601 time with offset, e.g. 2026-12-01T09:00+01:00")

@@ -97,6 +97,17 @@ def resolve_sources(engine: Engine, params: Mapping[str, ParamSource]) -> dict[s
     return out
 
 
+def upload_header_file(settings: Settings, content: bytes, mime_type: str, filename: str) -> str:
+    """Upload an image/video/document header once; every send then names it by the returned media id."""
+    client = GraphClient(settings)
+    try:
+        return client.upload_media(content, mime_type, filename)
+    except WhatsAppError as exc:
+        raise BroadcastError("broadcast.error.upload", code=exc.code or exc.http_status, title=exc.title) from None
+    finally:
+        client.close()
+
+
 def template_def(template: Template) -> dict[str, Any]:
     return asdict(template)
 
