@@ -192,18 +192,19 @@ def params_view(
                 },
             }
         )
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": f"val:{p.key}",
-                "optional": True,
-                "label": plain(
-                    t("broadcast.composer.param_text", lang) + " / " + t("broadcast.composer.param_fallback", lang),
-                    2000,
-                ),
-                "element": {"type": "plain_text_input", "action_id": "v", "max_length": 500},
-            }
-        )
+        value_block: dict[str, Any] = {
+            "type": "input",
+            "block_id": f"val:{p.key}",
+            "optional": True,
+            "label": plain(
+                t("broadcast.composer.param_text", lang) + " / " + t("broadcast.composer.param_fallback", lang),
+                2000,
+            ),
+            "element": {"type": "plain_text_input", "action_id": "v", "max_length": 500},
+        }
+        if p.kind != "text":  # what a media, location, coupon or URL-suffix value looks like
+            value_block["hint"] = plain(t(f"broadcast.composer.kind.{p.kind}", lang), 2000)
+        blocks.append(value_block)
     return _modal(PARAMS_CALLBACK, lang, meta, blocks, t("broadcast.composer.next", lang))
 
 
