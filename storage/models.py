@@ -320,3 +320,18 @@ class EarlyStatus(SQLModel, table=True):
     error_code: int | None = None
     error_title: str | None = Field(default=None, max_length=300)
     received_at: datetime = _when(now=True)
+
+
+class WhatsAppNumber(SQLModel, table=True):
+    """What Meta last told us about our sending number (Graph API read or webhooks): the messaging
+    tier as a daily limit (0 = unlimited), the quality rating, and a restriction while it lasts."""
+
+    __tablename__ = "whatsapp_number"
+
+    phone_number_id: str = Field(primary_key=True, max_length=64)
+    tier: str | None = Field(default=None, max_length=20)
+    daily_limit: int | None = None
+    quality: str | None = Field(default=None, max_length=20)
+    restriction: str | None = Field(default=None, max_length=80)
+    restricted_until: datetime | None = _when()
+    updated_at: datetime = _when(now=True)

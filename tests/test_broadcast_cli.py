@@ -32,6 +32,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, db_url: str, fake_graph: graph_api.
         "WHATSAPP_DAILY_LIMIT": "0",
         "BROADCAST_CONCURRENCY": "4",
         "SLACK_BOT_TOKEN": "",
+        "CONTACTBOT_LANG": "de",  # `broadcast send` speaks the locale's language; these runs expect German
         **fake_graph.env(),
     }
     for key, value in env.items():

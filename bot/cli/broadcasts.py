@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import mimetypes
+import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.cli.common import open_engine
@@ -29,7 +33,10 @@ def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for tpl in found:
         params = ", ".join(tpl.keys) or "-"
-        print(f"{tpl.name:<32} {tpl.language:<6} {tpl.category:<14} {tpl.status:<9} {params}")
+        line = f"{tpl.name:<32} {tpl.language:<6} {tpl.category:<14} {tpl.status:<9} {params}"
+        if tpl.unsupported:  # shown, with why it is not offered for broadcasts
+            line += "  " + t(f"broadcast.unsupported.{tpl.unsupported}", output_lang())
+        print(line)
     return 0
 
 
@@ -68,8 +75,27 @@ def _print_preview(preview: service.Preview, lang: str) -> None:
         )
 
 
+def _upload(settings: Settings, path: str) -> str:
+    try:
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        raise service.BroadcastError("broadcast.error.file", path=path, error=type(exc).__name__) from None
+    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return service.upload_header_file(settings, content, mime, Path(path).name)
+
+
+def output_lang(environ: Mapping[str, str] | None = None) -> str:
+    """The CLI's own language: CONTACTBOT_LANG, else the locale (LC_ALL, LANG): German for de*, else English."""
+    env = os.environ if environ is None else environ
+    for name in ("CONTACTBOT_LANG", "LC_ALL", "LANG"):
+        value = (env.get(name) or "").strip().lower()
+        if value and value not in ("c", "posix"):
+            return "de" if value.startswith("de") else "en"
+    return "en"
+
+
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
-    lang = args.lang
+    lang = output_lang()
     engine = open_engine(settings)
     try:
         template = service.find_template(settings, args.template, args.lang_code)
@@ -78,7 +104,10 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             key, sep, value = raw.partition("=")
             if not sep:
                 raise service.BroadcastError("broadcast.error.param_syntax", value=raw)
+            if value.startswith("file:"):  # a header image/video/document: uploaded once, sent by its id
+                value = _upload(settings, value.removeprefix("file:"))
             params[key.strip()] = service.ParamSource.parse(value)
+        params = service.resolve_sources(engine, params)
         draft = service.Draft(
             template=template,
             params=params,
@@ -151,7 +180,8 @@ def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> i
     status = t(f"broadcast.status.{data['status']}", lang)
     print(f"#{data['id']} {data['template']} ({data['language']}): {status} - {counts or '-'}")
     if data["stop_code"]:
-        print("  " + t("broadcast.stopped_by", lang, code=data["stop_code"], reason=data["stop_reason"] or ""))
+        key = "broadcast.paused_by" if data["status"] == "paused" else "broadcast.stopped_by"
+        print("  " + t(key, lang, code=data["stop_code"], reason=data["stop_reason"] or ""))
     for r in report.reasons:
         print(f"  {t(f'broadcast.state.{r.status}', lang)} {r.code or '-'}: {r.title} ({number(r.count, lang)})")
     return 0
@@ -210,9 +240,12 @@ def add_commands(sub: Any) -> None:
         parser.add_argument("--lang", choices=["de", "en"], default="de", help="language of the output")
         return parser
 
-    p = sp("send", "create a broadcast (asks before sending unless --yes)")
+    # `send` keeps the README's contract: --lang is the template's language code; the output
+    # language comes from CONTACTBOT_LANG or the locale (see output_lang).
+    p = bsub.add_parser("send", help="create a broadcast (asks before sending unless --yes)")
     p.add_argument("--template", required=True)
     p.add_argument(
+        "--lang",
         "--lang-code",
         "--template-lang",
         dest="lang_code",
@@ -223,7 +256,8 @@ def add_commands(sub: Any) -> None:
         "--param",
         action="append",
         metavar="KEY=VALUE",
-        help="KEY=fixed text, KEY=attr:ATTRIBUTE or KEY=contact:name, each optionally |FALLBACK",
+        help="KEY=fixed text, KEY=attr:ATTRIBUTE or KEY=contact:name, each optionally |FALLBACK; "
+        "a header file as header.image=file:PATH (uploaded once)",
     )
     p.add_argument("--audience", default="all", help="all, or a saved audience's id or name")
     p.add_argument("--at", help="ISO 8601 time with offset, e.g. 2026-12-01T09:00+01:00")

@@ -47,14 +47,18 @@ class Settings(BaseSettings):
     whatsapp_business_account_id: str = Field(default="", alias="WHATSAPP_BUSINESS_ACCOUNT_ID")
     whatsapp_api_url: str = Field(default="https://graph.facebook.com/v23.0", alias="WHATSAPP_API_URL")
     whatsapp_max_mps: int = Field(default=80, ge=1, le=1000, alias="WHATSAPP_MAX_MPS")
-    # Unique recipients per rolling 24 h (Meta's messaging tier: 250, 2000, 10000, 100000); 0 = unlimited.
-    whatsapp_daily_limit: int = Field(default=250, ge=0, alias="WHATSAPP_DAILY_LIMIT")
+    # Unique recipients per rolling 24 h (Meta's messaging tier: 250, 1000, 10000, 100000); 0 = unlimited;
+    # not set: the tier Meta reports (webhooks, or read from the Graph API).
+    whatsapp_daily_limit: int | None = Field(default=None, ge=0, alias="WHATSAPP_DAILY_LIMIT")
     broadcast_concurrency: int = Field(default=50, ge=1, le=500, alias="BROADCAST_CONCURRENCY")
     # A worker that has not renewed its claim for this long is presumed dead; its in-flight rows
     # become `unknown` (never resent blindly).
     broadcast_lease_seconds: float = Field(default=60.0, gt=0, alias="BROADCAST_LEASE_SECONDS")
     # First delay after 131056 (Meta's pair limit is about one message per 6 s per recipient); x4 each time.
     broadcast_pair_delay: float = Field(default=6.0, gt=0, alias="BROADCAST_PAIR_DELAY_SECONDS")
+    # The same error code on this many recipients in a row pauses the broadcast with that reason
+    # instead of failing everyone (a template or account problem Meta reports per message).
+    broadcast_breaker: int = Field(default=5, ge=1, alias="BROADCAST_BREAKER")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset({"STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE"}), alias="CONTACTBOT_OPT_OUT_KEYWORDS"

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config.settings import Settings
-from bot.services import inbound
+from bot.services import account_events, inbound
 from storage.db import Engine, OperationalError
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def whatsapp_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
             return PlainTextResponse("body is not JSON", status_code=400)
         try:
             await run_in_threadpool(inbound.handle_meta, engine, settings, payload)
+            await run_in_threadpool(account_events.handle, engine, settings, payload)
         except OperationalError as exc:
             log.error("webhook: database unavailable (%s); WhatsApp will retry", type(exc).__name__)
             return PlainTextResponse("try again later", status_code=503)

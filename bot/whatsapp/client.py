@@ -17,7 +17,7 @@ import httpx
 
 from bot.config.settings import Settings
 from bot.whatsapp.errors import Ambiguous, WhatsAppError
-from bot.whatsapp.templates import Template, components, parse_template, send_body
+from bot.whatsapp.templates import TEMPLATE_FIELDS, Template, components, parse_template, send_body
 
 
 def parse_send(status: int, content: bytes) -> str:
@@ -71,7 +71,7 @@ class GraphClient:
     def _template_pages(self, page_size: int) -> Iterator[dict[str, Any]]:
         base = self.settings.whatsapp_api_url.rstrip("/")
         url = f"{base}/{self.settings.whatsapp_business_account_id}/message_templates"
-        params: dict[str, Any] = {"limit": page_size}
+        params: dict[str, Any] = {"limit": page_size, "fields": TEMPLATE_FIELDS}
         for _ in itertools.count():
             response = self.http.get(url, params=params, headers=_headers(self.settings))
             if response.status_code != 200:
@@ -81,7 +81,41 @@ class GraphClient:
             after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
             if not after or not (data.get("paging") or {}).get("next"):
                 return
-            params = {"limit": page_size, "after": after}
+            params = {"limit": page_size, "after": after, "fields": TEMPLATE_FIELDS}
+
+    def messaging_tier(self) -> str | None:
+        """The phone number's `messaging_limit_tier` (TIER_250 ... TIER_UNLIMITED), asked for explicitly."""
+        base = self.settings.whatsapp_api_url.rstrip("/")
+        response = self.http.get(
+            f"{base}/{self.settings.whatsapp_phone_number_id}",
+            params={"fields": "messaging_limit_tier,quality_rating"},
+            headers=_headers(self.settings),
+        )
+        if response.status_code != 200:
+            parse_send(response.status_code, response.content)
+        tier = response.json().get("messaging_limit_tier")
+        return str(tier) if tier else None
+
+    def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        """Upload a header file once to /{phone-number-id}/media; its id is then used for every send."""
+        base = self.settings.whatsapp_api_url.rstrip("/")
+        response = self.http.post(
+            f"{base}/{self.settings.whatsapp_phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, content, mime_type)},
+            headers=_headers(self.settings),
+        )
+        data = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        if response.status_code != 200 or not data.get("id"):
+            parse_send(response.status_code, response.content)
+        return str(data["id"])
+
+    def upload_media_from_url(self, url: str) -> str:
+        """Fetch a file (a Slack file's private URL, any https link) and upload it as above."""
+        got = self.http.get(url, follow_redirects=True)
+        got.raise_for_status()
+        mime = got.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        return self.upload_media(got.content, mime, url.rsplit("/", 1)[-1] or "file")
 
     def send(self, to: str, template: Template, values: Mapping[str, str]) -> str:
         body = send_body(to, template.name, template.language, components(template, values))

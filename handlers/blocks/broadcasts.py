@@ -68,11 +68,41 @@ def _audience_options(
     return options
 
 
+TEMPLATE_SEARCH = "tpl_search"  # the external select used when a static one cannot hold every template
+
+
+def sendable(templates: Sequence[Template]) -> list[Template]:
+    """Approved templates of a kind we can fill (carousel, limited-time offer, catalog, authentication: not)."""
+    return [tpl for tpl in templates if tpl.status == "APPROVED" and not tpl.unsupported]
+
+
+def _template_option(tpl: Template) -> dict[str, Any]:
+    return option(cut(f"{tpl.name} · {tpl.language} · {tpl.category.lower()}", 75), template_value(tpl))
+
+
+def template_options(templates: Sequence[Template], query: str) -> list[dict[str, Any]]:
+    """Options for the template search: names containing what was typed, at most Slack's 100."""
+    needle = query.strip().lower()
+    found = [tpl for tpl in sendable(templates) if needle in tpl.name.lower() or needle in tpl.language.lower()]
+    return [_template_option(tpl) for tpl in found[:MAX_TEMPLATES]]
+
+
+def _template_element(approved: Sequence[Template], lang: str) -> dict[str, Any]:
+    if len(approved) <= MAX_TEMPLATES:
+        return {"type": "static_select", "action_id": "v", "options": [_template_option(t_) for t_ in approved]}
+    return {  # a WABA with hundreds of templates: the user types, the app answers with the matches
+        "type": "external_select",
+        "action_id": TEMPLATE_SEARCH,
+        "min_query_length": 0,
+        "placeholder": plain(t("broadcast.composer.template_search", lang)),
+    }
+
+
 def pick_view(
     templates: Sequence[Template], audiences: Sequence[tuple[int, str]], lang: str, meta: dict[str, Any], *, seal: Seal
 ) -> dict[str, Any]:
     """Step 1: template, recipients (a saved group's value is sealed), when, optional test number."""
-    approved = [tpl for tpl in templates if tpl.status == "APPROVED"][:MAX_TEMPLATES]
+    approved = sendable(templates)
     if not approved:
         return message_view(lang, t("broadcast.composer.no_templates", lang))
     audience_options = _audience_options(lang, audiences, bool(meta.get("blk")), seal)
@@ -87,14 +117,7 @@ def pick_view(
             "block_id": "tpl",
             "label": plain(t("broadcast.composer.template", lang), 2000),
             "hint": plain(t("broadcast.composer.template_hint", lang), 2000),
-            "element": {
-                "type": "static_select",
-                "action_id": "v",
-                "options": [
-                    option(cut(f"{tpl.name} · {tpl.language} · {tpl.category.lower()}", 75), template_value(tpl))
-                    for tpl in approved
-                ],
-            },
+            "element": _template_element(approved, lang),
         },
         {
             "type": "input",
@@ -170,18 +193,19 @@ def params_view(
                 },
             }
         )
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": f"val:{p.key}",
-                "optional": True,
-                "label": plain(
-                    t("broadcast.composer.param_text", lang) + " / " + t("broadcast.composer.param_fallback", lang),
-                    2000,
-                ),
-                "element": {"type": "plain_text_input", "action_id": "v", "max_length": 500},
-            }
-        )
+        value_block: dict[str, Any] = {
+            "type": "input",
+            "block_id": f"val:{p.key}",
+            "optional": True,
+            "label": plain(
+                t("broadcast.composer.param_text", lang) + " / " + t("broadcast.composer.param_fallback", lang),
+                2000,
+            ),
+            "element": {"type": "plain_text_input", "action_id": "v", "max_length": 500},
+        }
+        if p.kind != "text":  # what a media, location, coupon or URL-suffix value looks like
+            value_block["hint"] = plain(t(f"broadcast.composer.kind.{p.kind}", lang), 2000)
+        blocks.append(value_block)
     return _modal(PARAMS_CALLBACK, lang, meta, blocks, t("broadcast.composer.next", lang))
 
 
@@ -262,8 +286,8 @@ def _reason_text(code: int | None, title: str, lang: str) -> str:
 def _status_text(report: Report, lang: str) -> str:
     b = report.broadcast
     status = t(f"broadcast.status.{b.status}", lang)
-    if b.status == "paused" and b.pause_reason == "daily_limit":
-        status = t("broadcast.paused.daily_limit", lang)
+    if b.status == "paused" and b.pause_reason in ("daily_limit", "breaker", "template", "restricted"):
+        status = t(f"broadcast.paused.{b.pause_reason}", lang)
     if b.status == "scheduled":
         status += " · " + t("broadcast.report.scheduled", lang, when=date_token(b.scheduled_at))
     kind = b.audience.get("kind") if b.audience.get("kind") in ("all", "filter") else "all"
@@ -325,7 +349,10 @@ def report_message(report: Report, lang: str, *, seal: Seal) -> dict[str, Any]:
     text = f"*{title}*\n{_status_text(report, lang)}\n{_counts_text(report, lang)}"
     if b.stop_code:
         text += "\n:octagonal_sign: " + t(
-            "broadcast.stopped_by", lang, code=b.stop_code, reason=_reason_text(b.stop_code, b.stop_reason or "", lang)
+            "broadcast.paused_by" if b.status == "paused" else "broadcast.stopped_by",
+            lang,
+            code=b.stop_code,
+            reason=_reason_text(b.stop_code, b.stop_reason or "", lang),
         )
     blocks: list[dict[str, Any]] = [{"type": "section", "block_id": f"bcr|{b.id}", "text": mrkdwn(text)}]
     if report.reasons:

@@ -28,11 +28,13 @@ from handlers.blocks.broadcasts import (
     CONFIRM_CALLBACK,
     PARAMS_CALLBACK,
     PICK_CALLBACK,
+    TEMPLATE_SEARCH,
     confirm_view,
     loading_view,
     message_view,
     params_view,
     pick_view,
+    template_options,
 )
 from handlers.clients.live_report import post_report
 from handlers.context import actor, deps, lang, refusal, sealer
@@ -254,7 +256,18 @@ def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) ->
         post_report(client, d.engine, row.id or 0, channel, user, sealer(context).seal)
 
 
+def on_template_search(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Suggestions for the template select of an account with more templates than a static select holds."""
+    try:
+        found = service.templates(deps(context).settings)
+    except (WhatsAppError, httpx.HTTPError) as exc:
+        log.warning("template search: list not read (%s)", type(exc).__name__)
+        found = []
+    ack(options=template_options(found, str(body.get("value") or "")))
+
+
 def register(app: App) -> None:
+    app.options(TEMPLATE_SEARCH)(on_template_search)
     app.view(PICK_CALLBACK)(ack=on_pick, lazy=[after_pick])
     app.view(PARAMS_CALLBACK)(ack=on_params, lazy=[after_params])
     app.view(CONFIRM_CALLBACK)(ack=_ack, lazy=[on_confirm])

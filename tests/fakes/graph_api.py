@@ -1,12 +1,14 @@
 """A loopback fake of the WhatsApp Cloud API (Graph API) that validates requests and answers like Meta.
 
-It runs an asyncio HTTP/1.1 server (keep-alive, fast enough that a benchmark measures the sender),
+It runs an asyncio HTTP/1.1 server (keep-alive, fast enough that a benchmark measures the sender;
+HTTP/2 with prior knowledge on the same port, incl. GOAWAY: tests/fakes/graph_h2.py),
 in a thread (`start()`) or in its own process (`spawn()`, or `python -m tests.fakes.graph_api`).
 Tests steer and read it over HTTP (`/_fake/config`, `/_fake/stats`), so both modes work alike.
 
 Per-recipient scripts (`rules`: E.164 -> list of steps, used one per request) make it answer with
 an error code, slowly, or drop the connection after accepting; `throttle_mps` answers 130429 above a
 rate. It counts accepted messages per recipient and keeps the accept times for window checks.
+What a send body must look like, component by component, and the error titles: graph_rules.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+
+from tests.fakes import graph_h2, graph_rules
 
 TOKEN = "EAAtest-fake-graph-token"
 VERSION = "v23.0"
@@ -55,6 +59,7 @@ TITLES = {
     80007: "Rate limit issues",
     4: "Application request limit reached",
 }
+TITLES |= {k: v for k, v in graph_rules.TITLES.items() if k not in TITLES}
 
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
@@ -125,9 +130,16 @@ class State:
     seq: int = 0
     # Like Meta, post status webhooks for an accepted message: {"url", "secret", "statuses": [...]}; each
     # status "sent"/"delivered"/"read" or {"status": "failed", "code": N}; a rule step's "statuses" wins.
-    # They are posted before the send is answered, so they always arrive before the sender knows the id.
+    # They are posted before the send is answered, so they always arrive before the sender knows the id;
+    # with "after": true they follow the answer in the background, concurrently, as Meta sends them.
     webhook: dict[str, Any] | None = None
     client: Any = None
+    tier: str = "TIER_250"  # the number's messaging_limit_tier (GET /{phone-number-id}?fields=...)
+    goaway_after: int = 0  # HTTP/2: send GOAWAY after this many answered streams on a connection (0: never)
+    hooks: set[Any] = field(default_factory=set)  # status webhooks still being posted (webhook "after" mode)
+    hooks_posted: int = 0
+    media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
+    template_queries: list[dict[str, str]] = field(default_factory=list)  # query of each template-list GET
 
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
@@ -138,40 +150,7 @@ class State:
         )
         if found is None:
             return 132001, f"template {name!r} not approved in {lang!r}"
-        named = found.get("parameter_format") == "NAMED"
-        expected: dict[str, list[str]] = {}
-        for comp in found["components"]:
-            kind = comp["type"].lower()
-            if kind in ("header", "body") and comp.get("format", "TEXT") == "TEXT":
-                names = list(dict.fromkeys(PLACEHOLDER.findall(comp.get("text", ""))))
-                if names:
-                    expected[kind] = names
-            elif kind == "buttons":
-                for i, b in enumerate(comp["buttons"]):
-                    if b["type"] == "URL" and "{{" in b.get("url", ""):
-                        expected[f"button{i}"] = ["1"]
-        got: dict[str, list[dict[str, Any]]] = {}
-        for comp in tpl.get("components") or []:
-            key = comp.get("type")
-            if key == "button":
-                if comp.get("sub_type") != "url" or not str(comp.get("index", "")).isdigit():
-                    return 100, "bad button component"
-                key = f"button{comp['index']}"
-            got[str(key)] = comp.get("parameters") or []
-        for key in set(expected) | set(got):
-            params, names = got.get(key, []), expected.get(key, [])
-            if len(params) != len(names):
-                return 132000, f"{key}: {len(params)} parameters, template has {len(names)}"
-            for param, pname in zip(params, names, strict=True):
-                if param.get("type") != "text" or not isinstance(param.get("text"), str):
-                    return 132012, f"{key}: parameter is not text"
-                if not param["text"].strip():
-                    return 131008, f"{key}: empty parameter"
-                if "\n" in param["text"] or "\t" in param["text"]:
-                    return 132018, f"{key}: newline or tab in parameter"
-                if named and key in ("header", "body") and param.get("parameter_name") != pname:
-                    return 100, f"{key}: parameter_name {param.get('parameter_name')!r} != {pname!r}"
-        return None
+        return graph_rules.check_template_send(found, tpl, self.media_ids)
 
     def validate(self, body: dict[str, Any]) -> tuple[int, str] | None:
         if body.get("messaging_product") != "whatsapp" or body.get("type") != "template":
@@ -197,6 +176,10 @@ class State:
             "requests": self.requests,
             "errors": {str(k): v for k, v in self.errors.items()},
             "invalid": self.invalid[-20:],
+            "media_ids": sorted(self.media_ids),
+            "webhooks_pending": len(self.hooks),
+            "webhooks_posted": self.hooks_posted,
+            "template_queries": self.template_queries[-20:],
             "window_max": self.window_max(),
             "first": times[0] if times else None,
             "last": times[-1] if times else None,
@@ -231,7 +214,16 @@ async def answer(
         conf = json.loads(body or b"{}")
         if conf.pop("reset", False):
             fresh = State()
-            for name in ("counts", "accepted_at", "recent", "requests", "errors", "invalid", "rules"):
+            for name in (
+                "counts",
+                "accepted_at",
+                "recent",
+                "requests",
+                "errors",
+                "invalid",
+                "rules",
+                "template_queries",
+            ):
                 setattr(state, name, getattr(fresh, name))
         for key, value in conf.items():
             setattr(state, key, value)
@@ -240,12 +232,17 @@ async def answer(
         return 401, error_body(190, "Invalid OAuth access token")
     if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        state.template_queries.append(query)
         limit, start = int(query.get("limit", 25)), int(query.get("after") or 0)
         page = state.templates[start : start + limit]
         paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
         if start + limit < len(state.templates):
             paging["next"] = f"http://fake/{VERSION}/{WABA_ID}/message_templates?after={start + limit}"
         return 200, json.dumps({"data": page, "paging": paging}).encode()
+    if method == "GET" and path == f"/{VERSION}/{PHONE_ID}":
+        return phone_number(state, {k: v[0] for k, v in parse_qs(url.query).items()})
+    if method == "POST" and path == f"/{VERSION}/{PHONE_ID}/media":
+        return media_upload(state, headers, body)
     if method != "POST" or path != f"/{VERSION}/{PHONE_ID}/messages":
         return 404, error_body(100, f"Unknown path {path}")
     state.requests += 1
@@ -274,13 +271,15 @@ async def answer(
             code = 130429
     if code is not None:
         state.errors[int(code)] += 1
-        return (500 if code in (131000, 131016, 1, 2) else 400), error_body(int(code))
+        return (500 if code in graph_rules.SERVER_SIDE else 400), error_body(int(code))
     state.seq += 1
     state.counts[to] += 1
     state.accepted_at.append(now)
     state.recent.append(now)
     wamid = f"wamid.FAKE{os.getpid()}x{state.seq:09d}"
-    if state.webhook:
+    if state.webhook and state.webhook.get("after"):
+        schedule_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
+    elif state.webhook:
         await post_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
     if step.get("drop"):  # accepted, but the answer never arrives
         return DROP
@@ -342,6 +341,46 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
             state.invalid.append(f"webhook answered {response.status_code}")
 
 
+def phone_number(state: State, query: dict[str, str]) -> tuple[int, bytes]:
+    """GET /{phone-number-id}: like Meta, only the default fields unless `fields=` names more
+    (OpenAPI spec: "only default fields (id, display_phone_number, verified_name, quality_rating)")."""
+    data = {"id": PHONE_ID, "display_phone_number": "+49 30 123456", "verified_name": "Test", "quality_rating": "GREEN"}
+    wanted = [f for f in query.get("fields", "").split(",") if f]
+    if wanted:
+        extra = {"messaging_limit_tier": state.tier, "status": "CONNECTED"}
+        data = {k: v for k, v in (data | extra).items() if k in wanted or k == "id"}
+    return 200, json.dumps(data).encode()
+
+
+def media_upload(state: State, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    """POST /{phone-number-id}/media: multipart with messaging_product=whatsapp, a type and the file."""
+    ctype = headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data") or b'name="messaging_product"' not in body:
+        return 400, error_body(100, "multipart form with messaging_product, type and file expected")
+    if b'name="file"' not in body:
+        return 400, error_body(131008, "file is missing")
+    state.seq += 1
+    media_id = f"{9000000000 + state.seq}"
+    state.media_ids.add(media_id)
+    return 200, json.dumps({"id": media_id}).encode()
+
+
+def schedule_statuses(state: State, wamid: str, to: str, statuses: list[Any]) -> None:
+    """Meta's way: the send is answered first; the statuses follow on their own, each message's in
+    order, many messages' at the same time (webhook config `"after": true`)."""
+
+    async def post() -> None:
+        try:
+            await post_statuses(state, wamid, to, statuses)
+            state.hooks_posted += len(statuses)
+        except Exception as exc:  # a webhook the app did not take is a finding, not a crash of the fake
+            state.invalid.append(f"webhook not delivered: {type(exc).__name__}")
+
+    task = asyncio.get_running_loop().create_task(post())
+    state.hooks.add(task)
+    task.add_done_callback(state.hooks.discard)
+
+
 REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -354,10 +393,15 @@ REASONS = {
 
 async def _serve_conn(state: State, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
+        first = True
         while True:
             line = await reader.readline()
             if not line:
                 return
+            if first and line == graph_h2.PREFACE[:16]:  # "PRI * HTTP/2.0\r\n": an HTTP/2 client (h2c)
+                await graph_h2.serve_h2(state, answer, DROP, reader, writer, line)
+                return
+            first = False
             method, target, _ = line.decode("latin-1").split(" ", 2)
             headers: dict[str, str] = {}
             while True:

@@ -27,10 +27,10 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.domain.phone import mask
-from bot.services.broadcasts import service
+from bot.services.broadcasts import limits, service
 from bot.services.broadcasts.throttle import TokenBucket
 from bot.whatsapp.client import AsyncSender
-from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError
+from bot.whatsapp.errors import Ambiguous, Breaker, Kind, WhatsAppError
 from bot.whatsapp.templates import components, send_body
 from storage import broadcasts as store
 from storage import early_status
@@ -62,6 +62,7 @@ class Run:
     owner: str
     results: list[dict[str, Any]] = field(default_factory=list)
     stop: WhatsAppError | None = None
+    pause: WhatsAppError | None = None  # the breaker tripped: paused with this error as the reason
     lost: bool = False  # the lease went to another process: send nothing more
     throttles: int = 0
     sent: int = 0
@@ -91,8 +92,10 @@ class BroadcastSender:
         self.concurrency = settings.broadcast_concurrency
         self.bucket = TokenBucket(settings.whatsapp_max_mps)
         self.run = Run(broadcast_id, owner)
+        self.breaker = Breaker(settings.broadcast_breaker)
         self.quota_left: float = math.inf
-        self.quota_checked = 0.0
+        self.quota_checked = -math.inf
+        self.restricted = False
 
     # --- database steps, each its own short transaction on a worker thread ---
 
@@ -171,15 +174,16 @@ class BroadcastSender:
     async def _worker(self, queue: asyncio.Queue[Job | None], sender: AsyncSender, no: int) -> None:
         while (job := await queue.get()) is not None:
             outcome = await self._send(job, sender, no)
+            self._watch(outcome)
             self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
 
     async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any]:
         if job.body is None:
             return {"id": job.id, "status": "skipped", "title": "missing_param"}
-        if self.run.stop is not None or self.run.lost:
+        if self._halted():
             return {"id": job.id, "status": "pending", "attempts_back": 1}
         await self.bucket.take()
-        if self.run.stop is not None or self.run.lost:
+        if self._halted():
             return {"id": job.id, "status": "pending", "attempts_back": 1}
         try:
             wamid = await sender.send(job.body, no)
@@ -190,6 +194,20 @@ class BroadcastSender:
             return self._on_error(job, exc)
         self.run.sent += 1
         return {"id": job.id, "status": "sent", "wamid": wamid, "sent_at": utcnow()}
+
+    def _halted(self) -> bool:
+        """Nothing more goes out: stopped, paused by the breaker, or the lease is gone."""
+        return self.run.stop is not None or self.run.pause is not None or self.run.lost
+
+    def _watch(self, outcome: dict[str, Any]) -> None:
+        """Feed the breaker: a send resets it; one code failing recipient after recipient trips it."""
+        if outcome["status"] == "sent":
+            self.breaker.success()
+            return
+        tripped = outcome["status"] == "failed" and self.breaker.failure(outcome.get("code"))
+        if tripped and self.run.pause is None and self.run.stop is None:
+            self.run.pause = WhatsAppError(outcome.get("code"), str(outcome.get("title") or ""), 400)
+            log.error("broadcast %s paused: error %s on recipients in a row", self.bid, outcome.get("code"))
 
     def _on_error(self, job: Job, exc: WhatsAppError) -> dict[str, Any]:
         base = {"id": job.id, "code": exc.code, "title": (exc.details or exc.title)[:300]}
@@ -216,11 +234,12 @@ class BroadcastSender:
         return max(1, min(2000, int(self.bucket.rate * BATCH_SECONDS)))
 
     async def _quota(self) -> float:
-        if not self.settings.whatsapp_daily_limit:
-            return math.inf
+        """Recipients left today; looked up every 30 s, so a tier or restriction webhook applies within that."""
         if time.monotonic() - self.quota_checked > 30.0:
-            self.quota_left = self.settings.whatsapp_daily_limit - await self.db(self._daily_used)
             self.quota_checked = time.monotonic()
+            self.restricted = await asyncio.to_thread(limits.restricted, self.engine, self.settings)
+            limit = await asyncio.to_thread(limits.daily_limit, self.engine, self.settings)
+            self.quota_left = limit - await self.db(self._daily_used) if limit else math.inf
         return self.quota_left
 
     async def _produce(self, queue: asyncio.Queue[Job | None]) -> str:
@@ -228,11 +247,15 @@ class BroadcastSender:
         while True:
             if self.run.stop is not None:
                 return "stopped"
+            if self.run.pause is not None:
+                return "breaker"
             if self.stopping.is_set():
                 return "shutdown"  # the lease is released: another process may go on at once
             if self.run.lost:
                 return "lost"
             quota = await self._quota()
+            if self.restricted:
+                return "restricted"
             if quota <= 0:
                 return "limit"
             limit = int(min(self._batch_size(), quota))
@@ -299,6 +322,19 @@ class BroadcastSender:
                 stop_code=exc.code,
                 stop_reason=(exc.details or exc.title)[:300],
             )
+        elif why == "breaker" and self.run.pause is not None:
+            exc = self.run.pause
+            store.set_status(
+                session,
+                self.bid,
+                ("running",),
+                "paused",
+                pause_reason="breaker",
+                stop_code=exc.code,
+                stop_reason=exc.title[:300],
+            )
+        elif why == "restricted":
+            store.set_status(session, self.bid, ("running",), "paused", pause_reason="restricted")
         elif why == "limit":
             store.set_status(session, self.bid, ("running",), "paused", pause_reason="daily_limit")
         store.release_lease(session, self.bid, self.owner)
@@ -379,7 +415,8 @@ class Runner:
     def _quota_free(self) -> bool:
         with session_scope(self.engine) as session:
             used = store.recipients_since(session, utcnow() - timedelta(days=1))
-        return used < self.settings.whatsapp_daily_limit
+        limit = limits.daily_limit(self.engine, self.settings)
+        return not limit or used < limit
 
     def run_forever(self, poll: float = 2.0, until_idle: bool = False) -> None:
         while not self.stopping.is_set():

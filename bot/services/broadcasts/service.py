@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.domain.contacts import ContactFilter
+from bot.services.broadcasts import limits
 from bot.services.broadcasts.scheduler import schedule, unschedule
 from bot.whatsapp.client import GraphClient
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
@@ -59,8 +60,9 @@ class ParamSource:
         source, _, fallback = raw.partition("|")
         if source.startswith("attr:") and len(source) > 5:
             return cls(field=source, fallback=fallback)
-        if source.startswith("contact:") and source.removeprefix("contact:") in FIELDS:
-            return cls(field=source.removeprefix("contact:"), fallback=fallback)
+        if source.startswith("contact:") and len(source) > 8:
+            name = source.removeprefix("contact:")  # an unknown field stays visible so it is refused, not sent as text
+            return cls(field=name if name in FIELDS else source, fallback=fallback)
         return cls(text=raw)
 
 
@@ -68,6 +70,42 @@ def attribute_fields(engine: Engine, lang: str) -> list[tuple[str, str]]:
     """(key, label) of every user attribute a parameter may draw from (no counting: menus must be instant)."""
     with Session(engine) as session:
         return [(a.key, a.label_de if lang == "de" else a.label_en) for a in all_attributes(session)]
+
+
+def resolve_sources(engine: Engine, params: Mapping[str, ParamSource]) -> dict[str, ParamSource]:
+    """Every `attr:KEY` and `contact:FIELD` checked against what exists, before anything is created.
+
+    An unknown key would skip every recipient as `missing_param`; it is refused naming the key and
+    listing the known ones. `attr:name` means the contact's own name when no attribute is called so.
+    """
+    with Session(engine) as session:
+        keys = [a.key for a in all_attributes(session)]
+    out: dict[str, ParamSource] = {}
+    for param, source in params.items():
+        fld = source.field
+        if fld is not None and fld.startswith("attr:") and fld[5:] not in keys:
+            if fld[5:] not in FIELDS:
+                known = ", ".join([f"attr:{k}" for k in keys] + [f"contact:{f}" for f in FIELDS])
+                raise BroadcastError("broadcast.error.unknown_attr", key=fld[5:], param=param, known=known)
+            source = ParamSource(field=fld[5:], fallback=source.fallback)
+        elif fld is not None and not fld.startswith("attr:") and fld not in FIELDS:
+            known = ", ".join(f"contact:{f}" for f in FIELDS)
+            raise BroadcastError(
+                "broadcast.error.unknown_field", key=fld.removeprefix("contact:"), param=param, known=known
+            )
+        out[param] = source
+    return out
+
+
+def upload_header_file(settings: Settings, content: bytes, mime_type: str, filename: str) -> str:
+    """Upload an image/video/document header once; every send then names it by the returned media id."""
+    client = GraphClient(settings)
+    try:
+        return client.upload_media(content, mime_type, filename)
+    except WhatsAppError as exc:
+        raise BroadcastError("broadcast.error.upload", code=exc.code or exc.http_status, title=exc.title) from None
+    finally:
+        client.close()
 
 
 def template_def(template: Template) -> dict[str, Any]:
@@ -94,12 +132,19 @@ def templates(settings: Settings, refresh: bool = False) -> list[Template]:
     return found
 
 
+def forget_templates() -> None:
+    """Drop this process's template list (a template's status changed at Meta)."""
+    _template_cache.clear()
+
+
 def find_template(settings: Settings, name: str, language: str) -> Template:
     for refresh in (False, True):
         for tpl in templates(settings, refresh=refresh):
             if tpl.name == name and tpl.language == language:
                 if tpl.status != "APPROVED":
                     raise BroadcastError("broadcast.error.not_approved", name=name, status=tpl.status)
+                if tpl.unsupported:
+                    raise BroadcastError("broadcast.error.unsupported", name=name, reason=tpl.unsupported)
                 return tpl
     raise BroadcastError("broadcast.error.no_template", name=name, lang=language)
 
@@ -191,8 +236,10 @@ def preview(engine: Engine, settings: Settings, draft: Draft) -> Preview:
         counts = store.breakdown(
             session, draft.audience.contact_filter(), settings.default_region, draft.required_fields()
         )
-        used = store.recipients_since(session, utcnow() - timedelta(days=1)) if settings.whatsapp_daily_limit else 0
-    return Preview(counts, param_problems(draft), used, settings.whatsapp_daily_limit)
+    limit = limits.daily_limit(engine, settings)
+    with Session(engine) as session:
+        used = store.recipients_since(session, utcnow() - timedelta(days=1)) if limit else 0
+    return Preview(counts, param_problems(draft), used, limit)
 
 
 def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast, bool]:
@@ -202,6 +249,7 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
     problems = param_problems(draft)
     if problems:
         raise BroadcastError("broadcast.error.params", problems=", ".join(problems))
+    draft.params = resolve_sources(engine, draft.params)
     scheduled = draft.scheduled_at if draft.scheduled_at and draft.scheduled_at > utcnow() else None
     with session_scope(engine) as session:
         row, created = store.create(
