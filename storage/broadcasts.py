@@ -28,26 +28,26 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.domain.contacts import ContactFilter
 from storage.contacts import filter_conditions
 from storage.message_status import StatusUpdate, rank_of, strongest
-from storage.models import Attribute, Broadcast, Contact, ContactAttribute, Delivery, utcnow
+from storage.models import Attribute, Broadcast, Contact, ContactAttribute, Delivery, table_of, utcnow
 from storage.types import UtcDateTime
 
 # Why a contact matched by the filter is not a recipient, checked in this order.
 EXCLUSIONS = ("not_whatsapp", "inactive", "blocked", "opted_out", "no_consent")
 FINAL = ("sent", "delivered", "read", "failed", "skipped", "unknown")
-D = Delivery.__table__  # type: ignore[attr-defined]
-B = Broadcast.__table__  # type: ignore[attr-defined]
+D = table_of(Delivery)
+B = table_of(Broadcast)
 
 
 def _exclusion_conditions() -> dict[str, ColumnElement[bool]]:
     return {
-        "not_whatsapp": Contact.messenger != "whatsapp",
-        "inactive": Contact.active == False,  # noqa: E712
-        "blocked": Contact.blocked == True,  # noqa: E712
+        "not_whatsapp": col(Contact.messenger) != "whatsapp",
+        "inactive": col(Contact.active) == False,  # noqa: E712
+        "blocked": col(Contact.blocked) == True,  # noqa: E712
         "opted_out": Contact.opted_out_at.is_not(None),  # type: ignore[union-attr]
         "no_consent": Contact.consent_at.is_(None),  # type: ignore[union-attr]
     }
@@ -65,14 +65,14 @@ def missing_condition(session: Session, field: str) -> ColumnElement[bool]:
     if field == "phone":
         return literal(False)
     key = field.removeprefix("attr:")
-    attr_id = session.scalar(select(Attribute.id).where(Attribute.key == key))
+    attr_id = session.scalar(select(col(Attribute.id)).where(col(Attribute.key) == key))
     if attr_id is None:
         return literal(True)
     return not_(
         exists(
-            select(ContactAttribute.contact_id).where(
-                ContactAttribute.contact_id == Contact.id,
-                ContactAttribute.attribute_id == attr_id,
+            select(col(ContactAttribute.contact_id)).where(
+                col(ContactAttribute.contact_id) == col(Contact.id),
+                col(ContactAttribute.attribute_id) == attr_id,
                 func.trim(ContactAttribute.value) != "",
             )
         )
@@ -109,7 +109,7 @@ def create(session: Session, **fields: Any) -> tuple[Broadcast, bool]:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        found = session.scalars(select(Broadcast).where(Broadcast.request_key == key)).first()
+        found = session.scalars(select(Broadcast).where(col(Broadcast.request_key) == key)).first()
         if found is None:
             raise
         return found, False
@@ -139,7 +139,7 @@ def start(
     click or a Slack retry can never freeze twice (and the unique (broadcast, contact) backs it up).
     """
     now = now or utcnow()
-    won = session.execute(
+    won = session.exec(
         update(B)
         .where(
             B.c.id == broadcast_id,
@@ -153,9 +153,9 @@ def start(
     missing = [missing_condition(session, f) for f in required_fields]
     status = case((or_(*missing), literal("skipped")), else_=literal("pending")) if missing else literal("pending")
     title = case((or_(*missing), literal("missing_param")), else_=literal(None)) if missing else literal(None)
-    source = select(literal(broadcast_id), Contact.id, Contact.phone, status, title, literal(0), literal(now)).where(
-        *filter_conditions(session, flt, region), *reachable()
-    )
+    source = select(
+        literal(broadcast_id), col(Contact.id), col(Contact.phone), status, title, literal(0), literal(now)
+    ).where(*filter_conditions(session, flt, region), *reachable())
     session.execute(
         insert(D).from_select(
             ["broadcast_id", "contact_id", "phone", "status", "error_title", "attempts", "updated_at"], source
@@ -170,7 +170,7 @@ def set_status(session: Session, broadcast_id: int, allowed_from: Iterable[str],
     """Change status only from the given ones; False when the broadcast had moved on meanwhile."""
     now = utcnow()
     extra: dict[str, Any] = {"finished_at": now} if to in ("done", "cancelled", "stopped") else {}
-    result = session.execute(
+    result = session.exec(
         update(B)
         .where(B.c.id == broadcast_id, B.c.status.in_(tuple(allowed_from)))
         .values(status=to, updated_at=now, **extra, **values)
@@ -194,7 +194,7 @@ def acquire_lease(session: Session, broadcast_id: int, owner: str, seconds: floa
     others = select(B.c.id).where(
         B.c.id != broadcast_id, B.c.lease_owner.is_not(None), B.c.lease_owner != owner, B.c.lease_until >= now
     )
-    result = session.execute(
+    result = session.exec(
         update(B)
         .where(
             B.c.id == broadcast_id,
@@ -216,7 +216,7 @@ def release_lease(session: Session, broadcast_id: int, owner: str) -> None:
 def recover_stale(session: Session, broadcast_id: int, lease_seconds: float) -> int:
     """Rows a dead sender left `sending`: Meta may have accepted them, so they become `unknown`."""
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    return session.execute(
+    return session.exec(
         update(D)
         .where(D.c.broadcast_id == broadcast_id, D.c.status == "sending", D.c.claimed_at < cutoff)
         .values(status="unknown", updated_at=utcnow())
@@ -263,16 +263,16 @@ def field_values(session: Session, contact_ids: Sequence[int], fields: Sequence[
         return out
     if "name" in fields or "phone" in fields:
         for cid, name, phone in session.execute(
-            select(Contact.id, Contact.name, Contact.phone).where(Contact.id.in_(contact_ids))
-        ):  # type: ignore[union-attr]
+            select(col(Contact.id), col(Contact.name), col(Contact.phone)).where(col(Contact.id).in_(contact_ids))
+        ):
             out[cid]["name"], out[cid]["phone"] = name or "", phone
     keys = [f.removeprefix("attr:") for f in fields if f.startswith("attr:")]
     if keys:
         stmt = (
-            select(ContactAttribute.contact_id, Attribute.key, ContactAttribute.value)
-            .join(Attribute, Attribute.id == ContactAttribute.attribute_id)
-            .where(ContactAttribute.contact_id.in_(contact_ids), Attribute.key.in_(keys))
-        )  # type: ignore[attr-defined]
+            select(col(ContactAttribute.contact_id), col(Attribute.key), col(ContactAttribute.value))
+            .join(Attribute, col(Attribute.id) == col(ContactAttribute.attribute_id))
+            .where(col(ContactAttribute.contact_id).in_(contact_ids), col(Attribute.key).in_(keys))
+        )
         for cid, key, value in session.execute(stmt):
             out[cid][f"attr:{key}"] = value
     return out
@@ -376,14 +376,14 @@ def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
             or_(
                 and_(
                     Broadcast.status.in_(("queued", "scheduled")),  # type: ignore[attr-defined]
-                    or_(Broadcast.scheduled_at.is_(None), Broadcast.scheduled_at <= now),
-                ),  # type: ignore[union-attr, operator]
-                Broadcast.status == "running",
-                and_(Broadcast.status == "paused", Broadcast.pause_reason == "daily_limit"),
+                    or_(col(Broadcast.scheduled_at).is_(None), col(Broadcast.scheduled_at) <= now),
+                ),
+                col(Broadcast.status) == "running",
+                and_(col(Broadcast.status) == "paused", col(Broadcast.pause_reason) == "daily_limit"),
             )
         )
-        .order_by(Broadcast.id)
-    )  # type: ignore[arg-type]
+        .order_by(col(Broadcast.id))
+    )
     return list(session.scalars(stmt).all())
 
 
@@ -407,7 +407,7 @@ def requeue(session: Session, broadcast_id: int, codes: Sequence[int | None], in
         conds.append(D.c.status == "unknown")
     if not conds:
         return 0
-    return session.execute(
+    return session.exec(
         update(D)
         .where(D.c.broadcast_id == broadcast_id, or_(*conds))
         .values(status="pending", attempts=0, next_attempt_at=None, updated_at=utcnow())
@@ -419,7 +419,7 @@ def set_report_message(session: Session, broadcast_id: int, channel_id: str, mes
 
 
 def skip_pending(session: Session, broadcast_id: int, reason: str) -> int:
-    return session.execute(
+    return session.exec(
         update(D)
         .where(D.c.broadcast_id == broadcast_id, D.c.status == "pending")
         .values(status="skipped", error_title=reason, updated_at=utcnow())

@@ -88,7 +88,7 @@ def _sqlite(conn: Connection, renames: bool) -> Iterator[bool]:
     indexes = conn.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contact' AND sql IS NOT NULL"
     ).all()
-    triggers = dict(
+    triggers: dict[str, str] = dict(
         conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'contact'"
         ).all()

@@ -24,10 +24,10 @@ from bot.domain.csv_format import (
     neutralise,
 )
 from storage.contacts import SORT_COLUMNS, filter_conditions
-from storage.models import Contact, ContactAttribute
+from storage.models import Contact, ContactAttribute, table_of
 
-contact = Contact.__table__  # type: ignore[attr-defined]
-contact_attrs = ContactAttribute.__table__  # type: ignore[attr-defined]
+contact = table_of(Contact)
+contact_attrs = table_of(ContactAttribute)
 CORE_COLUMNS = ("phone", "messenger", "name", "first_contact", "last_chat", "blocked", "status")
 _SOURCE = {
     "phone": "phone",

@@ -9,12 +9,29 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError  # noqa: F401 - re-exported, see below
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 # The layers above name the database handle (Engine, Session) and catch these errors through this
 # module: storage is the only package that imports SQLAlchemy/SQLModel (checked by import-linter).
+
+__all__ = [  # what the layers above import from here, re-exported names included
+    "DataError",
+    "Engine",
+    "IntegrityError",
+    "OperationalError",
+    "Session",
+    "bulk_cache",
+    "current_revision",
+    "database_password",
+    "engine_for",
+    "head_revision",
+    "make_engine",
+    "ping",
+    "session_scope",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

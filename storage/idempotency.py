@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import ProcessedEvent, utcnow
+from storage.models import ProcessedEvent, table_of, utcnow
 
-table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+table = table_of(ProcessedEvent)
 
 
 def claim(engine: Engine, key: str) -> bool:

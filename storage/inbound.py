@@ -20,13 +20,13 @@ from sqlmodel import Session
 
 from bot.domain.contacts import name_key
 from storage import audit
-from storage.models import Contact, Message, Ticket, utcnow
+from storage.models import Contact, Message, Ticket, table_of, utcnow
 from storage.types import UtcDateTime
 
 CHUNK = 500
-CONTACT: Table = Contact.__table__  # type: ignore[attr-defined]
-TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
-MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
+CONTACT: Table = table_of(Contact)
+TICKET: Table = table_of(Ticket)
+MESSAGE: Table = table_of(Message)
 Key = tuple[str, str]  # (phone, messenger)
 
 
@@ -128,7 +128,7 @@ def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage], out:
             names[m.key] = m.name
     known = _contacts(session, first)
     missing = sorted(k for k in first if k not in known)  # one lock order for every request
-    created: list[Any] = []
+    created: Sequence[Any] = []
     if missing:
         now = utcnow()
         rows = [
@@ -257,7 +257,7 @@ def _store(session: Session, fresh: Sequence[IncomingMessage], out: Outcome) -> 
         if not c.blocked:
             opened[c.id] = min(opened.get(c.id, m.at), m.at)
     tickets = _ensure_tickets(session, opened, out) if opened else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in fresh:
         c = contacts[m.key]
         rows.append(

@@ -6,9 +6,9 @@ Timestamps are timezone-aware UTC in Python and naive UTC in the database (stora
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UtcDateTime
@@ -320,3 +320,8 @@ class EarlyStatus(SQLModel, table=True):
     error_code: int | None = None
     error_title: str | None = Field(default=None, max_length=300)
     received_at: datetime = _when(now=True)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a model, for bulk SQL: SQLModel sets `__table__` on the class but does not declare it."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]  # set by the metaclass, absent from the stubs

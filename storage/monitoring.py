@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
+from sqlmodel import col
 
 from storage.models import Broadcast, Delivery
 
@@ -18,7 +19,7 @@ def delivery_queue(engine: Engine) -> dict[str, int]:
     so a scrape stays cheap with millions of finished delivery rows in the table."""
     counts = dict.fromkeys(QUEUE_STATUSES, 0)
     stmt = (
-        select(Delivery.status, func.count())
+        select(col(Delivery.status), func.count())
         .join(Broadcast, Broadcast.id == Delivery.broadcast_id)  # type: ignore[arg-type]
         .where(Broadcast.status.in_(OPEN_BROADCASTS), Delivery.status.in_(QUEUE_STATUSES))  # type: ignore[attr-defined]
         .group_by(Delivery.status)

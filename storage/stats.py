@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, func, inspect, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import AuditEntry, Contact, ContactTally, ImportRun
 
@@ -68,7 +68,7 @@ def _count(session: Session, *where: Any) -> int:
 def contact_counts(session: Session, now: datetime) -> ContactCounts:
     total = active = blocked = 0
     by_messenger: dict[str, int] = {}
-    stmt = select(ContactTally.active, ContactTally.blocked, ContactTally.messenger, ContactTally.n)
+    stmt = select(col(ContactTally.active), col(ContactTally.blocked), col(ContactTally.messenger), col(ContactTally.n))
     for is_active, is_blocked, messenger, n in session.execute(stmt).all():
         total += n
         active += n if is_active else 0
@@ -78,8 +78,8 @@ def contact_counts(session: Session, now: datetime) -> ContactCounts:
         total=total,
         active=active,
         blocked=blocked,
-        new_7d=_count(session, Contact.first_contact_at >= now - timedelta(days=7)),  # type: ignore[operator]
-        new_30d=_count(session, Contact.first_contact_at >= now - timedelta(days=30)),  # type: ignore[operator]
+        new_7d=_count(session, Contact.first_contact_at >= now - timedelta(days=7)),
+        new_30d=_count(session, Contact.first_contact_at >= now - timedelta(days=30)),
         by_messenger=dict(sorted(((m, n) for m, n in by_messenger.items() if n), key=lambda kv: (-kv[1], kv[0]))),
     )
 
@@ -115,7 +115,7 @@ def recent_exports(session: Session, now: datetime, limit: int = 3, days: int = 
     """Exports leave an audit entry whose action names them (`export`, `contact.export`, ...)."""
     stmt = (
         select(AuditEntry)
-        .where(AuditEntry.at >= now - timedelta(days=days), AuditEntry.action.like("%export%"))  # type: ignore[attr-defined,operator]
+        .where(col(AuditEntry.at) >= now - timedelta(days=days), col(AuditEntry.action).like("%export%"))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
         .limit(limit)
     )
