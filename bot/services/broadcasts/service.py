@@ -33,9 +33,9 @@ _template_cache: dict[tuple[str, str], tuple[float, list[Template]]] = {}
 
 
 class BroadcastError(ValueError):
-    """Refused before anything is sent; `code` is an i18n key, `values` fill it."""
+    """Refused before anything is sent; `code` is an i18n key, `values` fill it (one of them may be named `code`)."""
 
-    def __init__(self, code: str, **values: object) -> None:
+    def __init__(self, code: str, /, **values: object) -> None:
         super().__init__(code)
         self.code, self.values = code, values
 
@@ -76,7 +76,7 @@ def template_def(template: Template) -> dict[str, Any]:
 
 def template_from_def(data: Mapping[str, Any]) -> Template:
     params = tuple(TemplateParam(**p) for p in data.get("params", ()))
-    return Template(**{**data, "params": params})  # type: ignore[arg-type]
+    return Template(**{**data, "params": params})
 
 
 def templates(settings: Settings, refresh: bool = False) -> list[Template]:
