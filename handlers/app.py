@@ -67,6 +67,7 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
         if context.response_url:
             context["respond"] = RetryingRespond(response_url=context.response_url)
         next()
+        return None
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -15,13 +15,13 @@ from handlers.integrity import Sealer
 
 
 def deps(context: BoltContext) -> Deps:
-    return context["deps"]  # type: ignore[no-any-return]
+    return context["deps"]
 
 
 def lang(context: BoltContext, client: WebClient) -> str:
     if "lang" not in context:
         context["lang"] = user_lang(client, deps(context).engine, context.user_id)
-    return context["lang"]  # type: ignore[no-any-return]
+    return context["lang"]
 
 
 def refusal(context: BoltContext, language: str) -> str | None:

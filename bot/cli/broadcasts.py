@@ -16,6 +16,7 @@ from bot.services import audiences
 from bot.services.broadcasts import service
 from bot.services.broadcasts.delivery_report import write_csv
 from bot.services.broadcasts.sender import Runner
+from storage.broadcasts import EXCLUSIONS
 
 
 def _actor() -> str:
@@ -54,7 +55,7 @@ def _when(value: str | None) -> datetime | None:
 def _print_preview(preview: service.Preview, lang: str) -> None:
     b = preview.breakdown
     print(t("broadcast.cli.recipients", lang, n=number(preview.recipients, lang), matched=number(b["matched"], lang)))
-    for reason in (*service.store.EXCLUSIONS, "missing_param"):
+    for reason in (*EXCLUSIONS, "missing_param"):
         if b.get(reason):
             print(f"  - {t(f'broadcast.excluded.{reason}', lang)}: {number(b[reason], lang)}")
     if preview.over_limit:
@@ -206,7 +207,7 @@ def add_commands(sub: Any) -> None:
     bsub = bc.add_subparsers(dest="broadcast_command", required=True)
 
     def sp(name: str, help_: str) -> argparse.ArgumentParser:
-        parser = bsub.add_parser(name, help=help_)
+        parser: argparse.ArgumentParser = bsub.add_parser(name, help=help_)
         parser.add_argument("--lang", choices=["de", "en"], default="de", help="language of the output")
         return parser
 

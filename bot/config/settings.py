@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Annotated
 
@@ -59,11 +60,11 @@ class Settings(BaseSettings):
 
     @field_validator("admins", mode="before")
     @classmethod
-    def _parse_admins(cls, value: object) -> frozenset[str]:
+    def _parse_admins(cls, value: str | Iterable[str] | None) -> frozenset[str]:
         if isinstance(value, str):
             ids = {part.strip() for part in value.split(",") if part.strip()}
         else:
-            ids = set(value or ())  # type: ignore[arg-type]
+            ids = set(value or ())
         bad = sorted(i for i in ids if not SLACK_USER_ID.match(i))
         if bad:
             raise ValueError(f"not Slack user IDs (like U012ABCDEF): {', '.join(bad)}")
@@ -71,10 +72,10 @@ class Settings(BaseSettings):
 
     @field_validator("opt_out_keywords", mode="before")
     @classmethod
-    def _parse_keywords(cls, value: object) -> frozenset[str]:
+    def _parse_keywords(cls, value: str | Iterable[str] | None) -> frozenset[str]:
         if isinstance(value, str):
             return frozenset(p.strip().upper() for p in value.split(",") if p.strip())
-        return frozenset(str(v).upper() for v in (value or ()))  # type: ignore[union-attr]
+        return frozenset(str(v).upper() for v in (value or ()))
 
     @field_validator("default_region")
     @classmethod

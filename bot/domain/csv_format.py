@@ -176,11 +176,12 @@ def stamp(text: str) -> str | None:
     ISO dates (what export writes) take the C fast path; German and US forms fall back to strptime.
     """
     try:
-        when: datetime | None = datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text)
     except ValueError:
-        when = parse_when(text)
-        if when is None:
+        parsed = parse_when(text)
+        if parsed is None:
             return None
+        when = parsed
     if when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)
     elif len(text) == 19 and text[10] == " ":
@@ -272,7 +273,7 @@ def _control_share(head: bytes) -> float:
 def _delimiter(text: str) -> str:
     """The candidate that splits the header most while giving the first lines a steady field count."""
     lines = text.splitlines()[:50]
-    best, best_score = ",", 0
+    best, best_score = ",", 0.0
     for candidate in (";", ",", "\t"):
         rows = [r for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=candidate) if r]
         if not rows or len(rows[0]) < 2:

@@ -99,7 +99,7 @@ def attribute_values(engine: Engine, contact_ids: list[int]) -> dict[int, dict[i
         return values_for_many(session, contact_ids)
 
 
-def details(engine: Engine, contact_id: int) -> tuple[Contact, list, dict[int, str]]:  # type: ignore[type-arg]
+def details(engine: Engine, contact_id: int) -> tuple[Contact, list, dict[int, str]]:
     """A contact with every attribute definition and its values (for the details modal)."""
     with Session(engine) as session:
         contact = store.get(session, contact_id)

@@ -120,7 +120,7 @@ def generate(engine: Engine, count: int, *, tickets: float = 0.1, seed: int = 1,
     return done
 
 
-def _chunk(conn, first: int, n: int, tickets: float, rng: random.Random) -> int:  # type: ignore[no-untyped-def]
+def _chunk(conn, first: int, n: int, tickets: float, rng: random.Random) -> int:
     rows = list(_contacts(first, n, rng))
     bulk_insert(conn, rows)
     if tickets > 0:
@@ -128,7 +128,7 @@ def _chunk(conn, first: int, n: int, tickets: float, rng: random.Random) -> int:
     return n
 
 
-def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> None:
     picked = [p for p in phones if rng.random() < ratio]
     if not picked:
         return

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.config.settings import Settings
@@ -118,7 +119,8 @@ def _cut(text: str | None, limit: int = MAX_TEXT) -> str | None:
 
 def _describe(kind: str, raw: Mapping[str, Any]) -> str | None:
     """The text of a message, or a short language-neutral description of what it carries."""
-    body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    found = raw.get(kind)
+    body: Mapping[str, Any] = found if isinstance(found, dict) else {}
     if kind == "text":
         return _str(body.get("body"))
     if kind in MEDIA:
@@ -233,7 +235,7 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
             if not isinstance(value, dict):
                 batch.ignored += 1
                 continue
-            names = {}
+            names: dict[str, str] = {}
             for c in _dicts(value.get("contacts")):
                 wa_id, profile = _str(c.get("wa_id")), c.get("profile")
                 name = _str(profile.get("name")) if isinstance(profile, dict) else None
@@ -245,7 +247,7 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
                 _each(
                     batch,
                     _dicts(value.get("messages")),
-                    lambda r, n=names: _meta_message(r, n, settings),
+                    partial(_meta_message, names=names, settings=settings),
                     batch.messages.append,
                 )
             if "statuses" in value:

@@ -229,7 +229,7 @@ def confirm_view(
         lines.append(test_note)
     if preview.recipients == 0:
         lines.append(t("broadcast.error.no_recipients", lang))
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn("\n".join(lines))},
         {
             "type": "context",
