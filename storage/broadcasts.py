@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.domain.contacts import ContactFilter
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from storage.contacts import filter_conditions
 from storage.message_status import StatusUpdate, rank_of, strongest
 from storage.models import Attribute, Broadcast, Contact, ContactAttribute, Delivery, table_of, utcnow
@@ -38,7 +39,14 @@ from storage.types import UtcDateTime
 
 # Why a contact matched by the filter is not a recipient, checked in this order.
 EXCLUSIONS = ("not_whatsapp", "inactive", "blocked", "opted_out", "no_consent")
-FINAL = ("sent", "delivered", "read", "failed", "skipped", "unknown")
+FINAL = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.READ,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.SKIPPED,
+    DeliveryStatus.UNKNOWN,
+)
 D = table_of(Delivery)
 B = table_of(Broadcast)
 
@@ -143,15 +151,19 @@ def start(
         update(B)
         .where(
             B.c.id == broadcast_id,
-            B.c.status.in_(("queued", "scheduled")),
+            B.c.status.in_((BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED)),
             or_(B.c.scheduled_at.is_(None), B.c.scheduled_at <= now),
         )
-        .values(status="running", started_at=now, updated_at=now)
+        .values(status=BroadcastStatus.RUNNING, started_at=now, updated_at=now)
     ).rowcount
     if won != 1:
         return None
     missing = [missing_condition(session, f) for f in required_fields]
-    status = case((or_(*missing), literal("skipped")), else_=literal("pending")) if missing else literal("pending")
+    status = (
+        case((or_(*missing), literal(DeliveryStatus.SKIPPED.value)), else_=literal(DeliveryStatus.PENDING.value))
+        if missing
+        else literal(DeliveryStatus.PENDING.value)
+    )
     title = case((or_(*missing), literal("missing_param")), else_=literal(None)) if missing else literal(None)
     source = select(
         literal(broadcast_id), col(Contact.id), col(Contact.phone), status, title, literal(0), literal(now)
@@ -169,7 +181,9 @@ def start(
 def set_status(session: Session, broadcast_id: int, allowed_from: Iterable[str], to: str, **values: Any) -> bool:
     """Change status only from the given ones; False when the broadcast had moved on meanwhile."""
     now = utcnow()
-    extra: dict[str, Any] = {"finished_at": now} if to in ("done", "cancelled", "stopped") else {}
+    extra: dict[str, Any] = (
+        {"finished_at": now} if to in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED, BroadcastStatus.STOPPED) else {}
+    )
     result = session.exec(
         update(B)
         .where(B.c.id == broadcast_id, B.c.status.in_(tuple(allowed_from)))
@@ -198,7 +212,7 @@ def acquire_lease(session: Session, broadcast_id: int, owner: str, seconds: floa
         update(B)
         .where(
             B.c.id == broadcast_id,
-            B.c.status == "running",
+            B.c.status == BroadcastStatus.RUNNING,
             or_(B.c.lease_owner.is_(None), B.c.lease_owner == owner, B.c.lease_until < now),
             not_(exists(others)),
         )
@@ -218,8 +232,8 @@ def recover_stale(session: Session, broadcast_id: int, lease_seconds: float) -> 
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
     return session.exec(
         update(D)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status == "sending", D.c.claimed_at < cutoff)
-        .values(status="unknown", updated_at=utcnow())
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.SENDING, D.c.claimed_at < cutoff)
+        .values(status=DeliveryStatus.UNKNOWN, updated_at=utcnow())
     ).rowcount
 
 
@@ -238,7 +252,7 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
         select(D.c.id)
         .where(
             D.c.broadcast_id == broadcast_id,
-            D.c.status == "pending",
+            D.c.status == DeliveryStatus.PENDING,
             or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now),
         )
         .order_by(D.c.id)
@@ -248,7 +262,7 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
     stmt = (
         update(D)
         .where(D.c.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
         .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts)
     )
     rows = [Claimed(*r) for r in session.execute(stmt).all()]
@@ -347,7 +361,7 @@ def failure_reasons(session: Session, broadcast_id: int, limit: int = 8) -> list
     key = case((D.c.error_code.is_(None), D.c.error_title), else_=None).label("key")
     stmt = (
         select(D.c.status, D.c.error_code, key, func.max(D.c.error_title), n)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("failed", "skipped")))
+        .where(D.c.broadcast_id == broadcast_id, D.c.status.in_((DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)))
         .group_by(D.c.status, D.c.error_code, key)
         .order_by(n.desc())
         .limit(limit)
@@ -359,10 +373,12 @@ def open_work(session: Session, broadcast_id: int) -> tuple[int, int, datetime |
     """(pending, sending, earliest next attempt of the pending ones)."""
     row = session.execute(
         select(
-            func.sum(case((D.c.status == "pending", 1), else_=0)),
-            func.sum(case((D.c.status == "sending", 1), else_=0)),
-            func.min(case((D.c.status == "pending", func.coalesce(D.c.next_attempt_at, literal(utcnow()))))),
-        ).where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("pending", "sending")))
+            func.sum(case((D.c.status == DeliveryStatus.PENDING, 1), else_=0)),
+            func.sum(case((D.c.status == DeliveryStatus.SENDING, 1), else_=0)),
+            func.min(
+                case((D.c.status == DeliveryStatus.PENDING, func.coalesce(D.c.next_attempt_at, literal(utcnow()))))
+            ),
+        ).where(D.c.broadcast_id == broadcast_id, D.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)))
     ).one()
     return int(row[0] or 0), int(row[1] or 0), row[2]
 
@@ -375,11 +391,11 @@ def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
         .where(
             or_(
                 and_(
-                    Broadcast.status.in_(("queued", "scheduled")),  # type: ignore[attr-defined]
+                    Broadcast.status.in_((BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED)),  # type: ignore[attr-defined]
                     or_(col(Broadcast.scheduled_at).is_(None), col(Broadcast.scheduled_at) <= now),
                 ),
-                col(Broadcast.status) == "running",
-                and_(col(Broadcast.status) == "paused", col(Broadcast.pause_reason) == "daily_limit"),
+                col(Broadcast.status) == BroadcastStatus.RUNNING,
+                and_(col(Broadcast.status) == BroadcastStatus.PAUSED, col(Broadcast.pause_reason) == "daily_limit"),
             )
         )
         .order_by(col(Broadcast.id))
@@ -390,7 +406,16 @@ def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
 def recipients_since(session: Session, since: datetime) -> int:
     """Unique numbers messaged (or possibly messaged) since then: what Meta's daily tier counts."""
     stmt = select(func.count(func.distinct(D.c.phone))).where(
-        D.c.claimed_at >= since, D.c.status.in_(("sending", "sent", "delivered", "read", "unknown"))
+        D.c.claimed_at >= since,
+        D.c.status.in_(
+            (
+                DeliveryStatus.SENDING,
+                DeliveryStatus.SENT,
+                DeliveryStatus.DELIVERED,
+                DeliveryStatus.READ,
+                DeliveryStatus.UNKNOWN,
+            )
+        ),
     )
     return int(session.scalar(stmt) or 0)
 
@@ -400,17 +425,17 @@ def requeue(session: Session, broadcast_id: int, codes: Sequence[int | None], in
     conds: list[ColumnElement[bool]] = []
     real = [c for c in codes if c is not None]
     if real:
-        conds.append(and_(D.c.status == "failed", D.c.error_code.in_(real)))
+        conds.append(and_(D.c.status == DeliveryStatus.FAILED, D.c.error_code.in_(real)))
     if None in codes:
-        conds.append(and_(D.c.status == "failed", D.c.error_code.is_(None)))
+        conds.append(and_(D.c.status == DeliveryStatus.FAILED, D.c.error_code.is_(None)))
     if include_unknown:
-        conds.append(D.c.status == "unknown")
+        conds.append(D.c.status == DeliveryStatus.UNKNOWN)
     if not conds:
         return 0
     return session.exec(
         update(D)
         .where(D.c.broadcast_id == broadcast_id, or_(*conds))
-        .values(status="pending", attempts=0, next_attempt_at=None, updated_at=utcnow())
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
     ).rowcount
 
 
@@ -421,8 +446,8 @@ def set_report_message(session: Session, broadcast_id: int, channel_id: str, mes
 def skip_pending(session: Session, broadcast_id: int, reason: str) -> int:
     return session.exec(
         update(D)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status == "pending")
-        .values(status="skipped", error_title=reason, updated_at=utcnow())
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SKIPPED, error_title=reason, updated_at=utcnow())
     ).rowcount
 
 
@@ -441,7 +466,7 @@ def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
     ]
     if not rows:
         return
-    failed = bindparam("b_status") == "failed"
+    failed = bindparam("b_status") == DeliveryStatus.FAILED
     session.connection().execute(
         update(D)
         .where(D.c.wa_message_id == bindparam("b_id"), rank_of(D.c.status) < bindparam("b_rank"))

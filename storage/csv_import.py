@@ -51,6 +51,7 @@ from bot.domain.csv_format import (
     neutralise,
 )
 from bot.domain.csv_rows import STAGE_COLUMNS, AttributeColumn, ColumnMap, Normaliser, Staged, error_row, validate_job
+from bot.domain.statuses import ImportStatus
 from storage import bulk_load
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow, ImportRun, table_of
 
@@ -535,7 +536,9 @@ def stale_previews(conn: Connection, before: datetime) -> list[int]:
     """Previews nobody confirmed or cancelled since `before`: their staged rows only take space."""
     return [
         int(i)
-        for i in conn.execute(select(runs.c.id).where(runs.c.status == "preview", runs.c.created_at < before)).scalars()
+        for i in conn.execute(
+            select(runs.c.id).where(runs.c.status == ImportStatus.PREVIEW, runs.c.created_at < before)
+        ).scalars()
     ]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
 from bot.domain.contacts import name_key
+from bot.domain.statuses import TicketStatus
 from storage import audit
 from storage.models import Contact, Message, Ticket, table_of, utcnow
 from storage.types import UtcDateTime
@@ -189,7 +190,7 @@ def _open_tickets(session: Session, contact_ids: Sequence[int]) -> dict[int, int
     for part in _chunks(contact_ids):
         rows = session.execute(
             select(TICKET.c.contact_id, TICKET.c.id)
-            .where(TICKET.c.status == "open", TICKET.c.contact_id.in_(part))
+            .where(TICKET.c.status == TicketStatus.OPEN, TICKET.c.contact_id.in_(part))
             .order_by(TICKET.c.id)
         )
         found.update({cid: tid for cid, tid in rows})
@@ -204,7 +205,7 @@ def _ensure_tickets(session: Session, opened: dict[int, datetime], out: Outcome)
         rows = [
             {
                 "contact_id": cid,
-                "status": "open",
+                "status": TicketStatus.OPEN,
                 "opened_at": opened[cid],
                 "closed_at": None,
                 "last_message_at": None,

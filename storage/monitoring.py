@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from storage.models import Broadcast, Delivery
 
-QUEUE_STATUSES = ("pending", "sending")
+QUEUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 # Broadcasts whose pending rows will still be sent (a cancelled or stopped one's never will).
-OPEN_BROADCASTS = ("scheduled", "queued", "running", "paused")
+OPEN_BROADCASTS = (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED)
 
 
 def delivery_queue(engine: Engine) -> dict[str, int]:
@@ -17,7 +18,7 @@ def delivery_queue(engine: Engine) -> dict[str, int]:
 
     Driven by the few open broadcasts, each walked on `ix_delivery_claim (broadcast_id, status, id)`,
     so a scrape stays cheap with millions of finished delivery rows in the table."""
-    counts = dict.fromkeys(QUEUE_STATUSES, 0)
+    counts = {str(status): 0 for status in QUEUE_STATUSES}
     stmt = (
         select(col(Delivery.status), func.count())
         .join(Broadcast, Broadcast.id == Delivery.broadcast_id)  # type: ignore[arg-type]

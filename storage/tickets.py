@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from bot.domain.statuses import TicketStatus
 from storage.models import Message, Ticket
 
 
@@ -37,9 +38,9 @@ def get(session: Session, ticket_id: int) -> Ticket | None:
 
 def close(session: Session, ticket: Ticket, at: datetime) -> bool:
     """Close an open ticket; False when it was closed already (closing twice changes nothing)."""
-    if ticket.status == "closed":
+    if ticket.status == TicketStatus.CLOSED:
         return False
-    ticket.status, ticket.closed_at = "closed", at
+    ticket.status, ticket.closed_at = TicketStatus.CLOSED, at
     session.add(ticket)
     session.flush()
     return True

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.cli.common import open_engine
 from bot.config.settings import Settings
+from bot.domain.statuses import BroadcastStatus
 from bot.i18n import number, t
 from bot.services import audiences
 from bot.services.broadcasts import service
@@ -112,7 +113,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             status=t(f"broadcast.status.{row.status}", lang),
         )
     )
-    if row.status == "queued" and not args.queue:
+    if row.status == BroadcastStatus.QUEUED and not args.queue:
         Runner(settings, engine).pump()
         return _print_status(engine, row.id or 0, lang, as_json=False)
     return 0

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from bot.domain.contacts import name_key
+from bot.domain.statuses import TicketStatus
 from storage import bulk_load
 from storage import demo_data as store
 from storage.contacts import bulk_insert
@@ -139,7 +140,7 @@ def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> No
         ticket_rows.append(
             {
                 "contact_id": cid,
-                "status": "open" if rng.random() < 0.3 else "closed",
+                "status": TicketStatus.OPEN if rng.random() < 0.3 else TicketStatus.CLOSED,
                 "opened_at": when - timedelta(minutes=30),
                 "closed_at": None,
                 "last_message_at": when,

@@ -21,6 +21,7 @@ from typing import Any
 from bot.domain.csv_format import FileProblem, sniff
 from bot.domain.csv_rows import ColumnMap
 from bot.domain.phone import to_e164_many
+from bot.domain.statuses import ImportStatus
 from bot.i18n import t
 from storage import csv_import as store
 from storage.csv_import import Counts
@@ -54,7 +55,7 @@ class Preview:
     counts: Counts
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first few rejected rows
     new_attributes: list[str] = field(default_factory=list)
-    status: str = "preview"
+    status: str = ImportStatus.PREVIEW
     created_by: str = ""
 
     def as_json(self, lang: str = "en") -> dict[str, Any]:
@@ -145,7 +146,7 @@ def preview(
                 file_id=file_id,
                 file_name=file_name[:255],
                 file_sha256=sha,
-                status="preview",
+                status=ImportStatus.PREVIEW,
                 created_by=actor[:50],
                 channel_id=channel_id,
                 thread_ts=thread_ts,
@@ -176,7 +177,7 @@ def load(engine: Engine, run_id: int) -> Preview:
         run = store.get_run(conn, run_id)
         if run is None:
             raise ImportRefused("import.gone")
-        errors = store.rejected_rows(conn, run_id, SHOWN_ERRORS) if run.status == "preview" else []
+        errors = store.rejected_rows(conn, run_id, SHOWN_ERRORS) if run.status == ImportStatus.PREVIEW else []
     summary = run.summary or {}
     counts = Counts(**summary.get("counts", {}))
     return Preview(
@@ -216,7 +217,7 @@ def apply_run(
         run = store.get_run(conn, run_id)
         if run is None:
             raise ImportRefused("import.gone")
-        if not store.claim(conn, run_id, "preview", "applied"):
+        if not store.claim(conn, run_id, ImportStatus.PREVIEW, ImportStatus.APPLIED):
             raise ImportRefused("import.already", status=store.get_run(conn, run_id).status)
         summary = dict(run.summary or {})
         cols = store.map_columns(conn, list(summary.get("headers", [])))
@@ -240,7 +241,7 @@ def apply_run(
         counts,
         [],
         list(summary.get("new_attributes", [])),
-        "applied",
+        ImportStatus.APPLIED,
         run.created_by,
     )
 
@@ -250,7 +251,7 @@ def cancel_run(engine: Engine, run_id: int, actor: str) -> Preview:
         run = store.get_run(conn, run_id)
         if run is None:
             raise ImportRefused("import.gone")
-        if not store.claim(conn, run_id, "preview", "cancelled"):
+        if not store.claim(conn, run_id, ImportStatus.PREVIEW, ImportStatus.CANCELLED):
             raise ImportRefused("import.already", status=run.status)
         store.discard(conn, run_id)
         store.update_run(conn, run_id, applied_by=actor[:50], applied_at=utcnow())
@@ -261,7 +262,7 @@ def cancel_run(engine: Engine, run_id: int, actor: str) -> Preview:
         run.file_name,
         int(summary.get("rows", 0)),
         Counts(**summary.get("counts", {})),
-        status="cancelled",
+        status=ImportStatus.CANCELLED,
         created_by=run.created_by,
     )
 

@@ -14,6 +14,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.statuses import ImportStatus
 from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
@@ -64,7 +65,7 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
             show(blocks.cancelled(imports.cancel_run(engine, run_id, actor(context)), user, language))
             return
         current = imports.load(engine, run_id)
-        if current.status != "preview":
+        if current.status != ImportStatus.PREVIEW:
             raise imports.ImportRefused("import.already", status=current.status)
         show(blocks.progress(current.file_name, "update", 0, language))  # no buttons while it runs
 
@@ -97,9 +98,9 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
 def _final(engine: Any, run_id: int, user: str, language: str) -> dict[str, Any] | None:
     """A second click found the run finished: show its outcome instead of stale buttons."""
     run = imports.load(engine, run_id)
-    if run.status == "applied":
+    if run.status == ImportStatus.APPLIED:
         return blocks.done(run, user, language)
-    if run.status == "cancelled":
+    if run.status == ImportStatus.CANCELLED:
         return blocks.cancelled(run, user, language)
     return None
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from bot.config.settings import Settings
 from bot.domain.phone import mask
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.services.broadcasts import service
 from bot.services.broadcasts.throttle import TokenBucket
 from bot.whatsapp.client import AsyncSender
@@ -176,21 +177,21 @@ class BroadcastSender:
 
     async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any]:
         if job.body is None:
-            return {"id": job.id, "status": "skipped", "title": "missing_param"}
+            return {"id": job.id, "status": DeliveryStatus.SKIPPED, "title": "missing_param"}
         if self.run.stop is not None or self.run.lost:
-            return {"id": job.id, "status": "pending", "attempts_back": 1}
+            return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
         await self.bucket.take()
         if self.run.stop is not None or self.run.lost:
-            return {"id": job.id, "status": "pending", "attempts_back": 1}
+            return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
         try:
             wamid = await sender.send(job.body, no)
         except Ambiguous as exc:
             log.warning("broadcast %s: no answer for %s (%s): marked unknown", self.bid, mask(job.phone), exc)
-            return {"id": job.id, "status": "unknown", "title": str(exc)[:300]}
+            return {"id": job.id, "status": DeliveryStatus.UNKNOWN, "title": str(exc)[:300]}
         except WhatsAppError as exc:
             return self._on_error(job, exc)
         self.run.sent += 1
-        return {"id": job.id, "status": "sent", "wamid": wamid, "sent_at": utcnow()}
+        return {"id": job.id, "status": DeliveryStatus.SENT, "wamid": wamid, "sent_at": utcnow()}
 
     def _on_error(self, job: Job, exc: WhatsAppError) -> dict[str, Any]:
         base = {"id": job.id, "code": exc.code, "title": (exc.details or exc.title)[:300]}
@@ -199,19 +200,23 @@ class BroadcastSender:
             self.run.throttles += 1
             pause = min(60.0, 2.0 ** min(self.run.throttles, 6)) * random.uniform(0.75, 1.25)
             self.bucket.slow_down(pause)
-            return base | {"status": "pending", "attempts_back": 1, "next_at": now + timedelta(seconds=pause)}
+            return base | {
+                "status": DeliveryStatus.PENDING,
+                "attempts_back": 1,
+                "next_at": now + timedelta(seconds=pause),
+            }
         if exc.kind is Kind.PAIR and job.attempts < MAX_PAIR_DELAYS:
             delay = self.settings.broadcast_pair_delay * 4 ** (job.attempts - 1)
-            return base | {"status": "pending", "next_at": now + timedelta(seconds=delay)}
+            return base | {"status": DeliveryStatus.PENDING, "next_at": now + timedelta(seconds=delay)}
         if exc.kind is Kind.TRANSIENT and job.attempts < MAX_ATTEMPTS:
             delay = 2.0**job.attempts * random.uniform(0.8, 1.2)
-            return base | {"status": "pending", "next_at": now + timedelta(seconds=delay)}
+            return base | {"status": DeliveryStatus.PENDING, "next_at": now + timedelta(seconds=delay)}
         if exc.kind is Kind.FATAL:
             if self.run.stop is None:
                 self.run.stop = exc
                 log.error("broadcast %s stopped by error %s: %s", self.bid, exc.code, exc.title)
-            return base | {"status": "pending", "attempts_back": 1}
-        return base | {"status": "failed"}
+            return base | {"status": DeliveryStatus.PENDING, "attempts_back": 1}
+        return base | {"status": DeliveryStatus.FAILED}
 
     def _batch_size(self) -> int:
         return max(1, min(2000, int(self.bucket.rate * BATCH_SECONDS)))
@@ -228,7 +233,7 @@ class BroadcastSender:
         """Feed the workers; returns why it stopped: done|paused|cancelled|stopped|lost|limit|shutdown."""
         while True:
             if self.run.stop is not None:
-                return "stopped"
+                return BroadcastStatus.STOPPED
             if self.stopping.is_set():
                 return "shutdown"  # the lease is released: another process may go on at once
             if self.run.lost:
@@ -243,7 +248,11 @@ class BroadcastSender:
             if jobs is None:  # paused, cancelled or taken over: what is queued goes back unsent
                 self.run.lost = True
                 row = await self.db(store.get, self.bid)
-                return row.status if row is not None and row.status in ("paused", "cancelled") else "lost"
+                return (
+                    row.status
+                    if row is not None and row.status in (BroadcastStatus.PAUSED, BroadcastStatus.CANCELLED)
+                    else "lost"
+                )
             if jobs:
                 self.quota_left -= len(jobs)
                 for job in jobs:
@@ -254,7 +263,7 @@ class BroadcastSender:
             await self._flush()
             pending, sending, next_at = await self.db(store.open_work, self.bid)
             if pending == 0 and sending == 0:
-                return "done"
+                return BroadcastStatus.DONE
             wait = 0.05 if pending == 0 else 0.5  # only answers still to come back: look again soon
             if next_at is not None:
                 wait = min(1.0, max(0.05, (next_at - utcnow()).total_seconds()))
@@ -262,7 +271,7 @@ class BroadcastSender:
 
     async def execute(self) -> str:
         row = await self.db(store.get, self.bid)
-        if row is None or row.status != "running":
+        if row is None or row.status != BroadcastStatus.RUNNING:
             return row.status if row is not None else "missing"
         self.template = service.template_from_def(row.template_def)
         self.params = service.params_of(row)
@@ -288,20 +297,22 @@ class BroadcastSender:
         return await self.db(self._finish, why)
 
     def _finish(self, session: Any, why: str) -> str:
-        if why == "done":
-            store.set_status(session, self.bid, ("running",), "done")
-        elif why == "stopped" and self.run.stop is not None:
+        if why == BroadcastStatus.DONE:
+            store.set_status(session, self.bid, (BroadcastStatus.RUNNING,), BroadcastStatus.DONE)
+        elif why == BroadcastStatus.STOPPED and self.run.stop is not None:
             exc = self.run.stop
             store.set_status(
                 session,
                 self.bid,
-                ("running",),
-                "stopped",
+                (BroadcastStatus.RUNNING,),
+                BroadcastStatus.STOPPED,
                 stop_code=exc.code,
                 stop_reason=(exc.details or exc.title)[:300],
             )
         elif why == "limit":
-            store.set_status(session, self.bid, ("running",), "paused", pause_reason="daily_limit")
+            store.set_status(
+                session, self.bid, (BroadcastStatus.RUNNING,), BroadcastStatus.PAUSED, pause_reason="daily_limit"
+            )
         store.release_lease(session, self.bid, self.owner)
         row = store.get(session, self.bid)
         return row.status if row is not None else why
@@ -327,7 +338,7 @@ def send_broadcast(
     """Run one broadcast to its end (or pause/stop) in this thread; returns its status afterwards."""
     eng = BroadcastSender(settings, engine, broadcast_id, owner or owner_id(), on_progress, stopping=stopping)
     status = _run_loop(eng.execute())
-    if status in ("done", "stopped", "paused", "cancelled"):
+    if status in (BroadcastStatus.DONE, BroadcastStatus.STOPPED, BroadcastStatus.PAUSED, BroadcastStatus.CANCELLED):
         eng.report(True)
     return status
 
@@ -363,16 +374,18 @@ class Runner:
         for bid, status, reason in rows:
             if self.stopping.is_set():
                 break
-            if status in ("queued", "scheduled"):
+            if status in (BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED):
                 total = service.start(self.engine, self.settings, bid)
                 if total is None:
                     continue
                 log.info("broadcast %s started: %s recipients", bid, total)
-            elif status == "paused" and reason == "daily_limit" and not self._quota_free():
+            elif status == BroadcastStatus.PAUSED and reason == "daily_limit" and not self._quota_free():
                 continue
-            elif status == "paused":
+            elif status == BroadcastStatus.PAUSED:
                 with session_scope(self.engine) as session:
-                    store.set_status(session, bid, ("paused",), "running", pause_reason=None)
+                    store.set_status(
+                        session, bid, (BroadcastStatus.PAUSED,), BroadcastStatus.RUNNING, pause_reason=None
+                    )
             if send_broadcast(self.settings, self.engine, bid, self.owner, self.on_progress, self.stopping) != "busy":
                 touched += 1
         return touched

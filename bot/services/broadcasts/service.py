@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.domain.contacts import ContactFilter
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.services.broadcasts.scheduler import schedule, unschedule
 from bot.whatsapp.client import GraphClient
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
@@ -212,7 +213,7 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
             template_def=template_def(draft.template),
             params={k: asdict(v) for k, v in draft.params.items()},
             audience=draft.audience.to_json(),
-            status="scheduled" if scheduled else "queued",
+            status=BroadcastStatus.SCHEDULED if scheduled else BroadcastStatus.QUEUED,
             scheduled_at=scheduled,
             created_by=draft.created_by,
             report_lang=draft.report_lang,
@@ -268,9 +269,15 @@ def start(engine: Engine, settings: Settings, broadcast_id: int) -> int | None:
 
 
 TRANSITIONS = {
-    "cancel": (("scheduled", "queued", "running", "paused"), "cancelled"),
-    "pause": (("running",), "paused"),
-    "resume": (("paused", "stopped"), "running"),  # stopped: after fixing what stopped it (token, billing)
+    "cancel": (
+        (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED),
+        BroadcastStatus.CANCELLED,
+    ),
+    "pause": ((BroadcastStatus.RUNNING,), BroadcastStatus.PAUSED),
+    "resume": (
+        (BroadcastStatus.PAUSED, BroadcastStatus.STOPPED),
+        BroadcastStatus.RUNNING,
+    ),  # stopped: after fixing what stopped it (token, billing)
 }
 
 
@@ -287,7 +294,7 @@ def change(engine: Engine, broadcast_id: int, action: str, actor: str) -> Broadc
         if not store.set_status(session, broadcast_id, allowed, to, **extra):
             raise BroadcastError("broadcast.error.state", id=broadcast_id, status=row.status)
         if action == "cancel":
-            store.skip_pending(session, broadcast_id, "cancelled")
+            store.skip_pending(session, broadcast_id, BroadcastStatus.CANCELLED)
         audit.record(session, actor, f"broadcast.{action}", "broadcast", broadcast_id)
         session.refresh(row)
     if action == "cancel" and row.scheduled_at is not None:
@@ -309,15 +316,15 @@ def retry_failed(engine: Engine, broadcast_id: int, actor: str, include_unknown:
         codes = [
             r.code
             for r in store.failure_reasons(session, broadcast_id, 100)
-            if r.status == "failed" and retryable(r.code)
+            if r.status == DeliveryStatus.FAILED and retryable(r.code)
         ]
         n = store.requeue(session, broadcast_id, codes, include_unknown)
         if n:
             store.set_status(
                 session,
                 broadcast_id,
-                ("done", "stopped", "paused", "running"),
-                "running",
+                (BroadcastStatus.DONE, BroadcastStatus.STOPPED, BroadcastStatus.PAUSED, BroadcastStatus.RUNNING),
+                BroadcastStatus.RUNNING,
                 finished_at=None,
                 stop_code=None,
                 stop_reason=None,
@@ -338,7 +345,7 @@ class Report:
 
     @property
     def retryable(self) -> int:
-        return sum(r.count for r in self.reasons if r.status == "failed" and retryable(r.code))
+        return sum(r.count for r in self.reasons if r.status == DeliveryStatus.FAILED and retryable(r.code))
 
 
 def set_report_message(engine: Engine, broadcast_id: int, channel_id: str, message_ts: str) -> None:
