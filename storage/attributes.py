@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
 from storage.models import Attribute, ContactAttribute
@@ -23,19 +23,6 @@ def by_key(session: Session, key: str) -> Attribute | None:
 def delete_values(session: Session, attribute_id: int) -> None:
     """Every contact's value of one attribute (before the definition itself goes)."""
     session.execute(delete(ContactAttribute).where(col(ContactAttribute.attribute_id) == attribute_id))
-
-
-def by_key_or_label(session: Session, ref: str) -> Attribute | None:
-    """Match the way people name a column: key, German or English label, any case."""
-    wanted = ref.strip().lower()
-    stmt = select(Attribute).where(
-        or_(
-            func.lower(Attribute.key) == wanted,
-            func.lower(Attribute.label_de) == wanted,
-            func.lower(Attribute.label_en) == wanted,
-        )
-    )
-    return session.scalars(stmt).first()
 
 
 def holders(session: Session, attribute_id: int) -> int:

@@ -20,7 +20,6 @@ from storage.models import Attribute, Audience, Contact, ContactAttribute, utcno
 
 DATE_FIELDS = {"first_contact": Contact.first_contact_at, "last_chat": Contact.last_chat_at}
 ATTR_OPS = ("eq", "ne", "contains", "gt", "lt", "empty", "in")
-DATE_OPS = ("within_days", "before", "after", "empty")
 
 
 class AudienceError(ValueError):

@@ -97,11 +97,6 @@ def trigram_query(term: str) -> str:
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
-def search_condition(session: Session, text_: str, region: str) -> ColumnElement[bool]:
-    """Match the name (case-insensitive substring) or the number's digits, through a trigram index."""
-    return _search(session, text_, region, walk=False)
-
-
 def _search(session: Session, text_: str, region: str, walk: bool) -> ColumnElement[bool]:
     """The search, written to be the plan's driver (`walk=False`) or a check on walked rows.
 

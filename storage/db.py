@@ -93,10 +93,6 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""

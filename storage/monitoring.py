@@ -5,12 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from bot.domain.statuses import BroadcastStatus, DeliveryStatus
+from bot.domain.statuses import OPEN_BROADCASTS, DeliveryStatus
 from storage.models import Broadcast, Delivery
 
 QUEUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
-# Broadcasts whose pending rows will still be sent (a cancelled or stopped one's never will).
-OPEN_BROADCASTS = (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED)
 
 
 def delivery_queue(engine: Engine) -> dict[str, int]:

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-CORE_FIELDS = ("phone", "messenger", "name", "first_contact", "last_chat", "blocked", "status", "activated")
-
 # Header names people use (normalised: case-folded, `_`/`-` as spaces); German and English.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": (
@@ -149,10 +147,6 @@ def neutralise(value: str) -> str:
 def unneutralise(value: str) -> str:
     """Import: undo `neutralise` exactly (one `'` before a formula character)."""
     return value[1:] if value[:1] == "'" and _GUARDED.match(value) else value
-
-
-def format_when(when: datetime | None) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if when else ""
 
 
 def parse_when(text: str) -> datetime | None:

@@ -39,12 +39,14 @@ class ImportStatus(StrEnum):
     """A CSV import run: staged as a preview until someone applies or cancels it."""
 
     PREVIEW = "preview"
-    APPLYING = "applying"
     APPLIED = "applied"
     CANCELLED = "cancelled"
-    FAILED = "failed"
 
 
 class TicketStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+# Broadcasts whose deliveries are still being sent, or will be (a cancelled or stopped one's never will).
+OPEN_BROADCASTS = (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED)

@@ -192,12 +192,6 @@ def load(engine: Engine, run_id: int) -> Preview:
     )
 
 
-def run_info(engine: Engine, run_id: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = store.get_run(conn, run_id)
-    return dict(row._mapping) if row is not None else None
-
-
 def apply_run(
     engine: Engine,
     run_id: int,
