@@ -34,6 +34,14 @@ def refusal(context: BoltContext, language: str) -> str | None:
     return None
 
 
+def refused(context: BoltContext, language: str, respond: Any) -> bool:
+    """True when the user may not change data; then they have been told why (ephemerally)."""
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return True
+    return False
+
+
 def actor(context: BoltContext) -> str:
     return f"slack:{context.user_id}"
 
@@ -66,10 +74,7 @@ def stale(context: BoltContext, client: WebClient, respond: Any) -> None:
 def admin_lang(context: BoltContext, client: WebClient, respond: Any) -> str | None:
     """The admin's language; for anyone else, tell them why not (ephemerally) and return None."""
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
-        return None
-    return language
+    return None if refused(context, language, respond) else language
 
 
 def sealed_choice(body: dict[str, Any], context: BoltContext, pattern: re.Pattern[str]) -> re.Match[str] | None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from handlers.commands.contacts import run_for_user
 from handlers.context import deps
 from handlers.events.app_home import refresh_home
+from handlers.listeners import ack_only
 
 # Home button -> the `/contacts` subcommand it runs.
 FEATURE_WORDS: dict[str, str] = {
@@ -26,10 +27,6 @@ FEATURE_WORDS: dict[str, str] = {
     "groups": "groups",
     "broadcasts": "broadcasts",
 }
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def on_home_click(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -48,5 +45,5 @@ def on_home_click(body: dict[str, Any], context: BoltContext, client: WebClient)
 
 def register(app: App) -> None:
     app.action(re.compile(r"^home_(open_list|notify|import_help|groups|broadcasts|refresh)$"))(
-        ack=_ack, lazy=[on_home_click]
+        ack=ack_only, lazy=[on_home_click]
     )

@@ -18,7 +18,7 @@ from bot.services import contact_card
 from bot.services import contacts as service
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
-from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale
+from handlers.context import actor, deps, lang, refused, sealer, stale
 from handlers.errors import answers_errors
 from handlers.screens.contact_modal import MODALS, open_contact_modal
 
@@ -58,8 +58,7 @@ def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient
         return  # a failed check was answered by on_card_ack
     what, cid = parsed
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     engine = deps(context).engine
     try:

@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -18,14 +18,11 @@ from bot.domain.statuses import ImportStatus
 from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
-from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
+from handlers.context import actor, deps, ephemeral, lang, refused, sealer
+from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _run_id(body: dict[str, Any], context: BoltContext) -> int | None:
@@ -41,8 +38,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     run_id = _run_id(body, context)
     if run_id is None:
@@ -106,5 +102,5 @@ def _final(engine: Any, run_id: int, user: str, language: str) -> dict[str, Any]
 
 
 def register(app: App) -> None:
-    app.action("import_confirm")(ack=_ack, lazy=[on_import_click])
-    app.action("import_cancel")(ack=_ack, lazy=[on_import_click])
+    app.action("import_confirm")(ack=ack_only, lazy=[on_import_click])
+    app.action("import_cancel")(ack=ack_only, lazy=[on_import_click])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import t
@@ -17,13 +17,10 @@ from bot.services import contacts as contact_service
 from bot.services import tickets as service
 from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION, last_ticket
 from handlers.context import actor, deps, lang, refusal, sealer
+from handlers.listeners import ack_only
 from handlers.views.submission import stale_view
 
 log = logging.getLogger(__name__)
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _contact_id(body: dict[str, Any], context: BoltContext) -> int | None:
@@ -68,4 +65,4 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
 
 
 def register(app: App) -> None:
-    app.action(CLOSE_TICKET_ACTION)(ack=_ack, lazy=[on_close])
+    app.action(CLOSE_TICKET_ACTION)(ack=ack_only, lazy=[on_close])

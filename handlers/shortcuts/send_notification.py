@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from handlers.commands.contacts import run_for_user
+from handlers.listeners import ack_only
 
 CALLBACK_ID = "send_notification"
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def on_shortcut(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -26,4 +23,4 @@ def on_shortcut(body: dict[str, Any], context: BoltContext, client: WebClient) -
 
 
 def register(app: App) -> None:
-    app.shortcut(CALLBACK_ID)(ack=_ack, lazy=[on_shortcut])
+    app.shortcut(CALLBACK_ID)(ack=ack_only, lazy=[on_shortcut])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import t
@@ -16,10 +16,6 @@ from handlers.errors import answers_errors
 from handlers.views.submission import ack_sealed, metadata, refresh_list
 
 log = logging.getLogger(__name__)
-
-
-def _ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    ack_sealed(ack, body, context, client)
 
 
 @answers_errors
@@ -46,4 +42,4 @@ def on_submit(body: dict[str, Any], context: BoltContext, client: WebClient) -> 
 
 
 def register(app: App) -> None:
-    app.view(DELETE_CALLBACK)(ack=_ack, lazy=[on_submit])
+    app.view(DELETE_CALLBACK)(ack=ack_sealed, lazy=[on_submit])
