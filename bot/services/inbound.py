@@ -21,7 +21,7 @@ from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import PhoneError, to_e164
 from storage import early_status
-from storage import inbound as store
+from storage import inbound as inbound_store
 from storage.broadcasts import apply_statuses as broadcast_statuses
 from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
 from storage.inbound import IncomingMessage, OptOut, Outcome
@@ -368,7 +368,7 @@ def _store(
     for attempt in range(ATTEMPTS):
         try:
             with session_scope(engine) as session:
-                outcome = store.apply(session, messages, opt_outs, actor=actor)
+                outcome = inbound_store.apply(session, messages, opt_outs, actor=actor)
                 apply_statuses(session, statuses)
                 broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
                 early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet

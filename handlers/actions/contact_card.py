@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.services import contact_card
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
 from handlers.context import actor, deps, lang, refused, sealer, stale
@@ -54,7 +54,7 @@ def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
 @answers_errors
 def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     parsed = _parse(body, context)
-    if parsed is None or parsed[0] not in service.CHANGES:
+    if parsed is None or parsed[0] not in contacts_service.CHANGES:
         return  # a failed check was answered by on_card_ack
     what, cid = parsed
     language = lang(context, client)
@@ -62,9 +62,9 @@ def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient
         return
     engine = deps(context).engine
     try:
-        contact = service.change(engine, cid, what, actor(context))
+        contact = contacts_service.change(engine, cid, what, actor(context))
         card = contact_card.load(engine, cid)
-    except service.NotFound:
+    except contacts_service.NotFound:
         respond(replace_original=True, response_type="ephemeral", text=t("gone", language))
         return
     notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.domain.contacts import MESSENGERS, SORT_FIELDS
 from bot.i18n import t
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from handlers.blocks.contact_list import contact_label
 from handlers.context import actor, deps, ephemeral, lang, refused, sealer, stale, viewer
 from handlers.errors import answers_errors
@@ -105,7 +105,7 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
 @answers_errors
 def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     choice = _menu_choice(body, context)
-    if choice is None or choice[0] not in service.CHANGES:
+    if choice is None or choice[0] not in contacts_service.CHANGES:
         return  # a failed check was answered by on_menu_ack
     what, cid = choice
     language = lang(context, client)
@@ -116,8 +116,8 @@ def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient
     except BadState:
         state = ListState()
     try:
-        contact = service.change(deps(context).engine, cid, what, actor(context))
-    except service.NotFound:
+        contact = contacts_service.change(deps(context).engine, cid, what, actor(context))
+    except contacts_service.NotFound:
         notice = t("gone", language)
     else:
         notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))

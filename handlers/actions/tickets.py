@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.services import contacts as contact_service
-from bot.services import tickets as service
+from bot.services import tickets as tickets_service
 from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION, last_ticket
 from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.listeners import ack_only
@@ -45,8 +45,8 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
     if why is None:
         try:
             ticket_id = int(ticket_value)
-            ticket, changed = service.close(engine, ticket_id, actor(context))
-        except (ValueError, service.TicketNotFound):
+            ticket, changed = tickets_service.close(engine, ticket_id, actor(context))
+        except (ValueError, tickets_service.TicketNotFound):
             notice = t("inbound.ticket.gone", language)
         else:
             cid = ticket.contact_id

@@ -9,7 +9,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import t
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from handlers.blocks.contact_modals import DELETE_CALLBACK
 from handlers.context import actor, deps, lang, refusal
 from handlers.errors import answers_errors
@@ -32,9 +32,9 @@ def on_submit(body: dict[str, Any], context: BoltContext, client: WebClient) -> 
     why = refusal(context, language)
     if why is None:
         try:
-            service.erase(deps(context).engine, cid, actor(context))
+            contacts_service.erase(deps(context).engine, cid, actor(context))
             notice = ":wastebasket: " + t("done.delete", language)
-        except service.NotFound:
+        except contacts_service.NotFound:
             notice = t("gone", language)
     else:
         notice = why

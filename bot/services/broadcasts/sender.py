@@ -33,7 +33,7 @@ from bot.services.broadcasts.throttle import TokenBucket
 from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError
 from bot.whatsapp.templates import components, send_body
-from storage import broadcasts as store
+from storage import broadcasts as broadcasts_store
 from storage import early_status
 from storage.db import Engine, session_scope
 from storage.models import utcnow
@@ -106,20 +106,20 @@ class BroadcastSender:
         return await asyncio.to_thread(self._db, fn, *args)
 
     def _still_ours(self, session: Any) -> bool:
-        return store.acquire_lease(session, self.bid, self.owner, self.settings.broadcast_lease_seconds)
+        return broadcasts_store.acquire_lease(session, self.bid, self.owner, self.settings.broadcast_lease_seconds)
 
     def _next_batch(self, session: Any, limit: int) -> list[Job] | None:
         """Renew the lease, retire a dead sender's rows, claim: one transaction. None: not ours any more."""
         if not self._still_ours(session):
             return None
-        store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds)
+        broadcasts_store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds)
         return self._claim(session, limit)
 
     def _claim(self, session: Any, limit: int) -> list[Job]:
-        rows = store.claim(session, self.bid, limit)
+        rows = broadcasts_store.claim(session, self.bid, limit)
         if not rows:
             return []
-        values = store.field_values(session, [r.contact_id for r in rows], self.fields)
+        values = broadcasts_store.field_values(session, [r.contact_id for r in rows], self.fields)
         jobs = []
         for r in rows:
             contact = values.get(r.contact_id, {})
@@ -133,14 +133,14 @@ class BroadcastSender:
         return jobs
 
     def _daily_used(self, session: Any) -> int:
-        return store.recipients_since(session, utcnow() - timedelta(days=1))
+        return broadcasts_store.recipients_since(session, utcnow() - timedelta(days=1))
 
     # --- the loop ---
 
     async def _flush(self) -> None:
         batch, self.run.results = self.run.results, []
         if batch:
-            await self.db(store.write_outcomes, batch)
+            await self.db(broadcasts_store.write_outcomes, batch)
             ids = [o["wamid"] for o in batch if o.get("wamid")]
             if ids:  # statuses Meta reported before these ids were written: apply them now
                 try:
@@ -247,7 +247,7 @@ class BroadcastSender:
             jobs = await self.db(self._next_batch, limit)
             if jobs is None:  # paused, cancelled or taken over: what is queued goes back unsent
                 self.run.lost = True
-                row = await self.db(store.get, self.bid)
+                row = await self.db(broadcasts_store.get, self.bid)
                 return (
                     row.status
                     if row is not None and row.status in (BroadcastStatus.PAUSED, BroadcastStatus.CANCELLED)
@@ -261,7 +261,7 @@ class BroadcastSender:
             while not queue.empty():  # let the workers finish what is out before looking again
                 await asyncio.sleep(0.05)
             await self._flush()
-            pending, sending, next_at = await self.db(store.open_work, self.bid)
+            pending, sending, next_at = await self.db(broadcasts_store.open_work, self.bid)
             if pending == 0 and sending == 0:
                 return BroadcastStatus.DONE
             wait = 0.05 if pending == 0 else 0.5  # only answers still to come back: look again soon
@@ -270,7 +270,7 @@ class BroadcastSender:
             await asyncio.sleep(wait)
 
     async def execute(self) -> str:
-        row = await self.db(store.get, self.bid)
+        row = await self.db(broadcasts_store.get, self.bid)
         if row is None or row.status != BroadcastStatus.RUNNING:
             return row.status if row is not None else "missing"
         self.template = service.template_from_def(row.template_def)
@@ -298,10 +298,10 @@ class BroadcastSender:
 
     def _finish(self, session: Any, why: str) -> str:
         if why == BroadcastStatus.DONE:
-            store.set_status(session, self.bid, (BroadcastStatus.RUNNING,), BroadcastStatus.DONE)
+            broadcasts_store.set_status(session, self.bid, (BroadcastStatus.RUNNING,), BroadcastStatus.DONE)
         elif why == BroadcastStatus.STOPPED and self.run.stop is not None:
             exc = self.run.stop
-            store.set_status(
+            broadcasts_store.set_status(
                 session,
                 self.bid,
                 (BroadcastStatus.RUNNING,),
@@ -310,11 +310,11 @@ class BroadcastSender:
                 stop_reason=(exc.details or exc.title)[:300],
             )
         elif why == "limit":
-            store.set_status(
+            broadcasts_store.set_status(
                 session, self.bid, (BroadcastStatus.RUNNING,), BroadcastStatus.PAUSED, pause_reason="daily_limit"
             )
-        store.release_lease(session, self.bid, self.owner)
-        row = store.get(session, self.bid)
+        broadcasts_store.release_lease(session, self.bid, self.owner)
+        row = broadcasts_store.get(session, self.bid)
         return row.status if row is not None else why
 
 
@@ -369,7 +369,7 @@ class Runner:
         except Exception:  # never in the way of sending; the next pass tries again
             log.exception("early statuses: tidying failed")
         with session_scope(self.engine) as session:
-            rows = [(r.id or 0, r.status, r.pause_reason) for r in store.due(session)]
+            rows = [(r.id or 0, r.status, r.pause_reason) for r in broadcasts_store.due(session)]
         touched = 0
         for bid, status, reason in rows:
             if self.stopping.is_set():
@@ -383,7 +383,7 @@ class Runner:
                 continue
             elif status == BroadcastStatus.PAUSED:
                 with session_scope(self.engine) as session:
-                    store.set_status(
+                    broadcasts_store.set_status(
                         session, bid, (BroadcastStatus.PAUSED,), BroadcastStatus.RUNNING, pause_reason=None
                     )
             if send_broadcast(self.settings, self.engine, bid, self.owner, self.on_progress, self.stopping) != "busy":
@@ -392,7 +392,7 @@ class Runner:
 
     def _quota_free(self) -> bool:
         with session_scope(self.engine) as session:
-            used = store.recipients_since(session, utcnow() - timedelta(days=1))
+            used = broadcasts_store.recipients_since(session, utcnow() - timedelta(days=1))
         return used < self.settings.whatsapp_daily_limit
 
     def run_forever(self, poll: float = 2.0, until_idle: bool = False) -> None:
