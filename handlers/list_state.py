@@ -75,7 +75,7 @@ class ListState:
         )
 
     def first_page(self, **changes: object) -> ListState:
-        return replace(self, start_id=None, offset=0, **changes)  # type: ignore[arg-type]
+        return replace(self, start_id=None, offset=0, **changes)  # type: ignore[arg-type]  # fields by name
 
     def is_filtered(self) -> bool:
         return self.status != "active" or bool(self.messenger or self.search or self.audience_id)

@@ -33,7 +33,7 @@ def record(
 def recent(
     session: Session, limit: int = 50, since: datetime | None = None, action: str | None = None
 ) -> list[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)  # type: ignore[union-attr]
+    stmt = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if since is not None:
         stmt = stmt.where(col(AuditEntry.at) >= since)
     if action:

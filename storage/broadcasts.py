@@ -56,8 +56,8 @@ def _exclusion_conditions() -> dict[str, ColumnElement[bool]]:
         "not_whatsapp": col(Contact.messenger) != "whatsapp",
         "inactive": col(Contact.active) == False,  # noqa: E712
         "blocked": col(Contact.blocked) == True,  # noqa: E712
-        "opted_out": Contact.opted_out_at.is_not(None),  # type: ignore[union-attr]
-        "no_consent": Contact.consent_at.is_(None),  # type: ignore[union-attr]
+        "opted_out": col(Contact.opted_out_at).is_not(None),
+        "no_consent": col(Contact.consent_at).is_(None),
     }
 
 
@@ -69,7 +69,7 @@ def reachable() -> list[ColumnElement[bool]]:
 def missing_condition(session: Session, field: str) -> ColumnElement[bool]:
     """The contact has no value for a parameter source (`name`, `phone`, `attr:KEY`)."""
     if field == "name":
-        return or_(Contact.name.is_(None), func.trim(Contact.name) == "")  # type: ignore[union-attr]
+        return or_(col(Contact.name).is_(None), func.trim(col(Contact.name)) == "")
     if field == "phone":
         return literal(False)
     key = field.removeprefix("attr:")
@@ -129,7 +129,7 @@ def get(session: Session, broadcast_id: int) -> Broadcast | None:
 
 
 def recent(session: Session, limit: int = 20) -> list[Broadcast]:
-    stmt = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)  # type: ignore[union-attr]
+    stmt = select(Broadcast).order_by(col(Broadcast.id).desc()).limit(limit)
     return list(session.scalars(stmt).all())
 
 
@@ -391,7 +391,7 @@ def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
         .where(
             or_(
                 and_(
-                    Broadcast.status.in_((BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED)),  # type: ignore[attr-defined]
+                    col(Broadcast.status).in_((BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED)),
                     or_(col(Broadcast.scheduled_at).is_(None), col(Broadcast.scheduled_at) <= now),
                 ),
                 col(Broadcast.status) == BroadcastStatus.RUNNING,

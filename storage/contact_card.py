@@ -18,7 +18,7 @@ def attributes_of(session: Session, contact_id: int, limit: int = 60) -> list[tu
     """The contact's non-empty attribute values, in the order the attributes were defined."""
     stmt = (
         select(Attribute, col(ContactAttribute.value))
-        .join(ContactAttribute, ContactAttribute.attribute_id == Attribute.id)  # type: ignore[arg-type]
+        .join(ContactAttribute, col(ContactAttribute.attribute_id) == col(Attribute.id))
         .where(col(ContactAttribute.contact_id) == contact_id, col(ContactAttribute.value) != "")
         .order_by(col(Attribute.id))
         .limit(limit)

@@ -34,6 +34,8 @@ from storage.audiences import audience_condition
 from storage.db import bulk_cache
 from storage.models import Contact, ContactTally, ImportRow, Message, Ticket, table_of
 
+# The ignores below: SQLModel declares the class attributes as their row values (str, datetime, ...);
+# on the class they are InstrumentedAttributes, which is what the list sorts by.
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "phone": Contact.phone,  # type: ignore[dict-item]
     "messenger": Contact.messenger,  # type: ignore[dict-item]
@@ -108,19 +110,21 @@ def _search(session: Session, text_: str, region: str, walk: bool) -> ColumnElem
     column, term = _search_term(text_, region)
     target: Any = Contact.phone if column == "digits" else Contact.name_sort
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    like = target.like(pattern, escape="\\")
+    like: ColumnElement[bool] = target.like(pattern, escape="\\")
     if session.get_bind().dialect.name != "sqlite":
         if len(term) < TRIGRAM:  # pg_trgm would read its whole GIN index and recheck every row
-            return (target + "").like(pattern, escape="\\")  # type: ignore[no-any-return]
-        return like  # type: ignore[no-any-return]
+            scan: ColumnElement[bool] = (target + "").like(pattern, escape="\\")
+            return scan
+        return like
     contact_id: Any = _Unindexed(Contact.id) if walk else Contact.id
     if len(term) >= TRIGRAM:
         table = "contact_digits_fts" if column == "digits" else "contact_name_fts"  # migration 0004
         fts = text(f"SELECT rowid FROM {table} WHERE {table} MATCH :m").bindparams(m=trigram_query(term))
         return and_(contact_id.in_(fts), like)  # the index finds rows with every trigram, LIKE the substring
     if walk:
-        return like  # type: ignore[no-any-return]
-    return contact_id.in_(select(col(Contact.id)).where(like).correlate(None))  # type: ignore[no-any-return]
+        return like
+    driven: ColumnElement[bool] = contact_id.in_(select(col(Contact.id)).where(like).correlate(None))
+    return driven
 
 
 def filter_conditions(session: Session, flt: ContactFilter, region: str) -> list[ColumnElement[bool]]:
@@ -157,11 +161,11 @@ def count(session: Session, flt: ContactFilter, region: str = "DE") -> int:
     if flt.search is None and flt.audience_id is None:
         tally: list[ColumnElement[bool]] = []
         if flt.status != "all":
-            tally.append(ContactTally.active == (flt.status == "active"))  # type: ignore[arg-type]
+            tally.append(col(ContactTally.active) == (flt.status == "active"))
         if flt.blocked is not None:
-            tally.append(ContactTally.blocked == flt.blocked)  # type: ignore[arg-type]
+            tally.append(col(ContactTally.blocked) == flt.blocked)
         if flt.messenger:
-            tally.append(ContactTally.messenger == flt.messenger)  # type: ignore[arg-type]
+            tally.append(col(ContactTally.messenger) == flt.messenger)
         return int(session.scalar(select(func.coalesce(func.sum(ContactTally.n), 0)).where(*tally)) or 0)
     stmt = select(func.count()).select_from(Contact).where(*filter_conditions(session, flt, region))
     return int(session.scalar(stmt) or 0)
@@ -206,9 +210,11 @@ def _fetch(
 
 def _beyond(col: Any, value: Any, desc: bool, inclusive: bool) -> ColumnElement[bool]:
     """`col` after `value` in list order."""
-    if desc:
-        return col <= value if inclusive else col < value  # type: ignore[no-any-return]
-    return col >= value if inclusive else col > value  # type: ignore[no-any-return]
+    # `col` is a column or its _Unindexed wrapper (Any): the annotation says what comparing it gives
+    after: ColumnElement[bool] = (
+        (col <= value if inclusive else col < value) if desc else (col >= value if inclusive else col > value)
+    )
+    return after
 
 
 def _walk(

@@ -182,7 +182,8 @@ def _copy_out(conn: Connection, out: IO[str], stmt: Any, header: list[str], deli
     csv.writer(out, delimiter=delimiter, lineterminator="\n").writerow(header)  # COPY ends its rows with LF
     decode = codecs.getincrementaldecoder("utf-8")()  # a block may end inside a character
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur:  # type: ignore[union-attr]
+    assert raw is not None  # a checked-out connection always holds its driver's connection
+    with raw.cursor() as cur:
         with cur.copy(sql, compiled.params) as copy:
             for block in copy:
                 out.write(decode.decode(block))

@@ -6,12 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
+
+if TYPE_CHECKING:  # alembic itself loads only when migrating or checking (start-up cost)
+    from alembic.config import Config
 
 # The layers above name the database handle (Engine, Session) and catch these errors through this
 # module: storage is the only package that imports SQLAlchemy/SQLModel (checked by import-linter).
@@ -42,7 +46,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # the DB-API connection: sqlite3's
             cur = dbapi_conn.cursor()
             if parsed.database not in (None, "", ":memory:"):
                 cur.execute("PRAGMA journal_mode=WAL")
@@ -110,7 +114,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 MIGRATION_LOCK_KEY = 0x636F6E74  # "cont"
 
 
-def _alembic_config(url: str):  # type: ignore[no-untyped-def]
+def _alembic_config(url: str) -> Config:
     from alembic.config import Config  # start-up cost: alembic loads only when migrating or checking
 
     cfg = Config()

@@ -83,7 +83,8 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 def _insert(session: Session, table: Table) -> Insert:
     """INSERT that skips rows violating a unique constraint (both dialects spell it the same)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()  # type: ignore[no-any-return]
+    statement: Insert = dialect.insert(table).on_conflict_do_nothing()  # either dialect's Insert
+    return statement
 
 
 def _later(column: Any, param: str) -> Any:

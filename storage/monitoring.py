@@ -19,8 +19,8 @@ def delivery_queue(engine: Engine) -> dict[str, int]:
     counts = {str(status): 0 for status in QUEUE_STATUSES}
     stmt = (
         select(col(Delivery.status), func.count())
-        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)  # type: ignore[arg-type]
-        .where(Broadcast.status.in_(OPEN_BROADCASTS), Delivery.status.in_(QUEUE_STATUSES))  # type: ignore[attr-defined]
+        .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
+        .where(col(Broadcast.status).in_(OPEN_BROADCASTS), col(Delivery.status).in_(QUEUE_STATUSES))
         .group_by(Delivery.status)
     )
     with engine.connect() as conn:

@@ -89,7 +89,7 @@ def _int_counts(data: dict[str, Any] | None) -> dict[str, int]:
 
 
 def recent_imports(session: Session, limit: int = 3) -> list[RunInfo]:
-    stmt = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)  # type: ignore[union-attr]
+    stmt = select(ImportRun).order_by(col(ImportRun.id).desc()).limit(limit)
     return [
         RunInfo(
             "import",
@@ -109,7 +109,7 @@ def recent_exports(session: Session, now: datetime, limit: int = 3, days: int = 
     stmt = (
         select(AuditEntry)
         .where(col(AuditEntry.at) >= now - timedelta(days=days), col(AuditEntry.action).like("%export%"))
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
         .limit(limit)
     )
     return [

@@ -135,7 +135,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's report into one line naming the setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # any field by keyword; pydantic checks each
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"

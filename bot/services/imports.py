@@ -279,9 +279,10 @@ def discard_staging(engine: Engine, run_id: int) -> None:
 
 
 def rejected_csv(engine: Engine, run_id: int, lang: str) -> bytes:
-    headers = tuple(t(f"import.rejected_header.{k}", lang) for k in ("row", "column", "reason", "value"))
+    row, column, why, value = (t(f"import.rejected_header.{k}", lang) for k in ("row", "column", "reason", "value"))
+    headers = (row, column, why, value)
     with engine.connect() as conn:
-        return csv_import_store.rejected_csv(conn, run_id, headers, lambda e: reason(e, lang))  # type: ignore[arg-type]
+        return csv_import_store.rejected_csv(conn, run_id, headers, lambda e: reason(e, lang))
 
 
 def set_message(engine: Engine, run_id: int, channel_id: str | None, message_ts: str | None) -> None:

@@ -106,7 +106,9 @@ def wa_phone(wa_id: Any, region: str = "DE") -> str:
 
 def is_opt_out(text: str | None, keywords: frozenset[str]) -> bool:
     """The whole message is one keyword (case-insensitive; surrounding spaces and `.!` ignored)."""
-    return bool(text) and text.strip().strip(".!").strip().upper() in keywords  # type: ignore[union-attr]
+    if not text:
+        return False
+    return text.strip().strip(".!").strip().upper() in keywords
 
 
 def _cut(text: str | None, limit: int = MAX_TEXT) -> str | None:
