@@ -65,6 +65,11 @@ def run_worker(settings: Settings, engine: Engine, once: bool = False, scheduler
         return 0
     runner = Runner(settings, engine, progress_reporter(settings, engine))
     log.info("worker: polling the database")
-    threading.Thread(target=lambda: (stop.wait(), runner.stopping.set()), daemon=True).start()
+
+    def relay_stop() -> None:
+        stop.wait()
+        runner.stopping.set()
+
+    threading.Thread(target=relay_stop, daemon=True).start()
     runner.run_forever(poll=2.0)
     return 0

@@ -70,6 +70,7 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
         if context.response_url:  # handlers/respond.py refuses a URL that is not on Slack's host
             context["respond"] = RetryingRespond(response_url=context.response_url)
         next()
+        return None
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -15,13 +15,13 @@ from handlers.integrity import Sealer
 
 
 def deps(context: BoltContext) -> Deps:
-    return context["deps"]  # type: ignore[no-any-return]
+    return context["deps"]
 
 
 def lang(context: BoltContext, client: WebClient) -> str:
     if "lang" not in context:
         context["lang"] = user_lang(client, deps(context).engine, context.user_id)
-    return context["lang"]  # type: ignore[no-any-return]
+    return context["lang"]
 
 
 def refusal(context: BoltContext, language: str) -> str | None:
@@ -32,6 +32,14 @@ def refusal(context: BoltContext, language: str) -> str | None:
     if not settings.is_admin(context.user_id):
         return t("auth.not_admin", language)
     return None
+
+
+def refused(context: BoltContext, language: str, respond: Any) -> bool:
+    """True when the user may not change data; then they have been told why (ephemerally)."""
+    if why := refusal(context, language):
+        respond(**ephemeral(why))
+        return True
+    return False
 
 
 def actor(context: BoltContext) -> str:
@@ -66,10 +74,7 @@ def stale(context: BoltContext, client: WebClient, respond: Any) -> None:
 def admin_lang(context: BoltContext, client: WebClient, respond: Any) -> str | None:
     """The admin's language; for anyone else, tell them why not (ephemerally) and return None."""
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
-        return None
-    return language
+    return None if refused(context, language, respond) else language
 
 
 def sealed_choice(body: dict[str, Any], context: BoltContext, pattern: re.Pattern[str]) -> re.Match[str] | None:

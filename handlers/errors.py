@@ -26,7 +26,8 @@ def tell_failure_later(body: dict[str, Any] | None, lang: str = DEFAULT_LANGUAGE
 def tell_failure(body: dict[str, Any] | None, lang: str = DEFAULT_LANGUAGE) -> None:
     """A "please try again" line at the interaction's response_url, if it has one on Slack's host."""
     body = body or {}
-    url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get("response_url")
+    first: dict[str, Any] = next(iter(body.get("response_urls") or []), {})
+    url = body.get("response_url") or first.get("response_url")
     if not isinstance(url, str) or not url:
         return
     if not is_slack(url):

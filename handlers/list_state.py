@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.domain.contacts import MAX_SEARCH, MESSENGERS, SORT_FIELDS, ContactFilter, PageRequest
+from bot.domain.contacts import MAX_SEARCH, MESSENGERS, SORT_FIELDS, ContactFilter
 
 SORT_CODES = {"p": "phone", "m": "messenger", "f": "first_contact", "l": "last_chat", "n": "name", "s": "status"}
 SORT_KEYS = {v: k for k, v in SORT_CODES.items()}
@@ -74,11 +74,8 @@ class ListState:
             status=self.status, messenger=self.messenger, search=self.search, audience_id=self.audience_id
         )
 
-    def page_request(self, limit: int) -> PageRequest:
-        return PageRequest(sort=self.sort, desc=self.desc, start_id=self.start_id, limit=limit)
-
     def first_page(self, **changes: object) -> ListState:
-        return replace(self, start_id=None, offset=0, **changes)  # type: ignore[arg-type]
+        return replace(self, start_id=None, offset=0, **changes)  # type: ignore[arg-type]  # fields by name
 
     def is_filtered(self) -> bool:
         return self.status != "active" or bool(self.messenger or self.search or self.audience_id)

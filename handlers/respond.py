@@ -83,7 +83,7 @@ def webhook(url: str) -> WebhookClient:
 
 
 class RetryingRespond(Respond):
-    def __call__(self, text: str | dict[str, Any] = "", **kwargs: Any) -> WebhookResponse:  # type: ignore[override]
+    def __call__(self, text: str | dict[str, Any] = "", **kwargs: Any) -> WebhookResponse:  # type: ignore[override]  # Bolt's hint; same call
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
         message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **kwargs)

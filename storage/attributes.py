@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, or_, select
-from sqlmodel import Session
+from sqlalchemy import delete, func, select
+from sqlmodel import Session, col
 
 from storage.models import Attribute, ContactAttribute
 
 
 def all_attributes(session: Session) -> list[Attribute]:
-    return list(session.scalars(select(Attribute).order_by(Attribute.id)).all())
+    return list(session.scalars(select(Attribute).order_by(col(Attribute.id))).all())
 
 
 def get(session: Session, attribute_id: int) -> Attribute | None:
@@ -17,25 +17,12 @@ def get(session: Session, attribute_id: int) -> Attribute | None:
 
 
 def by_key(session: Session, key: str) -> Attribute | None:
-    return session.exec(select(Attribute).where(Attribute.key == key)).first()
+    return session.scalars(select(Attribute).where(col(Attribute.key) == key)).first()
 
 
 def delete_values(session: Session, attribute_id: int) -> None:
     """Every contact's value of one attribute (before the definition itself goes)."""
-    session.execute(delete(ContactAttribute).where(ContactAttribute.attribute_id == attribute_id))
-
-
-def by_key_or_label(session: Session, ref: str) -> Attribute | None:
-    """Match the way people name a column: key, German or English label, any case."""
-    wanted = ref.strip().lower()
-    stmt = select(Attribute).where(
-        or_(
-            func.lower(Attribute.key) == wanted,
-            func.lower(Attribute.label_de) == wanted,
-            func.lower(Attribute.label_en) == wanted,
-        )
-    )
-    return session.scalars(stmt).first()
+    session.execute(delete(ContactAttribute).where(col(ContactAttribute.attribute_id) == attribute_id))
 
 
 def holders(session: Session, attribute_id: int) -> int:
@@ -43,14 +30,16 @@ def holders(session: Session, attribute_id: int) -> int:
     stmt = (
         select(func.count())
         .select_from(ContactAttribute)
-        .where(ContactAttribute.attribute_id == attribute_id, ContactAttribute.value != "")
+        .where(col(ContactAttribute.attribute_id) == attribute_id, col(ContactAttribute.value) != "")
     )
     return int(session.scalar(stmt) or 0)
 
 
 def values_for(session: Session, contact_id: int) -> dict[int, str]:
     rows = session.execute(
-        select(ContactAttribute.attribute_id, ContactAttribute.value).where(ContactAttribute.contact_id == contact_id)
+        select(col(ContactAttribute.attribute_id), col(ContactAttribute.value)).where(
+            col(ContactAttribute.contact_id) == contact_id
+        )
     ).all()
     return {int(a): str(v) for a, v in rows}
 
@@ -59,7 +48,7 @@ def set_value(session: Session, contact_id: int, attribute_id: int, value: str |
     """Set or (with None/empty) clear one value."""
     session.execute(
         delete(ContactAttribute).where(
-            ContactAttribute.contact_id == contact_id, ContactAttribute.attribute_id == attribute_id
+            col(ContactAttribute.contact_id) == contact_id, col(ContactAttribute.attribute_id) == attribute_id
         )
     )
     if value:
@@ -71,10 +60,10 @@ def values_for_many(session: Session, contact_ids: list[int]) -> dict[int, dict[
     if not contact_ids:
         return {}
     rows = session.execute(
-        select(ContactAttribute.contact_id, ContactAttribute.attribute_id, ContactAttribute.value).where(
-            ContactAttribute.contact_id.in_(contact_ids)
+        select(col(ContactAttribute.contact_id), col(ContactAttribute.attribute_id), col(ContactAttribute.value)).where(
+            col(ContactAttribute.contact_id).in_(contact_ids)
         )
-    ).all()  # type: ignore[attr-defined]
+    ).all()
     found: dict[int, dict[int, str]] = {}
     for cid, aid, value in rows:
         found.setdefault(int(cid), {})[int(aid)] = str(value)

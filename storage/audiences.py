@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlalchemy import Float, and_, cast, false, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.domain.contacts import MESSENGERS
 from storage.models import Attribute, Audience, Contact, ContactAttribute, utcnow
 
 DATE_FIELDS = {"first_contact": Contact.first_contact_at, "last_chat": Contact.last_chat_at}
 ATTR_OPS = ("eq", "ne", "contains", "gt", "lt", "empty", "in")
-DATE_OPS = ("within_days", "before", "after", "empty")
 
 
 class AudienceError(ValueError):
@@ -32,57 +31,57 @@ class AudienceError(ValueError):
 
 
 def _attr_condition(session: Session, key: str, op: str, value: Any) -> ColumnElement[bool]:
-    attribute = session.scalars(select(Attribute).where(Attribute.key == key)).first()
+    attribute = session.scalars(select(Attribute).where(col(Attribute.key) == key)).first()
     if attribute is None:
         raise AudienceError("audience.unknown_attribute", key=key)
     if op not in ATTR_OPS:
         raise AudienceError("audience.bad_op", op=op)
     # Uncorrelated `id IN (SELECT contact_id ...)`: the database reads this attribute's values once
     # (index on attribute_id, value) instead of probing them once per contact.
-    held = select(ContactAttribute.contact_id).where(ContactAttribute.attribute_id == attribute.id)
-    col = ContactAttribute.value
-    member = Contact.id.in_  # type: ignore[union-attr]
+    held = select(col(ContactAttribute.contact_id)).where(col(ContactAttribute.attribute_id) == attribute.id)
+    column = col(ContactAttribute.value)
+    member = col(Contact.id).in_
     if op == "empty":
-        return Contact.id.not_in(held.where(col != ""))  # type: ignore[union-attr]
+        return col(Contact.id).not_in(held.where(column != ""))
     if op == "eq":
-        return member(held.where(func.lower(col) == str(value).lower()))
+        return member(held.where(func.lower(column) == str(value).lower()))
     if op == "ne":
-        return Contact.id.not_in(held.where(func.lower(col) == str(value).lower()))  # type: ignore[union-attr]
+        return col(Contact.id).not_in(held.where(func.lower(column) == str(value).lower()))
     if op == "contains":
         pattern = "%" + str(value).lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return member(held.where(func.lower(col).like(pattern, escape="\\")))
+        return member(held.where(func.lower(column).like(pattern, escape="\\")))
     if op == "in":
         values = [str(v).lower() for v in (value if isinstance(value, list) else [value])]
-        return member(held.where(func.lower(col).in_(values)))
+        return member(held.where(func.lower(column).in_(values)))
     if attribute.type == "number":
         try:
             number = float(str(value).replace(",", "."))
         except ValueError:
             raise AudienceError("audience.bad_number", value=value) from None
-        lhs = cast(col, Float)
-        return member(held.where(col != "", lhs > number if op == "gt" else lhs < number))
+        lhs = cast(column, Float)
+        return member(held.where(column != "", lhs > number if op == "gt" else lhs < number))
     text_value = str(value)
-    return member(held.where(col > text_value if op == "gt" else col < text_value))
+    return member(held.where(column > text_value if op == "gt" else column < text_value))
 
 
 def _date_condition(field: str, op: str, value: Any) -> ColumnElement[bool]:
-    col = DATE_FIELDS[field]
+    column = col(DATE_FIELDS[field])
     if op == "empty":
-        return col.is_(None)  # type: ignore[union-attr]
+        return column.is_(None)
     if op == "within_days":
         try:
             days = int(value)
         except (TypeError, ValueError):
             raise AudienceError("audience.bad_days", value=value) from None
-        return col >= utcnow() - timedelta(days=days)  # type: ignore[operator]
+        return column >= utcnow() - timedelta(days=days)
     try:
         when = datetime.fromisoformat(str(value))
     except ValueError:
         raise AudienceError("audience.bad_date", value=value) from None
     if op == "before":
-        return col < when  # type: ignore[operator]
+        return column < when
     if op == "after":
-        return col >= when  # type: ignore[operator]
+        return column >= when
     raise AudienceError("audience.bad_op", op=op)
 
 
@@ -92,12 +91,12 @@ def condition_for(session: Session, spec: dict[str, Any]) -> ColumnElement[bool]
     for cond in spec.get("conditions", []):
         field, op, value = cond.get("field", ""), cond.get("op", "eq"), cond.get("value")
         if field == "status":
-            parts.append(Contact.active == (value == "active"))
+            parts.append(col(Contact.active) == (value == "active"))
         elif field == "blocked":
-            parts.append(Contact.blocked == bool(value))
+            parts.append(col(Contact.blocked) == bool(value))
         elif field == "messenger":
             values = [v for v in (value if isinstance(value, list) else [value]) if v in MESSENGERS]
-            parts.append(Contact.messenger.in_(values) if values else false())  # type: ignore[attr-defined]
+            parts.append(col(Contact.messenger).in_(values) if values else false())
         elif field in DATE_FIELDS:
             parts.append(_date_condition(field, op, value))
         elif field.startswith("attr:"):
@@ -130,7 +129,7 @@ def by_name_or_id(session: Session, ref: str) -> Audience | None:
         found = session.get(Audience, int(ref))
         if found is not None:
             return found
-    return session.scalars(select(Audience).where(func.lower(Audience.name) == ref.strip().lower())).first()
+    return session.scalars(select(Audience).where(func.lower(col(Audience.name)) == ref.strip().lower())).first()
 
 
 def member_count(session: Session, audience: Audience) -> int:

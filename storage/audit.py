@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import AuditEntry
 
@@ -33,9 +33,9 @@ def record(
 def recent(
     session: Session, limit: int = 50, since: datetime | None = None, action: str | None = None
 ) -> list[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)  # type: ignore[union-attr]
+    stmt = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if since is not None:
-        stmt = stmt.where(AuditEntry.at >= since)
+        stmt = stmt.where(col(AuditEntry.at) >= since)
     if action:
-        stmt = stmt.where(AuditEntry.action == action)
+        stmt = stmt.where(col(AuditEntry.action) == action)
     return list(session.scalars(stmt).all())

@@ -24,12 +24,12 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.dml import Insert
 
-from storage.models import AuditEntry, utcnow
+from storage.models import AuditEntry, table_of, utcnow
 
 log = logging.getLogger(__name__)
 _PENDING = "contactbot.audit.pending"
 _DONE = "contactbot.audit.committed"
-_AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+_AUDIT = table_of(AuditEntry)
 
 
 @dataclass(frozen=True)

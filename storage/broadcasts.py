@@ -28,28 +28,36 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.domain.contacts import ContactFilter
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from storage.contacts import filter_conditions
 from storage.message_status import StatusUpdate, rank_of, strongest
-from storage.models import Attribute, Broadcast, Contact, ContactAttribute, Delivery, utcnow
+from storage.models import Attribute, Broadcast, Contact, ContactAttribute, Delivery, table_of, utcnow
 from storage.types import UtcDateTime
 
 # Why a contact matched by the filter is not a recipient, checked in this order.
 EXCLUSIONS = ("not_whatsapp", "inactive", "blocked", "opted_out", "no_consent")
-FINAL = ("sent", "delivered", "read", "failed", "skipped", "unknown")
-D = Delivery.__table__  # type: ignore[attr-defined]
-B = Broadcast.__table__  # type: ignore[attr-defined]
+FINAL = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.READ,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.SKIPPED,
+    DeliveryStatus.UNKNOWN,
+)
+D = table_of(Delivery)
+B = table_of(Broadcast)
 
 
 def _exclusion_conditions() -> dict[str, ColumnElement[bool]]:
     return {
-        "not_whatsapp": Contact.messenger != "whatsapp",
-        "inactive": Contact.active == False,  # noqa: E712
-        "blocked": Contact.blocked == True,  # noqa: E712
-        "opted_out": Contact.opted_out_at.is_not(None),  # type: ignore[union-attr]
-        "no_consent": Contact.consent_at.is_(None),  # type: ignore[union-attr]
+        "not_whatsapp": col(Contact.messenger) != "whatsapp",
+        "inactive": col(Contact.active) == False,  # noqa: E712
+        "blocked": col(Contact.blocked) == True,  # noqa: E712
+        "opted_out": col(Contact.opted_out_at).is_not(None),
+        "no_consent": col(Contact.consent_at).is_(None),
     }
 
 
@@ -61,18 +69,18 @@ def reachable() -> list[ColumnElement[bool]]:
 def missing_condition(session: Session, field: str) -> ColumnElement[bool]:
     """The contact has no value for a parameter source (`name`, `phone`, `attr:KEY`)."""
     if field == "name":
-        return or_(Contact.name.is_(None), func.trim(Contact.name) == "")  # type: ignore[union-attr]
+        return or_(col(Contact.name).is_(None), func.trim(col(Contact.name)) == "")
     if field == "phone":
         return literal(False)
     key = field.removeprefix("attr:")
-    attr_id = session.scalar(select(Attribute.id).where(Attribute.key == key))
+    attr_id = session.scalar(select(col(Attribute.id)).where(col(Attribute.key) == key))
     if attr_id is None:
         return literal(True)
     return not_(
         exists(
-            select(ContactAttribute.contact_id).where(
-                ContactAttribute.contact_id == Contact.id,
-                ContactAttribute.attribute_id == attr_id,
+            select(col(ContactAttribute.contact_id)).where(
+                col(ContactAttribute.contact_id) == col(Contact.id),
+                col(ContactAttribute.attribute_id) == attr_id,
                 func.trim(ContactAttribute.value) != "",
             )
         )
@@ -109,7 +117,7 @@ def create(session: Session, **fields: Any) -> tuple[Broadcast, bool]:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        found = session.scalars(select(Broadcast).where(Broadcast.request_key == key)).first()
+        found = session.scalars(select(Broadcast).where(col(Broadcast.request_key) == key)).first()
         if found is None:
             raise
         return found, False
@@ -121,7 +129,7 @@ def get(session: Session, broadcast_id: int) -> Broadcast | None:
 
 
 def recent(session: Session, limit: int = 20) -> list[Broadcast]:
-    stmt = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)  # type: ignore[union-attr]
+    stmt = select(Broadcast).order_by(col(Broadcast.id).desc()).limit(limit)
     return list(session.scalars(stmt).all())
 
 
@@ -139,23 +147,27 @@ def start(
     click or a Slack retry can never freeze twice (and the unique (broadcast, contact) backs it up).
     """
     now = now or utcnow()
-    won = session.execute(
+    won = session.exec(
         update(B)
         .where(
             B.c.id == broadcast_id,
-            B.c.status.in_(("queued", "scheduled")),
+            B.c.status.in_((BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED)),
             or_(B.c.scheduled_at.is_(None), B.c.scheduled_at <= now),
         )
-        .values(status="running", started_at=now, updated_at=now)
+        .values(status=BroadcastStatus.RUNNING, started_at=now, updated_at=now)
     ).rowcount
     if won != 1:
         return None
     missing = [missing_condition(session, f) for f in required_fields]
-    status = case((or_(*missing), literal("skipped")), else_=literal("pending")) if missing else literal("pending")
-    title = case((or_(*missing), literal("missing_param")), else_=literal(None)) if missing else literal(None)
-    source = select(literal(broadcast_id), Contact.id, Contact.phone, status, title, literal(0), literal(now)).where(
-        *filter_conditions(session, flt, region), *reachable()
+    status = (
+        case((or_(*missing), literal(DeliveryStatus.SKIPPED.value)), else_=literal(DeliveryStatus.PENDING.value))
+        if missing
+        else literal(DeliveryStatus.PENDING.value)
     )
+    title = case((or_(*missing), literal("missing_param")), else_=literal(None)) if missing else literal(None)
+    source = select(
+        literal(broadcast_id), col(Contact.id), col(Contact.phone), status, title, literal(0), literal(now)
+    ).where(*filter_conditions(session, flt, region), *reachable())
     session.execute(
         insert(D).from_select(
             ["broadcast_id", "contact_id", "phone", "status", "error_title", "attempts", "updated_at"], source
@@ -169,8 +181,10 @@ def start(
 def set_status(session: Session, broadcast_id: int, allowed_from: Iterable[str], to: str, **values: Any) -> bool:
     """Change status only from the given ones; False when the broadcast had moved on meanwhile."""
     now = utcnow()
-    extra: dict[str, Any] = {"finished_at": now} if to in ("done", "cancelled", "stopped") else {}
-    result = session.execute(
+    extra: dict[str, Any] = (
+        {"finished_at": now} if to in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED, BroadcastStatus.STOPPED) else {}
+    )
+    result = session.exec(
         update(B)
         .where(B.c.id == broadcast_id, B.c.status.in_(tuple(allowed_from)))
         .values(status=to, updated_at=now, **extra, **values)
@@ -194,11 +208,11 @@ def acquire_lease(session: Session, broadcast_id: int, owner: str, seconds: floa
     others = select(B.c.id).where(
         B.c.id != broadcast_id, B.c.lease_owner.is_not(None), B.c.lease_owner != owner, B.c.lease_until >= now
     )
-    result = session.execute(
+    result = session.exec(
         update(B)
         .where(
             B.c.id == broadcast_id,
-            B.c.status == "running",
+            B.c.status == BroadcastStatus.RUNNING,
             or_(B.c.lease_owner.is_(None), B.c.lease_owner == owner, B.c.lease_until < now),
             not_(exists(others)),
         )
@@ -216,10 +230,10 @@ def release_lease(session: Session, broadcast_id: int, owner: str) -> None:
 def recover_stale(session: Session, broadcast_id: int, lease_seconds: float) -> int:
     """Rows a dead sender left `sending`: Meta may have accepted them, so they become `unknown`."""
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    return session.execute(
+    return session.exec(
         update(D)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status == "sending", D.c.claimed_at < cutoff)
-        .values(status="unknown", updated_at=utcnow())
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.SENDING, D.c.claimed_at < cutoff)
+        .values(status=DeliveryStatus.UNKNOWN, updated_at=utcnow())
     ).rowcount
 
 
@@ -238,7 +252,7 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
         select(D.c.id)
         .where(
             D.c.broadcast_id == broadcast_id,
-            D.c.status == "pending",
+            D.c.status == DeliveryStatus.PENDING,
             or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now),
         )
         .order_by(D.c.id)
@@ -248,7 +262,7 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
     stmt = (
         update(D)
         .where(D.c.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
         .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts)
     )
     rows = [Claimed(*r) for r in session.execute(stmt).all()]
@@ -263,16 +277,16 @@ def field_values(session: Session, contact_ids: Sequence[int], fields: Sequence[
         return out
     if "name" in fields or "phone" in fields:
         for cid, name, phone in session.execute(
-            select(Contact.id, Contact.name, Contact.phone).where(Contact.id.in_(contact_ids))
-        ):  # type: ignore[union-attr]
+            select(col(Contact.id), col(Contact.name), col(Contact.phone)).where(col(Contact.id).in_(contact_ids))
+        ):
             out[cid]["name"], out[cid]["phone"] = name or "", phone
     keys = [f.removeprefix("attr:") for f in fields if f.startswith("attr:")]
     if keys:
         stmt = (
-            select(ContactAttribute.contact_id, Attribute.key, ContactAttribute.value)
-            .join(Attribute, Attribute.id == ContactAttribute.attribute_id)
-            .where(ContactAttribute.contact_id.in_(contact_ids), Attribute.key.in_(keys))
-        )  # type: ignore[attr-defined]
+            select(col(ContactAttribute.contact_id), col(Attribute.key), col(ContactAttribute.value))
+            .join(Attribute, col(Attribute.id) == col(ContactAttribute.attribute_id))
+            .where(col(ContactAttribute.contact_id).in_(contact_ids), col(Attribute.key).in_(keys))
+        )
         for cid, key, value in session.execute(stmt):
             out[cid][f"attr:{key}"] = value
     return out
@@ -347,7 +361,7 @@ def failure_reasons(session: Session, broadcast_id: int, limit: int = 8) -> list
     key = case((D.c.error_code.is_(None), D.c.error_title), else_=None).label("key")
     stmt = (
         select(D.c.status, D.c.error_code, key, func.max(D.c.error_title), n)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("failed", "skipped")))
+        .where(D.c.broadcast_id == broadcast_id, D.c.status.in_((DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)))
         .group_by(D.c.status, D.c.error_code, key)
         .order_by(n.desc())
         .limit(limit)
@@ -359,10 +373,12 @@ def open_work(session: Session, broadcast_id: int) -> tuple[int, int, datetime |
     """(pending, sending, earliest next attempt of the pending ones)."""
     row = session.execute(
         select(
-            func.sum(case((D.c.status == "pending", 1), else_=0)),
-            func.sum(case((D.c.status == "sending", 1), else_=0)),
-            func.min(case((D.c.status == "pending", func.coalesce(D.c.next_attempt_at, literal(utcnow()))))),
-        ).where(D.c.broadcast_id == broadcast_id, D.c.status.in_(("pending", "sending")))
+            func.sum(case((D.c.status == DeliveryStatus.PENDING, 1), else_=0)),
+            func.sum(case((D.c.status == DeliveryStatus.SENDING, 1), else_=0)),
+            func.min(
+                case((D.c.status == DeliveryStatus.PENDING, func.coalesce(D.c.next_attempt_at, literal(utcnow()))))
+            ),
+        ).where(D.c.broadcast_id == broadcast_id, D.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)))
     ).one()
     return int(row[0] or 0), int(row[1] or 0), row[2]
 
@@ -375,22 +391,31 @@ def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
         .where(
             or_(
                 and_(
-                    Broadcast.status.in_(("queued", "scheduled")),  # type: ignore[attr-defined]
-                    or_(Broadcast.scheduled_at.is_(None), Broadcast.scheduled_at <= now),
-                ),  # type: ignore[union-attr, operator]
-                Broadcast.status == "running",
-                and_(Broadcast.status == "paused", Broadcast.pause_reason == "daily_limit"),
+                    col(Broadcast.status).in_((BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED)),
+                    or_(col(Broadcast.scheduled_at).is_(None), col(Broadcast.scheduled_at) <= now),
+                ),
+                col(Broadcast.status) == BroadcastStatus.RUNNING,
+                and_(col(Broadcast.status) == BroadcastStatus.PAUSED, col(Broadcast.pause_reason) == "daily_limit"),
             )
         )
-        .order_by(Broadcast.id)
-    )  # type: ignore[arg-type]
+        .order_by(col(Broadcast.id))
+    )
     return list(session.scalars(stmt).all())
 
 
 def recipients_since(session: Session, since: datetime) -> int:
     """Unique numbers messaged (or possibly messaged) since then: what Meta's daily tier counts."""
     stmt = select(func.count(func.distinct(D.c.phone))).where(
-        D.c.claimed_at >= since, D.c.status.in_(("sending", "sent", "delivered", "read", "unknown"))
+        D.c.claimed_at >= since,
+        D.c.status.in_(
+            (
+                DeliveryStatus.SENDING,
+                DeliveryStatus.SENT,
+                DeliveryStatus.DELIVERED,
+                DeliveryStatus.READ,
+                DeliveryStatus.UNKNOWN,
+            )
+        ),
     )
     return int(session.scalar(stmt) or 0)
 
@@ -400,17 +425,17 @@ def requeue(session: Session, broadcast_id: int, codes: Sequence[int | None], in
     conds: list[ColumnElement[bool]] = []
     real = [c for c in codes if c is not None]
     if real:
-        conds.append(and_(D.c.status == "failed", D.c.error_code.in_(real)))
+        conds.append(and_(D.c.status == DeliveryStatus.FAILED, D.c.error_code.in_(real)))
     if None in codes:
-        conds.append(and_(D.c.status == "failed", D.c.error_code.is_(None)))
+        conds.append(and_(D.c.status == DeliveryStatus.FAILED, D.c.error_code.is_(None)))
     if include_unknown:
-        conds.append(D.c.status == "unknown")
+        conds.append(D.c.status == DeliveryStatus.UNKNOWN)
     if not conds:
         return 0
-    return session.execute(
+    return session.exec(
         update(D)
         .where(D.c.broadcast_id == broadcast_id, or_(*conds))
-        .values(status="pending", attempts=0, next_attempt_at=None, updated_at=utcnow())
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
     ).rowcount
 
 
@@ -419,10 +444,10 @@ def set_report_message(session: Session, broadcast_id: int, channel_id: str, mes
 
 
 def skip_pending(session: Session, broadcast_id: int, reason: str) -> int:
-    return session.execute(
+    return session.exec(
         update(D)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status == "pending")
-        .values(status="skipped", error_title=reason, updated_at=utcnow())
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SKIPPED, error_title=reason, updated_at=utcnow())
     ).rowcount
 
 
@@ -441,7 +466,7 @@ def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
     ]
     if not rows:
         return
-    failed = bindparam("b_status") == "failed"
+    failed = bindparam("b_status") == DeliveryStatus.FAILED
     session.connection().execute(
         update(D)
         .where(D.c.wa_message_id == bindparam("b_id"), rank_of(D.c.status) < bindparam("b_rank"))

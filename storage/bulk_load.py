@@ -88,7 +88,7 @@ def _sqlite(conn: Connection, renames: bool) -> Iterator[bool]:
     indexes = conn.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contact' AND sql IS NOT NULL"
     ).all()
-    triggers = dict(
+    triggers: dict[str, str] = dict(
         conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'contact'"
         ).all()
@@ -97,7 +97,9 @@ def _sqlite(conn: Connection, renames: bool) -> Iterator[bool]:
         log.warning("bulk load skipped: unexpected triggers on contact: %s", sorted(triggers))
         yield False
         return
-    if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection always holds its driver's connection
+    if not driver.in_transaction:
         # pysqlite opens its transaction at the first INSERT/UPDATE/DELETE; DDL before that would
         # commit on its own, and a failure could not bring the indexes back.
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -25,15 +25,17 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.domain.contacts import SORT_FIELDS, ContactFilter, PageRequest
 from bot.domain.contacts import name_key as name_key  # noqa: F401 - still reachable as bot.domain.contacts.name_key
 from bot.domain.phone import search_digits
 from storage.audiences import audience_condition
 from storage.db import bulk_cache
-from storage.models import Contact, ContactTally, ImportRow, Message, Ticket
+from storage.models import Contact, ContactTally, ImportRow, Message, Ticket, table_of
 
+# The ignores below: SQLModel declares the class attributes as their row values (str, datetime, ...);
+# on the class they are InstrumentedAttributes, which is what the list sorts by.
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "phone": Contact.phone,  # type: ignore[dict-item]
     "messenger": Contact.messenger,  # type: ignore[dict-item]
@@ -101,11 +103,6 @@ def trigram_query(term: str) -> str:
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
-def search_condition(session: Session, text_: str, region: str) -> ColumnElement[bool]:
-    """Match the name (case-insensitive substring) or the number's digits, through a trigram index."""
-    return _search(session, text_, region, walk=False)
-
-
 def _search(session: Session, text_: str, region: str, walk: bool) -> ColumnElement[bool]:
     """The search, written to be the plan's driver (`walk=False`) or a check on walked rows.
 
@@ -117,19 +114,21 @@ def _search(session: Session, text_: str, region: str, walk: bool) -> ColumnElem
     column, term = _search_term(text_, region)
     target: Any = Contact.phone if column == "digits" else Contact.name_sort
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    like = target.like(pattern, escape="\\")
+    like: ColumnElement[bool] = target.like(pattern, escape="\\")
     if session.get_bind().dialect.name != "sqlite":
         if len(term) < TRIGRAM:  # pg_trgm would read its whole GIN index and recheck every row
-            return (target + "").like(pattern, escape="\\")  # type: ignore[no-any-return]
-        return like  # type: ignore[no-any-return]
+            scan: ColumnElement[bool] = (target + "").like(pattern, escape="\\")
+            return scan
+        return like
     contact_id: Any = _Unindexed(Contact.id) if walk else Contact.id
     if len(term) >= TRIGRAM:
         table = "contact_digits_fts" if column == "digits" else "contact_name_fts"  # migration 0004
         fts = text(f"SELECT rowid FROM {table} WHERE {table} MATCH :m").bindparams(m=trigram_query(term))
         return and_(contact_id.in_(fts), like)  # the index finds rows with every trigram, LIKE the substring
     if walk:
-        return like  # type: ignore[no-any-return]
-    return contact_id.in_(select(Contact.id).where(like).correlate(None))  # type: ignore[no-any-return]
+        return like
+    driven: ColumnElement[bool] = contact_id.in_(select(col(Contact.id)).where(like).correlate(None))
+    return driven
 
 
 def filter_conditions(session: Session, flt: ContactFilter, region: str) -> list[ColumnElement[bool]]:
@@ -166,11 +165,11 @@ def count(session: Session, flt: ContactFilter, region: str = "DE") -> int:
     if flt.search is None and flt.audience_id is None:
         tally: list[ColumnElement[bool]] = []
         if flt.status != "all":
-            tally.append(ContactTally.active == (flt.status == "active"))  # type: ignore[arg-type]
+            tally.append(col(ContactTally.active) == (flt.status == "active"))
         if flt.blocked is not None:
-            tally.append(ContactTally.blocked == flt.blocked)  # type: ignore[arg-type]
+            tally.append(col(ContactTally.blocked) == flt.blocked)
         if flt.messenger:
-            tally.append(ContactTally.messenger == flt.messenger)  # type: ignore[arg-type]
+            tally.append(col(ContactTally.messenger) == flt.messenger)
         return int(session.scalar(select(func.coalesce(func.sum(ContactTally.n), 0)).where(*tally)) or 0)
     stmt = select(func.count()).select_from(Contact).where(*filter_conditions(session, flt, region))
     return int(session.scalar(stmt) or 0)
@@ -215,9 +214,11 @@ def _fetch(
 
 def _beyond(col: Any, value: Any, desc: bool, inclusive: bool) -> ColumnElement[bool]:
     """`col` after `value` in list order."""
-    if desc:
-        return col <= value if inclusive else col < value  # type: ignore[no-any-return]
-    return col >= value if inclusive else col > value  # type: ignore[no-any-return]
+    # `col` is a column or its _Unindexed wrapper (Any): the annotation says what comparing it gives
+    after: ColumnElement[bool] = (
+        (col <= value if inclusive else col < value) if desc else (col >= value if inclusive else col > value)
+    )
+    return after
 
 
 def _walk(
@@ -258,13 +259,13 @@ def _walk_back(
 
 def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: str = "DE") -> Page:
     total = count(session, flt, region)
-    col = SORT_COLUMNS[req.sort]
+    sort_col = SORT_COLUMNS[req.sort]
     # The sort column's index drives a page and the filter checks the rows it yields, except for
     # a search with few matches (known from the total): those are fetched and sorted instead,
     # since walking the index for them would read most of it.
     walk = not flt.search or total > DRIVE_LIMIT
-    sort: Any = col if walk else _Unindexed(col, everywhere=True)
-    conds = _conditions(session, flt, region, {col.key} & {"active", "messenger"}, walk)
+    sort: Any = sort_col if walk else _Unindexed(sort_col, everywhere=True)
+    conds = _conditions(session, flt, region, {sort_col.key} & {"active", "messenger"}, walk)
 
     listed = False  # the anchor itself is in the list: then there is a row before the page
 
@@ -273,7 +274,9 @@ def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: st
         if contact_id is None:
             return None
         found = session.execute(
-            select(col, Contact.active, Contact.blocked, Contact.messenger).where(Contact.id == contact_id)
+            select(sort_col, col(Contact.active), col(Contact.blocked), col(Contact.messenger)).where(
+                col(Contact.id) == contact_id
+            )
         ).first()
         if found is None:
             return None
@@ -310,7 +313,7 @@ def list_page(session: Session, flt: ContactFilter, req: PageRequest, region: st
         has_prev = (
             anchor is not None
             and bool(rows)
-            and ((listed and not inclusive) or _has_before(session, conds, sort, col.key, req.desc, rows))
+            and ((listed and not inclusive) or _has_before(session, conds, sort, sort_col.key, req.desc, rows))
         )
     return Page(
         rows=rows,
@@ -333,6 +336,7 @@ def _has_before(
     if not rows:
         return False
     first = rows[0]
+    assert first.id is not None  # a row read from the table
     return bool(_walk_back(session, conds, sort, desc, (getattr(first, key), first.id), 1))
 
 
@@ -342,7 +346,7 @@ def bulk_insert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     No ORM objects, and bind values are converted once per column rather than per statement
     object; triggers (search index, tally) still run, so the rows are complete. Returns the count.
     """
-    table = Contact.__table__  # type: ignore[attr-defined]
+    table = table_of(Contact)
     rows = list(rows)
     if not rows:
         return 0
@@ -351,7 +355,9 @@ def bulk_insert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     procs = [table.c[n].type._cached_bind_processor(dialect) for n in names]
     values = [tuple(v if f is None else f(v) for f, v in zip(procs, (r[n] for n in names), strict=True)) for r in rows]
     if dialect.name == "postgresql":
-        cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        raw = conn.connection.driver_connection  # psycopg's own connection: its cursor has copy()
+        assert raw is not None  # a checked-out connection always holds its driver's connection
+        cur = raw.cursor()
         with cur, cur.copy(f"COPY contact ({', '.join(names)}) FROM STDIN") as copy:
             for row in values:
                 copy.write_row(row)
@@ -359,7 +365,7 @@ def bulk_insert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     if dialect.name == "sqlite":
         with bulk_cache(conn):  # 7 b-tree indexes take random inserts
             sql = f"INSERT INTO contact ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-            conn.exec_driver_sql(sql, values)  # type: ignore[arg-type]
+            conn.exec_driver_sql(sql, values)
         return len(values)
     conn.execute(insert(table), rows)
     return len(rows)
@@ -370,9 +376,9 @@ def get(session: Session, contact_id: int) -> Contact | None:
 
 
 def by_phone(session: Session, phone: str, messenger: str | None = None) -> list[Contact]:
-    stmt = select(Contact).where(Contact.phone == phone)
+    stmt = select(Contact).where(col(Contact.phone) == phone)
     if messenger:
-        stmt = stmt.where(Contact.messenger == messenger)
+        stmt = stmt.where(col(Contact.messenger) == messenger)
     return list(session.scalars(stmt).all())
 
 
@@ -380,20 +386,20 @@ def erase(session: Session, contact: Contact) -> dict[str, int]:
     """Delete a contact and every row about it (GDPR erasure); returns what kind of rows went."""
     counts: dict[str, int] = {}
     cid = contact.id
-    counts["messages"] = session.execute(delete(Message).where(Message.contact_id == cid)).rowcount
-    counts["tickets"] = session.execute(delete(Ticket).where(Ticket.contact_id == cid)).rowcount
-    counts["import_rows"] = session.execute(
-        delete(ImportRow).where(ImportRow.phone == contact.phone, ImportRow.messenger == contact.messenger)
+    counts["messages"] = session.exec(delete(Message).where(col(Message.contact_id) == cid)).rowcount
+    counts["tickets"] = session.exec(delete(Ticket).where(col(Ticket.contact_id) == cid)).rowcount
+    counts["import_rows"] = session.exec(
+        delete(ImportRow).where(col(ImportRow.phone) == contact.phone, col(ImportRow.messenger) == contact.messenger)
     ).rowcount
     # Tables added by later features (attributes, deliveries, ...) reference contact.id with
     # ON DELETE CASCADE; delete their rows explicitly too, so erasure never depends on pragmas.
-    for table in Contact.__table__.metadata.sorted_tables:  # type: ignore[attr-defined]
+    for table in table_of(Contact).metadata.sorted_tables:
         if table.name in {"contact", "message", "ticket"}:
             continue
         for fk in table.foreign_keys:
             if fk.column.table.name == "contact":
-                result = session.execute(delete(table).where(fk.parent == cid))
+                result = session.exec(delete(table).where(fk.parent == cid))
                 counts[table.name] = counts.get(table.name, 0) + (result.rowcount or 0)
-    session.execute(delete(Contact).where(Contact.id == cid))
+    session.execute(delete(Contact).where(col(Contact.id) == cid))
     session.flush()
     return {k: v for k, v in counts.items() if v}

@@ -24,10 +24,10 @@ from bot.domain.csv_format import (
     neutralise,
 )
 from storage.contacts import SORT_COLUMNS, filter_conditions
-from storage.models import Contact, ContactAttribute
+from storage.models import Contact, ContactAttribute, table_of
 
-contact = Contact.__table__  # type: ignore[attr-defined]
-contact_attrs = ContactAttribute.__table__  # type: ignore[attr-defined]
+contact = table_of(Contact)
+contact_attrs = table_of(ContactAttribute)
 CORE_COLUMNS = ("phone", "messenger", "name", "first_contact", "last_chat", "blocked", "status")
 _SOURCE = {
     "phone": "phone",
@@ -182,7 +182,8 @@ def _copy_out(conn: Connection, out: IO[str], stmt: Any, header: list[str], deli
     csv.writer(out, delimiter=delimiter, lineterminator="\n").writerow(header)  # COPY ends its rows with LF
     decode = codecs.getincrementaldecoder("utf-8")()  # a block may end inside a character
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur:  # type: ignore[union-attr]
+    assert raw is not None  # a checked-out connection always holds its driver's connection
+    with raw.cursor() as cur:
         with cur.copy(sql, compiled.params) as copy:
             for block in copy:
                 out.write(decode.decode(block))

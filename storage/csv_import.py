@@ -51,15 +51,16 @@ from bot.domain.csv_format import (
     neutralise,
 )
 from bot.domain.csv_rows import STAGE_COLUMNS, AttributeColumn, ColumnMap, Normaliser, Staged, error_row, validate_job
+from bot.domain.statuses import ImportStatus
 from storage import bulk_load
-from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow, ImportRun
+from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow, ImportRun, table_of
 
 CHUNK_ROWS = 50_000
-contact = Contact.__table__  # type: ignore[attr-defined]
-staged = ImportRow.__table__  # type: ignore[attr-defined]
-runs = ImportRun.__table__  # type: ignore[attr-defined]
-attributes = Attribute.__table__  # type: ignore[attr-defined]
-contact_attrs = ContactAttribute.__table__  # type: ignore[attr-defined]
+contact = table_of(Contact)
+staged = table_of(ImportRow)
+runs = table_of(ImportRun)
+attributes = table_of(Attribute)
+contact_attrs = table_of(ContactAttribute)
 Progress = Callable[[str, int], None]
 
 
@@ -174,6 +175,7 @@ def _insert_staged(conn: Connection, rows: list[Staged]) -> None:
         conn.exec_driver_sql(f"INSERT INTO import_row ({names}) VALUES ({marks})", rows)
         return
     raw = conn.connection.driver_connection
+    assert raw is not None  # a checked-out connection always holds its driver's connection
     with raw.cursor() as cur, cur.copy(f"COPY import_row ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -271,7 +273,8 @@ def _reject_duplicates(conn: Connection, run_id: int, phone_header: str) -> int:
 
 def _attr_value(r: Any, attr: AttributeColumn) -> ColumnElement[Any]:
     """Staged values are keyed by column position: attribute ids/keys may change before confirm."""
-    return r.c.data[str(attr.position)].as_string()
+    value: ColumnElement[Any] = r.c.data[str(attr.position)].as_string()
+    return value
 
 
 def _changes(r: Any, c: Any, attr_joins: list[tuple[AttributeColumn, Any]]) -> ColumnElement[bool]:
@@ -292,7 +295,7 @@ def _changes(r: Any, c: Any, attr_joins: list[tuple[AttributeColumn, Any]]) -> C
 
 def _joined(run_id: int, cols: ColumnMap, columns: list[Any]) -> Select[Any]:
     r, c = staged.alias("r"), contact.alias("c")
-    joins = []
+    joins: list[tuple[AttributeColumn, Any]] = []
     frm = r.outerjoin(c, and_(c.c.phone == r.c.phone, c.c.messenger == r.c.messenger))
     for attr in cols.attributes:
         if attr.attribute_id is None:
@@ -320,7 +323,9 @@ def preview_counts(conn: Connection, run_id: int, cols: ColumnMap) -> Counts:
     rejected = conn.scalar(
         select(func.count()).select_from(staged).where(staged.c.run_id == run_id, staged.c.action == "error")
     )
-    return Counts(**{k: int(v or 0) for k, v in row._mapping.items()}, rejected=int(rejected or 0))
+    # the sums are labelled with Counts' int fields; Any because Counts also has the dict field `extra`
+    sums: dict[str, Any] = {str(k): int(v or 0) for k, v in row._mapping.items()}
+    return Counts(**sums, rejected=int(rejected or 0))
 
 
 def rejected_rows(conn: Connection, run_id: int, limit: int | None = None) -> list[dict[str, Any]]:
@@ -426,7 +431,7 @@ def _write_contacts(
         r.c.messenger,
         r.c.name,
         r.c.name_sort,
-        func.coalesce(r.c.first_contact_at, literal(now, Contact.__table__.c.first_contact_at.type)),
+        func.coalesce(r.c.first_contact_at, literal(now, table_of(Contact).c.first_contact_at.type)),
         r.c.last_chat_at,
         func.coalesce(r.c.blocked, false()),
         func.coalesce(r.c.active, true()),
@@ -531,15 +536,17 @@ def stale_previews(conn: Connection, before: datetime) -> list[int]:
     """Previews nobody confirmed or cancelled since `before`: their staged rows only take space."""
     return [
         int(i)
-        for i in conn.execute(select(runs.c.id).where(runs.c.status == "preview", runs.c.created_at < before)).scalars()
+        for i in conn.execute(
+            select(runs.c.id).where(runs.c.status == ImportStatus.PREVIEW, runs.c.created_at < before)
+        ).scalars()
     ]
 
 
 def audit(conn: Connection, actor: str, action: str, run_id: int, detail: dict[str, Any], at: datetime) -> None:
     """Same row as storage.audit.record, written on this connection (inside the import's transaction)."""
     conn.execute(
-        insert(AuditEntry.__table__),
-        {  # type: ignore[attr-defined]
+        insert(table_of(AuditEntry)),
+        {
             "at": at,
             "actor": actor[:50],
             "action": action,

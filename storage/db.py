@@ -6,15 +6,37 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError  # noqa: F401 - re-exported
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+if TYPE_CHECKING:  # alembic itself loads only when migrating or checking (start-up cost)
+    from alembic.config import Config
+
 # The layers above name the database handle (Engine, Session) and catch these errors through this
 # module: storage is the only package that imports SQLAlchemy/SQLModel (checked by import-linter).
+
+__all__ = [  # what the layers above import from here, re-exported names included
+    "DataError",
+    "Engine",
+    "IntegrityError",
+    "OperationalError",
+    "SQLAlchemyError",
+    "Session",
+    "bulk_cache",
+    "current_revision",
+    "database_password",
+    "engine_for",
+    "head_revision",
+    "make_engine",
+    "ping",
+    "session_scope",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -25,7 +47,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # the DB-API connection: sqlite3's
             cur = dbapi_conn.cursor()
             if parsed.database not in (None, "", ":memory:"):
                 cur.execute("PRAGMA journal_mode=WAL")
@@ -77,10 +99,6 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
@@ -98,7 +116,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 MIGRATION_LOCK_KEY = 0x636F6E74  # "cont"
 
 
-def _alembic_config(url: str):  # type: ignore[no-untyped-def]
+def _alembic_config(url: str) -> Config:
     from alembic.config import Config  # start-up cost: alembic loads only when migrating or checking
 
     cfg = Config()

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from storage.models import Contact, Message, Ticket
+from storage.models import Contact, Message, Ticket, table_of
 
 
 def contact_count(conn: Connection) -> int:
@@ -16,7 +16,7 @@ def contact_count(conn: Connection) -> int:
 
 def contact_times(conn: Connection, phones: Sequence[object]) -> list[Any]:
     """(id, last_chat_at, first_contact_at) of the contacts with these numbers."""
-    contact_table = Contact.__table__  # type: ignore[attr-defined]
+    contact_table = table_of(Contact)
     return list(
         conn.execute(
             select(contact_table.c.id, contact_table.c.last_chat_at, contact_table.c.first_contact_at).where(
@@ -30,10 +30,10 @@ def insert_tickets(conn: Connection, ticket_rows: list[dict[str, Any]]) -> list[
     """Insert the tickets; returns (id, contact_id, last_message_at) of each."""
     return list(
         conn.execute(
-            insert(Ticket.__table__).returning(  # type: ignore[attr-defined]
-                Ticket.__table__.c.id,  # type: ignore[attr-defined]
-                Ticket.__table__.c.contact_id,  # type: ignore[attr-defined]
-                Ticket.__table__.c.last_message_at,  # type: ignore[attr-defined]
+            insert(table_of(Ticket)).returning(
+                table_of(Ticket).c.id,
+                table_of(Ticket).c.contact_id,
+                table_of(Ticket).c.last_message_at,
             ),
             ticket_rows,
         ).all()
@@ -41,4 +41,4 @@ def insert_tickets(conn: Connection, ticket_rows: list[dict[str, Any]]) -> list[
 
 
 def insert_messages(conn: Connection, messages: list[dict[str, Any]]) -> None:
-    conn.execute(insert(Message.__table__), messages)  # type: ignore[attr-defined]
+    conn.execute(insert(table_of(Message)), messages)

@@ -21,13 +21,13 @@ from sqlmodel import Session
 
 from storage import broadcasts, message_status
 from storage.message_status import StatusUpdate, strongest
-from storage.models import Delivery, EarlyStatus, Message, utcnow
+from storage.models import Delivery, EarlyStatus, Message, table_of, utcnow
 
 EARLY_STATUS_DAYS = 7
 CHUNK = 500
-E: Table = EarlyStatus.__table__  # type: ignore[attr-defined]
-D: Table = Delivery.__table__  # type: ignore[attr-defined]
-M: Table = Message.__table__  # type: ignore[attr-defined]
+E: Table = table_of(EarlyStatus)
+D: Table = table_of(Delivery)
+M: Table = table_of(Message)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -71,7 +71,7 @@ def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[s
         return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.connection().execute(dialect.insert(E).on_conflict_do_nothing(), rows)
-    return [r["wa_message_id"] for r in rows]
+    return [str(r["wa_message_id"]) for r in rows]
 
 
 def settle(session: Session, ids: Sequence[str] | None = None, since: datetime | None = None) -> int:
@@ -103,4 +103,4 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
 
 def purge(session: Session, before: datetime) -> int:
     """Forget kept statuses received before then (their id never turned up)."""
-    return session.execute(delete(E).where(E.c.received_at < before)).rowcount
+    return session.exec(delete(E).where(E.c.received_at < before)).rowcount

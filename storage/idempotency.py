@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import ProcessedEvent, utcnow
+from storage.models import ProcessedEvent, table_of, utcnow
 
-table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+table = table_of(ProcessedEvent)
 
 
 def claim(engine: Engine, key: str) -> bool:

@@ -19,14 +19,15 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
 from bot.domain.contacts import name_key
+from bot.domain.statuses import TicketStatus
 from storage import audit
-from storage.models import Contact, Message, Ticket, utcnow
+from storage.models import Contact, Message, Ticket, table_of, utcnow
 from storage.types import UtcDateTime
 
 CHUNK = 500
-CONTACT: Table = Contact.__table__  # type: ignore[attr-defined]
-TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
-MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
+CONTACT: Table = table_of(Contact)
+TICKET: Table = table_of(Ticket)
+MESSAGE: Table = table_of(Message)
 Key = tuple[str, str]  # (phone, messenger)
 
 
@@ -82,7 +83,8 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 def _insert(session: Session, table: Table) -> Insert:
     """INSERT that skips rows violating a unique constraint (both dialects spell it the same)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()  # type: ignore[no-any-return]
+    statement: Insert = dialect.insert(table).on_conflict_do_nothing()  # either dialect's Insert
+    return statement
 
 
 def _later(column: Any, param: str) -> Any:
@@ -128,7 +130,7 @@ def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage], out:
             names[m.key] = m.name
     known = _contacts(session, first)
     missing = sorted(k for k in first if k not in known)  # one lock order for every request
-    created: list[Any] = []
+    created: Sequence[Any] = []
     if missing:
         now = utcnow()
         rows = [
@@ -189,7 +191,7 @@ def _open_tickets(session: Session, contact_ids: Sequence[int]) -> dict[int, int
     for part in _chunks(contact_ids):
         rows = session.execute(
             select(TICKET.c.contact_id, TICKET.c.id)
-            .where(TICKET.c.status == "open", TICKET.c.contact_id.in_(part))
+            .where(TICKET.c.status == TicketStatus.OPEN, TICKET.c.contact_id.in_(part))
             .order_by(TICKET.c.id)
         )
         found.update({cid: tid for cid, tid in rows})
@@ -204,7 +206,7 @@ def _ensure_tickets(session: Session, opened: dict[int, datetime], out: Outcome)
         rows = [
             {
                 "contact_id": cid,
-                "status": "open",
+                "status": TicketStatus.OPEN,
                 "opened_at": opened[cid],
                 "closed_at": None,
                 "last_message_at": None,
@@ -257,7 +259,7 @@ def _store(session: Session, fresh: Sequence[IncomingMessage], out: Outcome) -> 
         if not c.blocked:
             opened[c.id] = min(opened.get(c.id, m.at), m.at)
     tickets = _ensure_tickets(session, opened, out) if opened else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in fresh:
         c = contacts[m.key]
         rows.append(

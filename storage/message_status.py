@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Table, bindparam, case, update
 from sqlmodel import Session
 
-from storage.models import Message
+from storage.models import Message, table_of
 from storage.types import UtcDateTime
 
 RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
-MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
+MESSAGE: Table = table_of(Message)
 
 
 @dataclass(frozen=True)

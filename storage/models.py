@@ -6,11 +6,12 @@ Timestamps are timezone-aware UTC in Python and naive UTC in the database (stora
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus, ImportStatus, TicketStatus
 from storage.types import UtcDateTime
 
 
@@ -138,7 +139,7 @@ class Ticket(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = _fk("contact.id", index=False)
-    status: str = Field(default="open", max_length=10)  # open|closed
+    status: str = Field(default=TicketStatus.OPEN, max_length=10)
     opened_at: datetime = _when(now=True)
     closed_at: datetime | None = _when()
     last_message_at: datetime | None = _when()
@@ -199,7 +200,7 @@ class ImportRun(SQLModel, table=True):
     file_id: str | None = Field(default=None, max_length=50, index=True)
     file_name: str = Field(max_length=255)
     file_sha256: str = Field(max_length=64)
-    status: str = Field(default="preview", max_length=12)  # preview|applying|applied|cancelled|failed
+    status: str = Field(default=ImportStatus.PREVIEW, max_length=12)
     created_by: str = Field(max_length=50)
     channel_id: str | None = Field(default=None, max_length=20)
     thread_ts: str | None = Field(default=None, max_length=30)
@@ -236,10 +237,7 @@ class ImportRow(SQLModel, table=True):
 
 
 # Broadcasts: one row per WhatsApp template broadcast, one delivery row per frozen recipient.
-# Broadcast lifecycle. `scheduled`/`queued` wait for the runner; only `running` sends.
-BROADCAST_STATUSES = ("scheduled", "queued", "running", "paused", "done", "cancelled", "stopped")
-# Delivery lifecycle; webhooks move sent -> delivered -> read by rank, `failed` is final.
-DELIVERY_STATUSES = ("pending", "sending", "sent", "delivered", "read", "failed", "skipped", "unknown")
+# Their lifecycles (the values of `status`): bot.domain.statuses.
 
 
 class Broadcast(SQLModel, table=True):
@@ -253,7 +251,7 @@ class Broadcast(SQLModel, table=True):
     template_def: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="queued", max_length=12)
+    status: str = Field(default=BroadcastStatus.QUEUED, max_length=12)
     pause_reason: str | None = Field(default=None, max_length=20)
     stop_code: int | None = None
     stop_reason: str | None = Field(default=None, max_length=300)
@@ -289,7 +287,7 @@ class Delivery(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     phone: str = Field(max_length=20)  # frozen with the audience
-    status: str = Field(default="pending", max_length=10)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=10)
     wa_message_id: str | None = Field(default=None, max_length=200, unique=True)
     error_code: int | None = None
     error_title: str | None = Field(default=None, max_length=300)
@@ -335,3 +333,8 @@ class WhatsAppNumber(SQLModel, table=True):
     restriction: str | None = Field(default=None, max_length=80)
     restricted_until: datetime | None = _when()
     updated_at: datetime = _when(now=True)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a model, for bulk SQL: SQLModel sets `__table__` on the class but does not declare it."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]  # set by the metaclass, absent from the stubs

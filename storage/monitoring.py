@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
+from sqlmodel import col
 
+from bot.domain.statuses import OPEN_BROADCASTS, DeliveryStatus
 from storage.models import Broadcast, Delivery
 
-QUEUE_STATUSES = ("pending", "sending")
-# Broadcasts whose pending rows will still be sent (a cancelled or stopped one's never will).
-OPEN_BROADCASTS = ("scheduled", "queued", "running", "paused")
+QUEUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
 def delivery_queue(engine: Engine) -> dict[str, int]:
@@ -16,11 +16,11 @@ def delivery_queue(engine: Engine) -> dict[str, int]:
 
     Driven by the few open broadcasts, each walked on `ix_delivery_claim (broadcast_id, status, id)`,
     so a scrape stays cheap with millions of finished delivery rows in the table."""
-    counts = dict.fromkeys(QUEUE_STATUSES, 0)
+    counts = {str(status): 0 for status in QUEUE_STATUSES}
     stmt = (
-        select(Delivery.status, func.count())
-        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)  # type: ignore[arg-type]
-        .where(Broadcast.status.in_(OPEN_BROADCASTS), Delivery.status.in_(QUEUE_STATUSES))  # type: ignore[attr-defined]
+        select(col(Delivery.status), func.count())
+        .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
+        .where(col(Broadcast.status).in_(OPEN_BROADCASTS), col(Delivery.status).in_(QUEUE_STATUSES))
         .group_by(Delivery.status)
     )
     with engine.connect() as conn:

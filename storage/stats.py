@@ -2,26 +2,19 @@
 
 Status and messenger counts are a sum over `contact_tally` (a few dozen rows kept exact by
 triggers, see migration 0001); "new in the last 7/30 days" range-scans `ix_contact_first_contact_id`.
-Tables that other features own (`broadcast`, `delivery`) are read only when they exist.
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, func, inspect, select
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
-from storage.models import AuditEntry, Contact, ContactTally, ImportRun
-
-FINISHED_BROADCAST = frozenset(
-    {"done", "finished", "completed", "complete", "sent", "cancelled", "canceled", "failed", "stopped", "aborted"}
-)
-_PROGRESS_COLUMNS = ("total", "sent", "delivered", "read", "failed", "skipped", "pending")
-_reflected: weakref.WeakKeyDictionary[Engine, dict[str, Table]] = weakref.WeakKeyDictionary()
+from bot.domain.statuses import OPEN_BROADCASTS, DeliveryStatus
+from storage.models import AuditEntry, Broadcast, Contact, ContactTally, Delivery, ImportRun
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,7 @@ def _count(session: Session, *where: Any) -> int:
 def contact_counts(session: Session, now: datetime) -> ContactCounts:
     total = active = blocked = 0
     by_messenger: dict[str, int] = {}
-    stmt = select(ContactTally.active, ContactTally.blocked, ContactTally.messenger, ContactTally.n)
+    stmt = select(col(ContactTally.active), col(ContactTally.blocked), col(ContactTally.messenger), col(ContactTally.n))
     for is_active, is_blocked, messenger, n in session.execute(stmt).all():
         total += n
         active += n if is_active else 0
@@ -78,8 +71,8 @@ def contact_counts(session: Session, now: datetime) -> ContactCounts:
         total=total,
         active=active,
         blocked=blocked,
-        new_7d=_count(session, Contact.first_contact_at >= now - timedelta(days=7)),  # type: ignore[operator]
-        new_30d=_count(session, Contact.first_contact_at >= now - timedelta(days=30)),  # type: ignore[operator]
+        new_7d=_count(session, Contact.first_contact_at >= now - timedelta(days=7)),
+        new_30d=_count(session, Contact.first_contact_at >= now - timedelta(days=30)),
         by_messenger=dict(sorted(((m, n) for m, n in by_messenger.items() if n), key=lambda kv: (-kv[1], kv[0]))),
     )
 
@@ -96,7 +89,7 @@ def _int_counts(data: dict[str, Any] | None) -> dict[str, int]:
 
 
 def recent_imports(session: Session, limit: int = 3) -> list[RunInfo]:
-    stmt = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)  # type: ignore[union-attr]
+    stmt = select(ImportRun).order_by(col(ImportRun.id).desc()).limit(limit)
     return [
         RunInfo(
             "import",
@@ -115,8 +108,8 @@ def recent_exports(session: Session, now: datetime, limit: int = 3, days: int = 
     """Exports leave an audit entry whose action names them (`export`, `contact.export`, ...)."""
     stmt = (
         select(AuditEntry)
-        .where(AuditEntry.at >= now - timedelta(days=days), AuditEntry.action.like("%export%"))  # type: ignore[attr-defined,operator]
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
+        .where(col(AuditEntry.at) >= now - timedelta(days=days), col(AuditEntry.action).like("%export%"))
+        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
         .limit(limit)
     )
     return [
@@ -125,73 +118,36 @@ def recent_exports(session: Session, now: datetime, limit: int = 3, days: int = 
     ]
 
 
-def _table(session: Session, name: str) -> Table | None:
-    """A table another feature's migration created, reflected once per engine; None while absent."""
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
-    cache = _reflected.setdefault(engine, {})
-    if name not in cache:
-        if not inspect(session.connection()).has_table(name):
-            return None
-        cache[name] = Table(name, MetaData(), autoload_with=session.connection())
-    return cache[name]
-
-
-def open_broadcasts(session: Session, limit: int = 5) -> list[BroadcastInfo] | None:
-    """Scheduled and running broadcasts with progress; None while the broadcast feature is absent."""
-    table = _table(session, "broadcast")
-    if table is None or "id" not in table.c or "status" not in table.c:
-        return None
-    c = table.c
-    stmt = select(table).where(c.status.not_in(sorted(FINISHED_BROADCAST))).order_by(c.id.desc()).limit(limit)
-    rows = [r._mapping for r in session.execute(stmt).all()]
-    progress = {int(r["id"]): _row_progress(r) for r in rows}
-    missing = [bid for bid, p in progress.items() if "sent" not in p]
-    if missing:
-        for bid, counted in _delivery_counts(session, missing).items():
-            progress[bid] = {**counted, **progress[bid]}
-    found = []
-    for r in rows:
-        template = next((r[k] for k in ("template", "template_name", "name") if k in r and r[k]), None)
-        scheduled = r.get("scheduled_at") if isinstance(r.get("scheduled_at"), datetime) else None
-        creator = r.get("created_by")
-        found.append(
-            BroadcastInfo(
-                int(r["id"]),
-                str(r["status"]),
-                None if template is None else str(template),
-                _utc(scheduled),
-                None if creator is None else str(creator),
-                progress.get(int(r["id"]), {}),
-            )
+def open_broadcasts(session: Session, limit: int = 5) -> list[BroadcastInfo]:
+    """Scheduled, queued, running and paused broadcasts, newest first, with progress from their deliveries."""
+    stmt = (
+        select(Broadcast)
+        .where(col(Broadcast.status).in_(OPEN_BROADCASTS))
+        .order_by(col(Broadcast.id).desc())
+        .limit(limit)
+    )
+    rows = list(session.scalars(stmt).all())
+    counted = _delivery_counts(session, [b.id for b in rows if b.id is not None])
+    return [
+        BroadcastInfo(
+            b.id or 0,
+            b.status,
+            b.template,
+            _utc(b.scheduled_at),
+            b.created_by,
+            {**counted.get(b.id or 0, {}), "total": b.total},
         )
-    return found
-
-
-def _row_progress(row: Any) -> dict[str, int]:
-    """Counter columns on the broadcast row (`sent` or `sent_count`, `recipients` as total), if any."""
-    found: dict[str, int] = {}
-    for key in _PROGRESS_COLUMNS:
-        for column in (key, f"{key}_count"):
-            value = row.get(column)
-            if isinstance(value, int) and not isinstance(value, bool):
-                found[key] = value
-                break
-    for column in ("recipients", "recipient_count", "audience_count"):
-        value = row.get(column)
-        if "total" not in found and isinstance(value, int) and not isinstance(value, bool):
-            found["total"] = value
-    return found
+        for b in rows
+    ]
 
 
 def _delivery_counts(session: Session, broadcast_ids: list[int]) -> dict[int, dict[str, int]]:
-    table = _table(session, "delivery")
-    if table is None or "broadcast_id" not in table.c or "status" not in table.c:
+    if not broadcast_ids:
         return {}
     stmt = (
-        select(table.c.broadcast_id, table.c.status, func.count())
-        .where(table.c.broadcast_id.in_(broadcast_ids))
-        .group_by(table.c.broadcast_id, table.c.status)
+        select(col(Delivery.broadcast_id), col(Delivery.status), func.count())
+        .where(col(Delivery.broadcast_id).in_(broadcast_ids))
+        .group_by(col(Delivery.broadcast_id), col(Delivery.status))
     )
     raw: dict[int, dict[str, int]] = {}
     for bid, status, n in session.execute(stmt).all():
@@ -199,14 +155,14 @@ def _delivery_counts(session: Session, broadcast_ids: list[int]) -> dict[int, di
     # Delivery statuses are exclusive; report them like counters (read implies delivered implies sent).
     result: dict[int, dict[str, int]] = {}
     for bid, per in raw.items():
-        read, delivered = per.get("read", 0), per.get("delivered", 0)
+        read, delivered = per.get(DeliveryStatus.READ, 0), per.get(DeliveryStatus.DELIVERED, 0)
         result[bid] = {
             "total": sum(per.values()),
-            "sent": per.get("sent", 0) + delivered + read,
+            "sent": per.get(DeliveryStatus.SENT, 0) + delivered + read,
             "delivered": delivered + read,
             "read": read,
-            "failed": per.get("failed", 0),
-            "skipped": per.get("skipped", 0),
+            "failed": per.get(DeliveryStatus.FAILED, 0),
+            "skipped": per.get(DeliveryStatus.SKIPPED, 0),
         }
     return result
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import TableSettings, utcnow
 
@@ -13,8 +13,10 @@ from storage.models import TableSettings, utcnow
 def load(session: Session, team_id: str, user_id: str) -> tuple[list[dict[str, Any]] | None, str]:
     """(columns, scope) with the user's override first, then the workspace's; (None, "default") if neither."""
     rows = session.scalars(
-        select(TableSettings).where(TableSettings.team_id == team_id, TableSettings.user_id.in_([user_id, ""]))
-    ).all()  # type: ignore[attr-defined]
+        select(TableSettings).where(
+            col(TableSettings.team_id) == team_id, col(TableSettings.user_id).in_([user_id, ""])
+        )
+    ).all()
     by_user = {r.user_id: r for r in rows}
     if user_id and user_id in by_user:
         return by_user[user_id].columns, "user"
@@ -25,7 +27,7 @@ def load(session: Session, team_id: str, user_id: str) -> tuple[list[dict[str, A
 
 def save(session: Session, team_id: str, user_id: str, columns: list[dict[str, Any]]) -> None:
     row = session.scalars(
-        select(TableSettings).where(TableSettings.team_id == team_id, TableSettings.user_id == user_id)
+        select(TableSettings).where(col(TableSettings.team_id) == team_id, col(TableSettings.user_id) == user_id)
     ).first()
     if row is None:
         row = TableSettings(team_id=team_id, user_id=user_id, columns=columns)
@@ -34,4 +36,6 @@ def save(session: Session, team_id: str, user_id: str, columns: list[dict[str, A
 
 
 def reset(session: Session, team_id: str, user_id: str) -> None:
-    session.execute(delete(TableSettings).where(TableSettings.team_id == team_id, TableSettings.user_id == user_id))
+    session.execute(
+        delete(TableSettings).where(col(TableSettings.team_id) == team_id, col(TableSettings.user_id) == user_id)
+    )

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from bot.domain.statuses import TicketStatus
 from storage.models import Message, Ticket
 
 
 def last_for_contact(session: Session, contact_id: int) -> Ticket | None:
     stmt = (
         select(Ticket)
-        .where(Ticket.contact_id == contact_id)
-        .order_by(Ticket.opened_at.desc(), Ticket.id.desc())  # type: ignore[union-attr]
+        .where(col(Ticket.contact_id) == contact_id)
+        .order_by(col(Ticket.opened_at).desc(), col(Ticket.id).desc())
         .limit(1)
     )
     return session.scalars(stmt).first()
@@ -24,8 +25,8 @@ def last_messages(session: Session, ticket_id: int, limit: int = 5) -> list[Mess
     """The newest `limit` messages, oldest first (reading order)."""
     stmt = (
         select(Message)
-        .where(Message.ticket_id == ticket_id)
-        .order_by(Message.sent_at.desc(), Message.id.desc())  # type: ignore[union-attr]
+        .where(col(Message.ticket_id) == ticket_id)
+        .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
         .limit(limit)
     )
     return list(reversed(session.scalars(stmt).all()))
@@ -37,9 +38,9 @@ def get(session: Session, ticket_id: int) -> Ticket | None:
 
 def close(session: Session, ticket: Ticket, at: datetime) -> bool:
     """Close an open ticket; False when it was closed already (closing twice changes nothing)."""
-    if ticket.status == "closed":
+    if ticket.status == TicketStatus.CLOSED:
         return False
-    ticket.status, ticket.closed_at = "closed", at
+    ticket.status, ticket.closed_at = TicketStatus.CLOSED, at
     session.add(ticket)
     session.flush()
     return True

@@ -181,17 +181,14 @@ def test_home_view_shows_broadcast_progress_and_stays_within_limits() -> None:
     assert "1.000.000" in text and "herbst_&lt;angebot&gt;" in text
     assert "620 von 1.000 gesendet (62 %)" in text and "zugestellt 500" in text and "geplant für <!date^" in text
     assert text.count("home_run_") == 6  # only the latest few runs
-    absent = home_view(Dashboard(now, counts, [], [], None), "en", False)
-    assert "notifications" not in _text(absent).lower().replace("send notification", "")
 
 
-def test_fallback_modals_fit_slack_limits_in_both_languages() -> None:
+def test_info_modal_fits_slack_limits_in_both_languages() -> None:
     from bot.i18n import t
-    from handlers.blocks.app_home import coming_soon, info_modal
+    from handlers.blocks.app_home import info_modal
 
     for lang in ("de", "en"):
-        check_view(coming_soon(t("home.button.table_settings", lang), lang))
-        check_view(info_modal(t("home.button.import_help", lang), t("home.import_help.body", lang), lang))
+        check_view(info_modal(t("stale.title", lang), t("error.stale", lang), lang))
 
 
 def test_all_notifications_button_posts_the_broadcast_list_to_the_dm(running_app: RunningApp) -> None:

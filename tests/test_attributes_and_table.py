@@ -248,3 +248,23 @@ def test_many_long_attribute_columns_stay_within_slack_limits(running_app: Runni
     assert total < 12000  # Slack's cumulative text limit for one message
     rows = [b["text"]["text"] for b in message["blocks"] if b.get("block_id", "").startswith("row")]
     assert len(rows) == 20 and all(r.endswith("…") for r in rows)
+
+
+def test_table_settings_delete_choice_asks_to_confirm_naming_holders(running_app: RunningApp) -> None:
+    """Choosing "delete" for an attribute column pushes the confirmation that names how many contacts hold a value."""
+    cid = add_contact(running_app.engine, "+4917011111111", "Max")
+    plz = attributes.create(running_app.engine, "PLZ", "Postcode", "text", "test")
+    attributes.set_contact_values(running_app.engine, cid, {plz.id: "10115"}, "test")
+    _, view = _table_modal(running_app, user=ADMIN)
+    keys = [b["block_id"].removeprefix("pos|") for b in view["blocks"] if b.get("block_id", "").startswith("pos|")]
+    values = _positions(["name", "status"], keys)
+    values["pos|attr:plz"] = {"v": {"type": "static_select", "selected_option": {"value": "delete"}}}
+    values["scope"] = {"v": {"type": "radio_buttons", "selected_option": {"value": "user"}}}
+    answer = running_app.interact(view_submission(view, values, user=ADMIN))
+    assert answer.status_code == 200
+    pushed = answer.json()
+    assert pushed["response_action"] == "push"
+    check_view(pushed["view"])
+    assert pushed["view"]["callback_id"] == "attribute_delete"
+    body = json.dumps(pushed["view"]["blocks"], ensure_ascii=False)
+    assert "PLZ" in body and "*1* Kontakte" in body

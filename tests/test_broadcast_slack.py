@@ -230,3 +230,28 @@ def test_an_expired_token_stops_the_broadcast_and_the_report_says_why(
     running_app.fake.wait_for("response_url")
     Runner(running_app.settings, running_app.engine).run_forever(poll=0.05, until_idle=True)
     assert service.report(running_app.engine, row.id or 0).counts == {"sent": 3}
+
+
+def test_a_refused_test_message_is_named_on_the_confirmation(running_app: RunningApp, fake_graph: FakeGraph) -> None:
+    """Meta refuses the test message: the confirmation says so with Meta's code (it crashed on the code before)."""
+    add_reachable(running_app.engine, 1)
+    fake_graph.configure(rules={"+491705550001": [{"error": 131026}]})
+    _click_notify(running_app)
+    pick = _composer(running_app)
+    params = _submit(running_app, pick, _pick("termin_erinnerung|de", test="0170 5550001"))["view"]
+    loading = _submit(
+        running_app,
+        params,
+        {
+            "src:1": select_value("name"),
+            "val:1": text_value("Kunde"),
+            "src:2": select_value("text"),
+            "val:2": text_value("Montag"),
+        },
+    )
+    assert loading["response_action"] == "update"
+    confirm = running_app.fake.wait_for("views.update", 2)[-1].body["view"]
+    check_view(confirm)
+    text = confirm["blocks"][0]["text"]["text"]
+    assert "Testnachricht abgelehnt (131026)" in text and "*1* Empfänger" in text
+    assert fake_graph.stats()["counts"] == {}  # refused, so nothing was accepted

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from bot.services import dashboard
 from storage import stats
-from storage.models import utcnow
+from storage.models import Broadcast, Delivery, table_of, utcnow
 from tests.factories import add_contact
 
 
@@ -87,11 +87,9 @@ def _row(table: Table, **values: Any) -> dict[str, Any]:
 
 
 def test_open_broadcasts_with_progress_from_the_deliveries(engine: Engine) -> None:
+    table, deliveries = table_of(Broadcast), table_of(Delivery)
     with Session(engine) as session:
-        table, deliveries = stats._table(session, "broadcast"), stats._table(session, "delivery")
-    assert table is not None and deliveries is not None  # the broadcast feature is installed (migration 0002)
-    with Session(engine) as session:
-        assert stats.open_broadcasts(session) == []  # installed, nothing open yet: an empty section, not None
+        assert stats.open_broadcasts(session) == []  # nothing open yet: an empty section
     cids = [add_contact(engine, f"+491701111111{i}", f"K{i}") for i in range(4)]
     with engine.begin() as conn:
         running = conn.execute(

@@ -15,11 +15,13 @@ from typing import Any
 
 from bot.cli.common import open_engine
 from bot.config.settings import Settings
+from bot.domain.statuses import BroadcastStatus
 from bot.i18n import number, t
 from bot.services import audiences
 from bot.services.broadcasts import service
 from bot.services.broadcasts.delivery_report import write_csv
 from bot.services.broadcasts.sender import Runner
+from storage.broadcasts import EXCLUSIONS
 
 
 def _actor() -> str:
@@ -61,7 +63,7 @@ def _when(value: str | None) -> datetime | None:
 def _print_preview(preview: service.Preview, lang: str) -> None:
     b = preview.breakdown
     print(t("broadcast.cli.recipients", lang, n=number(preview.recipients, lang), matched=number(b["matched"], lang)))
-    for reason in (*service.store.EXCLUSIONS, "missing_param"):
+    for reason in (*EXCLUSIONS, "missing_param"):
         if b.get(reason):
             print(f"  - {t(f'broadcast.excluded.{reason}', lang)}: {number(b[reason], lang)}")
     if preview.over_limit:
@@ -140,7 +142,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             status=t(f"broadcast.status.{row.status}", lang),
         )
     )
-    if row.status == "queued" and not args.queue:
+    if row.status == BroadcastStatus.QUEUED and not args.queue:
         Runner(settings, engine).pump()
         return _print_status(engine, row.id or 0, lang, as_json=False)
     return 0
@@ -236,7 +238,7 @@ def add_commands(sub: Any) -> None:
     bsub = bc.add_subparsers(dest="broadcast_command", required=True)
 
     def sp(name: str, help_: str) -> argparse.ArgumentParser:
-        parser = bsub.add_parser(name, help=help_)
+        parser: argparse.ArgumentParser = bsub.add_parser(name, help=help_)
         parser.add_argument("--lang", choices=["de", "en"], default="de", help="language of the output")
         return parser
 

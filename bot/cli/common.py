@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS, SORT_FIELDS, ContactFilter
 from handlers.clients.audit_feed import install_for_cli
 from storage.db import Engine, engine_for, upgrade
-
-Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def open_engine(settings: Settings) -> Engine:

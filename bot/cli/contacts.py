@@ -15,7 +15,7 @@ from bot.domain.contacts import PageRequest
 from bot.domain.phone import PhoneError, to_e164
 from bot.i18n import t
 from bot.services import audit_log, tickets
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from bot.services.contacts import list_contacts
 from bot.services.demo_data import generate
 
@@ -59,7 +59,7 @@ def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.number!r} is not a valid phone number ({exc.code})", file=sys.stderr)
         return 2
     engine = open_engine(settings)
-    found = service.by_phone(engine, phone, args.messenger)
+    found = contacts_service.by_phone(engine, phone, args.messenger)
     if not found:
         print("no such contact", file=sys.stderr)
         return 1
@@ -72,10 +72,10 @@ def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     actor = f"cli:{getpass.getuser()}"
     if args.action == "delete":
-        removed = service.erase(engine, found[0].id or 0, actor)
+        removed = contacts_service.erase(engine, found[0].id or 0, actor)
         print(f"deleted contact {found[0].id} and {sum(removed.values())} related rows")
     else:
-        contact = service.change(engine, found[0].id or 0, args.action, actor)
+        contact = contacts_service.change(engine, found[0].id or 0, args.action, actor)
         print(
             f"contact {contact.id}: {'blocked' if contact.blocked else 'not blocked'}, "
             f"{'active' if contact.active else 'inactive'}"

@@ -80,15 +80,15 @@ def cmd_attributes(args: argparse.Namespace, settings: Settings) -> int:
             print(f"created attribute {created.id} ({created.key})")
             return 0
         rows = {a.key: a for a, _ in attributes.list_attributes(engine)}
-        attribute = rows.get(args.key)
-        if attribute is None:
+        chosen = rows.get(args.key)
+        if chosen is None:
             return _fail("attr.gone", {})
         if args.attributes_command == "rename":
-            attributes.update(engine, attribute.id or 0, _actor(), label_de=args.label, label_en=args.label_en)
-            print(f"renamed attribute {attribute.key}")
+            attributes.update(engine, chosen.id or 0, _actor(), label_de=args.label, label_en=args.label_en)
+            print(f"renamed attribute {chosen.key}")
         else:
-            held = attributes.delete(engine, attribute.id or 0, _actor())
-            print(f"deleted attribute {attribute.key} and {held} values")
+            held = attributes.delete(engine, chosen.id or 0, _actor())
+            print(f"deleted attribute {chosen.key} and {held} values")
         return 0
     except AttributeValueError as exc:
         return _fail(exc.code, exc.values)

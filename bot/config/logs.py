@@ -83,8 +83,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if getattr(record, "request_id", None):
-            data["request_id"] = record.request_id
+        if rid := getattr(record, "request_id", None):  # set by the request-id filter above
+            data["request_id"] = rid
         if record.exc_text:
             data["exc"] = record.exc_text
         return json.dumps(data, ensure_ascii=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Annotated
 
@@ -66,11 +67,11 @@ class Settings(BaseSettings):
 
     @field_validator("admins", mode="before")
     @classmethod
-    def _parse_admins(cls, value: object) -> frozenset[str]:
+    def _parse_admins(cls, value: str | Iterable[str] | None) -> frozenset[str]:
         if isinstance(value, str):
             ids = {part.strip() for part in value.split(",") if part.strip()}
         else:
-            ids = set(value or ())  # type: ignore[arg-type]
+            ids = set(value or ())
         bad = sorted(i for i in ids if not SLACK_USER_ID.match(i))
         if bad:
             raise ValueError(f"not Slack user IDs (like U012ABCDEF): {', '.join(bad)}")
@@ -78,10 +79,10 @@ class Settings(BaseSettings):
 
     @field_validator("opt_out_keywords", mode="before")
     @classmethod
-    def _parse_keywords(cls, value: object) -> frozenset[str]:
+    def _parse_keywords(cls, value: str | Iterable[str] | None) -> frozenset[str]:
         if isinstance(value, str):
             return frozenset(p.strip().upper() for p in value.split(",") if p.strip())
-        return frozenset(str(v).upper() for v in (value or ()))  # type: ignore[union-attr]
+        return frozenset(str(v).upper() for v in (value or ()))
 
     @field_validator("default_region")
     @classmethod
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's report into one line naming the setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # any field by keyword; pydantic checks each
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"

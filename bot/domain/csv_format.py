@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-CORE_FIELDS = ("phone", "messenger", "name", "first_contact", "last_chat", "blocked", "status", "activated")
-
 # Header names people use (normalised: case-folded, `_`/`-` as spaces); German and English.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": (
@@ -151,10 +149,6 @@ def unneutralise(value: str) -> str:
     return value[1:] if value[:1] == "'" and _GUARDED.match(value) else value
 
 
-def format_when(when: datetime | None) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if when else ""
-
-
 def parse_when(text: str) -> datetime | None:
     """A date as people and Excel write it, read as UTC; None when it is not a date."""
     value = text.strip().removesuffix("Z").removesuffix(" UTC")
@@ -176,11 +170,12 @@ def stamp(text: str) -> str | None:
     ISO dates (what export writes) take the C fast path; German and US forms fall back to strptime.
     """
     try:
-        when: datetime | None = datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text)
     except ValueError:
-        when = parse_when(text)
-        if when is None:
+        parsed = parse_when(text)
+        if parsed is None:
             return None
+        when = parsed
     if when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)
     elif len(text) == 19 and text[10] == " ":
@@ -272,7 +267,7 @@ def _control_share(head: bytes) -> float:
 def _delimiter(text: str) -> str:
     """The candidate that splits the header most while giving the first lines a steady field count."""
     lines = text.splitlines()[:50]
-    best, best_score = ",", 0
+    best, best_score = ",", 0.0
     for candidate in (";", ",", "\t"):
         rows = [r for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=candidate) if r]
         if not rows or len(rows[0]) < 2:

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from bot.domain.attribute_values import TYPES, AttributeValueError, normalize
-from storage import attributes as store
+from storage import attributes as attributes_store
 from storage import audit
 from storage.db import Engine, IntegrityError, Session, session_scope
 from storage.models import Attribute
@@ -97,8 +97,8 @@ def delete(engine: Engine, attribute_id: int, actor: str) -> int:
         attribute = session.get(Attribute, attribute_id)
         if attribute is None:
             raise AttributeValueError("attr.gone")
-        held = store.holders(session, attribute_id)
-        store.delete_values(session, attribute_id)
+        held = attributes_store.holders(session, attribute_id)
+        attributes_store.delete_values(session, attribute_id)
         session.delete(attribute)
         audit.record(session, actor, "attribute.delete", "attribute", attribute_id, values_removed=held)
         return held
@@ -107,31 +107,31 @@ def delete(engine: Engine, attribute_id: int, actor: str) -> int:
 def definitions(engine: Engine) -> list[Attribute]:
     """Every attribute definition, oldest first (menus and modals list them)."""
     with Session(engine) as session:
-        return store.all_attributes(session)
+        return attributes_store.all_attributes(session)
 
 
 def with_holders(engine: Engine, attribute_id: int) -> tuple[Attribute | None, int]:
     """An attribute and how many contacts hold a value of it (the delete confirmation names the number)."""
     with Session(engine) as session:
-        attribute = store.get(session, attribute_id)
-        return attribute, store.holders(session, attribute_id) if attribute else 0
+        attribute = attributes_store.get(session, attribute_id)
+        return attribute, attributes_store.holders(session, attribute_id) if attribute else 0
 
 
 def by_key_with_holders(engine: Engine, key: str) -> tuple[Attribute | None, int]:
     with Session(engine) as session:
-        attribute = store.by_key(session, key)
-        return attribute, store.holders(session, attribute.id or 0) if attribute else 0
+        attribute = attributes_store.by_key(session, key)
+        return attribute, attributes_store.holders(session, attribute.id or 0) if attribute else 0
 
 
 def list_attributes(engine: Engine) -> list[tuple[Attribute, int]]:
     with Session(engine) as session:
-        return [(a, store.holders(session, a.id or 0)) for a in store.all_attributes(session)]
+        return [(a, attributes_store.holders(session, a.id or 0)) for a in attributes_store.all_attributes(session)]
 
 
 def set_contact_values(engine: Engine, contact_id: int, raw_values: dict[int, str], actor: str) -> None:
     """Validate all values first, then write them together (an invalid one changes nothing)."""
     with session_scope(engine) as session:
-        defs = {a.id: a for a in store.all_attributes(session)}
+        defs = {a.id: a for a in attributes_store.all_attributes(session)}
         clean: dict[int, str] = {}
         for attribute_id, raw in raw_values.items():
             attribute = defs.get(attribute_id)
@@ -143,5 +143,5 @@ def set_contact_values(engine: Engine, contact_id: int, raw_values: dict[int, st
                 exc.values.update(label=attribute.label_de, attribute_id=attribute_id)
                 raise
         for attribute_id, value in clean.items():
-            store.set_value(session, contact_id, attribute_id, value)
+            attributes_store.set_value(session, contact_id, attribute_id, value)
         audit.record(session, actor, "contact.attributes", "contact", contact_id, attributes=sorted(clean))

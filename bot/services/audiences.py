@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.contacts import ContactFilter
-from storage import audiences as store
+from storage import audiences as audiences_store
 from storage import audit
 from storage.audiences import AudienceError
 from storage.db import Engine, IntegrityError, Session, session_scope
@@ -48,14 +48,14 @@ def create(engine: Engine, name: str, spec: dict[str, Any], actor: str) -> Audie
     name = _clean_name(name)
     try:
         with session_scope(engine) as session:
-            store.validate(session, spec)
-            if store.by_name_or_id(session, name) is not None and not name.isdigit():
+            audiences_store.validate(session, spec)
+            if audiences_store.by_name_or_id(session, name) is not None and not name.isdigit():
                 raise AudienceError("audience.name_taken", name=name)
             audience = Audience(name=name, filter=spec, created_by=actor[:50])
             session.add(audience)
             session.flush()
             audit.record(session, actor, "audience.create", "audience", audience.id)
-            return AudienceInfo(audience.id or 0, name, store.member_count(session, audience), spec)
+            return AudienceInfo(audience.id or 0, name, audiences_store.member_count(session, audience), spec)
     except IntegrityError:
         raise AudienceError("audience.name_taken", name=name) from None
 
@@ -67,7 +67,7 @@ def rename(engine: Engine, audience_id: int, name: str, actor: str) -> None:
             audience = session.get(Audience, audience_id)
             if audience is None:
                 raise AudienceError("audience.gone")
-            same = store.by_name_or_id(session, name)
+            same = audiences_store.by_name_or_id(session, name)
             if same is not None and same.id != audience_id and not name.isdigit():
                 raise AudienceError("audience.name_taken", name=name)
             audience.name = name
@@ -89,20 +89,20 @@ def delete(engine: Engine, audience_id: int, actor: str) -> None:
 def list_with_counts(engine: Engine) -> list[AudienceInfo]:
     with Session(engine) as session:
         return [
-            AudienceInfo(a.id or 0, a.name, store.member_count(session, a), a.filter)
-            for a in store.all_audiences(session)
+            AudienceInfo(a.id or 0, a.name, audiences_store.member_count(session, a), a.filter)
+            for a in audiences_store.all_audiences(session)
         ]
 
 
 def find(engine: Engine, ref: str) -> AudienceInfo | None:
     with Session(engine) as session:
-        found = store.by_name_or_id(session, ref)
+        found = audiences_store.by_name_or_id(session, ref)
         if found is None:
             return None
-        return AudienceInfo(found.id or 0, found.name, store.member_count(session, found), found.filter)
+        return AudienceInfo(found.id or 0, found.name, audiences_store.member_count(session, found), found.filter)
 
 
 def names(engine: Engine) -> list[tuple[int, str]]:
     """(id, name) of every group, for filter menus (no counting: menus must be instant)."""
     with Session(engine) as session:
-        return [(a.id or 0, a.name) for a in store.all_audiences(session)]
+        return [(a.id or 0, a.name) for a in audiences_store.all_audiences(session)]

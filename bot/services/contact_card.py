@@ -14,7 +14,7 @@ import phonenumbers
 from bot.domain.contacts import ContactFilter, name_key
 from bot.domain.phone import PhoneError, search_digits, to_e164
 from bot.services.contacts import LastTicket, NotFound
-from storage import contact_card as store
+from storage import contact_card as contact_card_store
 from storage import contacts as contacts_store
 from storage import tickets
 from storage.db import Engine, Session
@@ -39,7 +39,7 @@ def load(engine: Engine, contact_id: int) -> ContactCard:
         last = None
         if found is not None:
             last = LastTicket(found, tickets.last_messages(session, found.id or 0, 1))
-        return ContactCard(contact, store.attributes_of(session, contact_id), last)
+        return ContactCard(contact, contact_card_store.attributes_of(session, contact_id), last)
 
 
 def phone_of(text: str, region: str) -> str | None:
@@ -63,7 +63,7 @@ def find_one(engine: Engine, text: str, region: str) -> int | None:
             found = contacts_store.by_phone(session, phone)
         else:
             key = name_key(text)
-            found = store.by_exact_name(session, key) if key else []
+            found = contact_card_store.by_exact_name(session, key) if key else []
         return found[0].id if len(found) == 1 else None
 
 

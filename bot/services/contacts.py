@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.domain.contacts import ContactFilter, PageRequest
 from storage import attributes as attribute_store
 from storage import audit, tickets
-from storage import contacts as store
+from storage import contacts as contacts_store
 from storage.attributes import values_for_many
 from storage.contacts import Page
 from storage.db import Engine, Session, session_scope
@@ -27,14 +27,14 @@ class NotFound(LookupError):
 
 def list_contacts(engine: Engine, flt: ContactFilter, req: PageRequest, region: str) -> Page:
     with Session(engine) as session:
-        return store.list_page(session, flt, req, region)
+        return contacts_store.list_page(session, flt, req, region)
 
 
 def change(engine: Engine, contact_id: int, action: str, actor: str) -> Contact:
     """Block/unblock/activate/deactivate one contact; a no-op change is not audited twice."""
     attr, value = CHANGES[action]
     with session_scope(engine) as session:
-        contact = store.get(session, contact_id)
+        contact = contacts_store.get(session, contact_id)
         if contact is None:
             raise NotFound(contact_id)
         if getattr(contact, attr) != value:
@@ -50,10 +50,10 @@ def change(engine: Engine, contact_id: int, action: str, actor: str) -> Contact:
 def erase(engine: Engine, contact_id: int, actor: str) -> dict[str, int]:
     """GDPR erasure: the contact and every row about it; the audit keeps only counts and the id."""
     with session_scope(engine) as session:
-        contact = store.get(session, contact_id)
+        contact = contacts_store.get(session, contact_id)
         if contact is None:
             raise NotFound(contact_id)
-        removed = store.erase(session, contact)
+        removed = contacts_store.erase(session, contact)
         audit.record(session, actor, "contact.delete", "contact", contact_id, removed=removed)
         return removed
 
@@ -66,7 +66,7 @@ class LastTicket:
 
 def last_ticket(engine: Engine, contact_id: int, messages: int = 5) -> tuple[Contact, LastTicket | None]:
     with Session(engine) as session:
-        contact = store.get(session, contact_id)
+        contact = contacts_store.get(session, contact_id)
         if contact is None:
             raise NotFound(contact_id)
         found = tickets.last_for_contact(session, contact_id)
@@ -78,17 +78,17 @@ def last_ticket(engine: Engine, contact_id: int, messages: int = 5) -> tuple[Con
 def by_phone(engine: Engine, phone: str, messenger: str | None = None) -> list[Contact]:
     """Contacts with this E.164 number (one per messenger unless `messenger` narrows it)."""
     with session_scope(engine) as session:
-        return store.by_phone(session, phone, messenger)
+        return contacts_store.by_phone(session, phone, messenger)
 
 
 def find(engine: Engine, contact_id: int) -> Contact | None:
     with Session(engine) as session:
-        return store.get(session, contact_id)
+        return contacts_store.get(session, contact_id)
 
 
 def contact_or_raise(engine: Engine, contact_id: int) -> Contact:
     with Session(engine) as session:
-        contact = store.get(session, contact_id)
+        contact = contacts_store.get(session, contact_id)
         if contact is None:
             raise NotFound(contact_id)
         return contact
@@ -99,10 +99,10 @@ def attribute_values(engine: Engine, contact_ids: list[int]) -> dict[int, dict[i
         return values_for_many(session, contact_ids)
 
 
-def details(engine: Engine, contact_id: int) -> tuple[Contact, list, dict[int, str]]:  # type: ignore[type-arg]
+def details(engine: Engine, contact_id: int) -> tuple[Contact, list, dict[int, str]]:
     """A contact with every attribute definition and its values (for the details modal)."""
     with Session(engine) as session:
-        contact = store.get(session, contact_id)
+        contact = contacts_store.get(session, contact_id)
         if contact is None:
             raise NotFound(contact_id)
         return contact, attribute_store.all_attributes(session), attribute_store.values_for(session, contact_id)

@@ -16,7 +16,7 @@ class Dashboard:
     counts: stats.ContactCounts
     imports: list[stats.RunInfo]
     exports: list[stats.RunInfo]
-    broadcasts: list[stats.BroadcastInfo] | None  # None: the broadcast feature is not installed
+    broadcasts: list[stats.BroadcastInfo]
 
 
 def load(engine: Engine, now: datetime | None = None) -> Dashboard:

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from bot.domain.contacts import name_key
+from bot.domain.statuses import TicketStatus
 from storage import bulk_load
-from storage import demo_data as store
+from storage import demo_data as demo_data_store
 from storage.contacts import bulk_insert
 from storage.db import Engine, bulk_cache
 from storage.models import utcnow
@@ -106,7 +107,7 @@ def generate(engine: Engine, count: int, *, tickets: float = 0.1, seed: int = 1,
     """Insert `count` new demo contacts after any existing ones; returns how many were inserted."""
     rng = random.Random(seed)
     with engine.connect() as conn:
-        start = store.contact_count(conn)
+        start = demo_data_store.contact_count(conn)
         bulk = bulk_load.worth_it(conn, count, count)
     done = 0
     if bulk:  # one transaction: the indexes are rebuilt once at the end (storage.bulk_load)
@@ -120,7 +121,7 @@ def generate(engine: Engine, count: int, *, tickets: float = 0.1, seed: int = 1,
     return done
 
 
-def _chunk(conn, first: int, n: int, tickets: float, rng: random.Random) -> int:  # type: ignore[no-untyped-def]
+def _chunk(conn, first: int, n: int, tickets: float, rng: random.Random) -> int:
     rows = list(_contacts(first, n, rng))
     bulk_insert(conn, rows)
     if tickets > 0:
@@ -128,25 +129,25 @@ def _chunk(conn, first: int, n: int, tickets: float, rng: random.Random) -> int:
     return n
 
 
-def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> None:
     picked = [p for p in phones if rng.random() < ratio]
     if not picked:
         return
-    found = store.contact_times(conn, picked)
+    found = demo_data_store.contact_times(conn, picked)
     ticket_rows = []
     for cid, last_chat, first in found:
         when = last_chat or first
         ticket_rows.append(
             {
                 "contact_id": cid,
-                "status": "open" if rng.random() < 0.3 else "closed",
+                "status": TicketStatus.OPEN if rng.random() < 0.3 else TicketStatus.CLOSED,
                 "opened_at": when - timedelta(minutes=30),
                 "closed_at": None,
                 "last_message_at": when,
                 "message_count": 3,
             }
         )
-    ticket_ids = store.insert_tickets(conn, ticket_rows)
+    ticket_ids = demo_data_store.insert_tickets(conn, ticket_rows)
     messages = []
     for tid, cid, when in ticket_ids:
         for k, direction in enumerate(("in", "out", "in")):
@@ -161,4 +162,4 @@ def _tickets(conn, phones: list[object], ratio: float, rng: random.Random) -> No
                     "sent_at": when - timedelta(minutes=10 * (2 - k)),
                 }
             )
-    store.insert_messages(conn, messages)
+    demo_data_store.insert_messages(conn, messages)

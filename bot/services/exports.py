@@ -11,7 +11,7 @@ from bot.i18n import t
 from bot.services.table_settings import layout
 from storage import attributes as attribute_store
 from storage import audit
-from storage import csv_export as store
+from storage import csv_export as csv_export_store
 from storage.csv_export import CORE_COLUMNS, ExportColumn
 from storage.db import Engine, Session, session_scope
 from storage.models import utcnow
@@ -36,7 +36,7 @@ def columns(engine: Engine, lang: str, keys: list[str] | None = None) -> list[Ex
     by_key = {a.key: (int(a.id or 0), a.label_en if lang == "en" else a.label_de) for a in attrs}
     if keys is None:
         keys = [*CORE_COLUMNS, *(f"attr:{a.key}" for a in attrs)]
-    return store.columns_for(keys, lang, by_key)
+    return csv_export_store.columns_for(keys, lang, by_key)
 
 
 def layout_keys(engine: Engine, team_id: str | None, user_id: str | None, lang: str) -> list[str] | None:
@@ -68,7 +68,9 @@ def export(
         os.close(fd)
     cols = columns(engine, lang, keys)
     with open(path, "w", encoding="utf-8-sig", newline="") as out, engine.connect() as conn:
-        count = store.write(conn, out, flt, cols, sort=sort, desc=desc, lang=lang, delimiter=delimiter, region=region)
+        count = csv_export_store.write(
+            conn, out, flt, cols, sort=sort, desc=desc, lang=lang, delimiter=delimiter, region=region
+        )
     if actor:
         with session_scope(engine) as session:
             audit.record(session, actor, "contact.export", "contact", None, count=count, columns=len(cols))

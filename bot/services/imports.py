@@ -21,8 +21,9 @@ from typing import Any
 from bot.domain.csv_format import FileProblem, sniff
 from bot.domain.csv_rows import ColumnMap
 from bot.domain.phone import to_e164_many
+from bot.domain.statuses import ImportStatus
 from bot.i18n import t
-from storage import csv_import as store
+from storage import csv_import as csv_import_store
 from storage.csv_import import Counts
 from storage.db import Engine, bulk_cache
 from storage.idempotency import claim, hold, release
@@ -54,7 +55,7 @@ class Preview:
     counts: Counts
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first few rejected rows
     new_attributes: list[str] = field(default_factory=list)
-    status: str = "preview"
+    status: str = ImportStatus.PREVIEW
     created_by: str = ""
 
     def as_json(self, lang: str = "en") -> dict[str, Any]:
@@ -139,21 +140,21 @@ def preview(
     pool = _pool(path)
     try:
         with engine.begin() as conn, bulk_cache(conn):
-            cols = store.map_columns(conn, sniffed.header)
-            run_id = store.create_run(
+            cols = csv_import_store.map_columns(conn, sniffed.header)
+            run_id = csv_import_store.create_run(
                 conn,
                 file_id=file_id,
                 file_name=file_name[:255],
                 file_sha256=sha,
-                status="preview",
+                status=ImportStatus.PREVIEW,
                 created_by=actor[:50],
                 channel_id=channel_id,
                 thread_ts=thread_ts,
                 created_at=utcnow(),
             )
-            result = store.stage(conn, run_id, path, sniffed, cols, region, to_e164_many, pool, progress)
-            counts = store.preview_counts(conn, run_id, cols)
-            errors = store.rejected_rows(conn, run_id, SHOWN_ERRORS)
+            result = csv_import_store.stage(conn, run_id, path, sniffed, cols, region, to_e164_many, pool, progress)
+            counts = csv_import_store.preview_counts(conn, run_id, cols)
+            errors = csv_import_store.rejected_rows(conn, run_id, SHOWN_ERRORS)
             summary = {
                 **_summary_cols(cols),
                 "rows": result.rows,
@@ -161,7 +162,7 @@ def preview(
                 "encoding": sniffed.encoding,
                 "delimiter": sniffed.delimiter,
             }
-            store.update_run(conn, run_id, summary=summary)
+            csv_import_store.update_run(conn, run_id, summary=summary)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -173,10 +174,12 @@ def preview(
 
 def load(engine: Engine, run_id: int) -> Preview:
     with engine.connect() as conn:
-        run = store.get_run(conn, run_id)
+        run = csv_import_store.get_run(conn, run_id)
         if run is None:
             raise ImportRefused("import.gone")
-        errors = store.rejected_rows(conn, run_id, SHOWN_ERRORS) if run.status == "preview" else []
+        errors = (
+            csv_import_store.rejected_rows(conn, run_id, SHOWN_ERRORS) if run.status == ImportStatus.PREVIEW else []
+        )
     summary = run.summary or {}
     counts = Counts(**summary.get("counts", {}))
     return Preview(
@@ -189,12 +192,6 @@ def load(engine: Engine, run_id: int) -> Preview:
         run.status,
         run.created_by,
     )
-
-
-def run_info(engine: Engine, run_id: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = store.get_run(conn, run_id)
-    return dict(row._mapping) if row is not None else None
 
 
 def apply_run(
@@ -213,23 +210,23 @@ def apply_run(
     """
     now = utcnow()
     with engine.begin() as conn, bulk_cache(conn):
-        run = store.get_run(conn, run_id)
+        run = csv_import_store.get_run(conn, run_id)
         if run is None:
             raise ImportRefused("import.gone")
-        if not store.claim(conn, run_id, "preview", "applied"):
-            raise ImportRefused("import.already", status=store.get_run(conn, run_id).status)
+        if not csv_import_store.claim(conn, run_id, ImportStatus.PREVIEW, ImportStatus.APPLIED):
+            raise ImportRefused("import.already", status=csv_import_store.get_run(conn, run_id).status)
         summary = dict(run.summary or {})
-        cols = store.map_columns(conn, list(summary.get("headers", [])))
-        counts = store.preview_counts(conn, run_id, cols)
+        cols = csv_import_store.map_columns(conn, list(summary.get("headers", [])))
+        counts = csv_import_store.preview_counts(conn, run_id, cols)
         if counts.created and not consent_confirmed:
             raise ImportRefused("import.consent_needed", count=counts.created)
         source = f"import:{run.file_name}#{run_id}"[:200]
-        counts = store.apply(
+        counts = csv_import_store.apply(
             conn, run_id, cols, now=now, consent_source=source, consent_by=actor[:50], progress=progress, counts=counts
         )
         summary["counts"] = counts.as_dict()
-        store.update_run(conn, run_id, summary=summary, applied_at=now, applied_by=actor[:50])
-        store.audit(conn, actor, "import.apply", run_id, counts.as_dict(), now)
+        csv_import_store.update_run(conn, run_id, summary=summary, applied_at=now, applied_by=actor[:50])
+        csv_import_store.audit(conn, actor, "import.apply", run_id, counts.as_dict(), now)
     log.info("import applied run=%s counts=%s", run_id, counts.as_dict())
     if cleanup:
         discard_staging(engine, run_id)
@@ -240,28 +237,28 @@ def apply_run(
         counts,
         [],
         list(summary.get("new_attributes", [])),
-        "applied",
+        ImportStatus.APPLIED,
         run.created_by,
     )
 
 
 def cancel_run(engine: Engine, run_id: int, actor: str) -> Preview:
     with engine.begin() as conn:
-        run = store.get_run(conn, run_id)
+        run = csv_import_store.get_run(conn, run_id)
         if run is None:
             raise ImportRefused("import.gone")
-        if not store.claim(conn, run_id, "preview", "cancelled"):
+        if not csv_import_store.claim(conn, run_id, ImportStatus.PREVIEW, ImportStatus.CANCELLED):
             raise ImportRefused("import.already", status=run.status)
-        store.discard(conn, run_id)
-        store.update_run(conn, run_id, applied_by=actor[:50], applied_at=utcnow())
-        store.audit(conn, actor, "import.cancel", run_id, {}, utcnow())
+        csv_import_store.discard(conn, run_id)
+        csv_import_store.update_run(conn, run_id, applied_by=actor[:50], applied_at=utcnow())
+        csv_import_store.audit(conn, actor, "import.cancel", run_id, {}, utcnow())
     summary = run.summary or {}
     return Preview(
         run_id,
         run.file_name,
         int(summary.get("rows", 0)),
         Counts(**summary.get("counts", {})),
-        status="cancelled",
+        status=ImportStatus.CANCELLED,
         created_by=run.created_by,
     )
 
@@ -269,7 +266,7 @@ def cancel_run(engine: Engine, run_id: int, actor: str) -> Preview:
 def expire_stale(engine: Engine, days: int = STALE_AFTER_DAYS) -> int:
     """Cancel previews left open for `days` and drop their staged rows; a late click is told so."""
     with engine.connect() as conn:
-        stale = store.stale_previews(conn, utcnow() - timedelta(days=days))
+        stale = csv_import_store.stale_previews(conn, utcnow() - timedelta(days=days))
     for run_id in stale:
         with contextlib.suppress(ImportRefused):  # confirmed or cancelled meanwhile
             cancel_run(engine, run_id, "system:expiry")
@@ -278,19 +275,20 @@ def expire_stale(engine: Engine, days: int = STALE_AFTER_DAYS) -> int:
 
 def discard_staging(engine: Engine, run_id: int) -> None:
     with engine.begin() as conn:
-        store.discard(conn, run_id)
+        csv_import_store.discard(conn, run_id)
 
 
 def rejected_csv(engine: Engine, run_id: int, lang: str) -> bytes:
-    headers = tuple(t(f"import.rejected_header.{k}", lang) for k in ("row", "column", "reason", "value"))
+    row, column, why, value = (t(f"import.rejected_header.{k}", lang) for k in ("row", "column", "reason", "value"))
+    headers = (row, column, why, value)
     with engine.connect() as conn:
-        return store.rejected_csv(conn, run_id, headers, lambda e: reason(e, lang))  # type: ignore[arg-type]
+        return csv_import_store.rejected_csv(conn, run_id, headers, lambda e: reason(e, lang))
 
 
 def set_message(engine: Engine, run_id: int, channel_id: str | None, message_ts: str | None) -> None:
     """Remember where the preview message is, so progress and results can update it."""
     with engine.begin() as conn:
-        store.update_run(conn, run_id, channel_id=channel_id, message_ts=message_ts)
+        csv_import_store.update_run(conn, run_id, channel_id=channel_id, message_ts=message_ts)
 
 
 PREVIEW_STALE_AFTER = timedelta(hours=1)  # a preview lock older than this belonged to a process that died

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import PhoneError, to_e164
 from storage import early_status
-from storage import inbound as store
+from storage import inbound as inbound_store
 from storage.broadcasts import apply_statuses as broadcast_statuses
 from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
 from storage.inbound import IncomingMessage, OptOut, Outcome
@@ -105,7 +106,9 @@ def wa_phone(wa_id: Any, region: str = "DE") -> str:
 
 def is_opt_out(text: str | None, keywords: frozenset[str]) -> bool:
     """The whole message is one keyword (case-insensitive; surrounding spaces and `.!` ignored)."""
-    return bool(text) and text.strip().strip(".!").strip().upper() in keywords  # type: ignore[union-attr]
+    if not text:
+        return False
+    return text.strip().strip(".!").strip().upper() in keywords
 
 
 def _cut(text: str | None, limit: int = MAX_TEXT) -> str | None:
@@ -118,7 +121,8 @@ def _cut(text: str | None, limit: int = MAX_TEXT) -> str | None:
 
 def _describe(kind: str, raw: Mapping[str, Any]) -> str | None:
     """The text of a message, or a short language-neutral description of what it carries."""
-    body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    found = raw.get(kind)
+    body: Mapping[str, Any] = found if isinstance(found, dict) else {}
     if kind == "text":
         return _str(body.get("body"))
     if kind in MEDIA:
@@ -233,7 +237,7 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
             if not isinstance(value, dict):
                 batch.ignored += 1
                 continue
-            names = {}
+            names: dict[str, str] = {}
             for c in _dicts(value.get("contacts")):
                 wa_id, profile = _str(c.get("wa_id")), c.get("profile")
                 name = _str(profile.get("name")) if isinstance(profile, dict) else None
@@ -245,7 +249,7 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
                 _each(
                     batch,
                     _dicts(value.get("messages")),
-                    lambda r, n=names: _meta_message(r, n, settings),
+                    partial(_meta_message, names=names, settings=settings),
                     batch.messages.append,
                 )
             if "statuses" in value:
@@ -366,7 +370,7 @@ def _store(
     for attempt in range(ATTEMPTS):
         try:
             with session_scope(engine) as session:
-                outcome = store.apply(session, messages, opt_outs, actor=actor)
+                outcome = inbound_store.apply(session, messages, opt_outs, actor=actor)
                 apply_statuses(session, statuses)
                 broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
                 early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet

@@ -12,7 +12,7 @@ from typing import Any
 from bot.i18n import t
 from storage import attributes as attribute_store
 from storage import audit
-from storage import table_settings as store
+from storage import table_settings as table_settings_store
 from storage.db import Engine, Session, session_scope
 
 CORE = ("phone", "messenger", "first_contact", "last_chat", "blocked", "name", "status")
@@ -45,7 +45,7 @@ def default_spec() -> list[dict[str, Any]]:
 
 def layout(engine: Engine, team_id: str, user_id: str, lang: str) -> TableLayout:
     with Session(engine) as session:
-        spec, scope = store.load(session, team_id, user_id)
+        spec, scope = table_settings_store.load(session, team_id, user_id)
         attributes = attribute_store.all_attributes(session)
     spec = spec or default_spec()
     by_attr = {f"attr:{a.key}": a for a in attributes}
@@ -92,7 +92,7 @@ def save(engine: Engine, team_id: str, user_id: str | None, spec: list[dict[str,
         for i in spec
     ]
     with session_scope(engine) as session:
-        store.save(session, team_id, user_id or "", clean)
+        table_settings_store.save(session, team_id, user_id or "", clean)
         audit.record(
             session,
             actor,
@@ -105,7 +105,7 @@ def save(engine: Engine, team_id: str, user_id: str | None, spec: list[dict[str,
 
 def reset(engine: Engine, team_id: str, user_id: str | None, actor: str) -> None:
     with session_scope(engine) as session:
-        store.reset(session, team_id, user_id or "")
+        table_settings_store.reset(session, team_id, user_id or "")
         audit.record(
             session,
             actor,

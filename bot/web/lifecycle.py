@@ -72,7 +72,7 @@ def instrument(bolt: App) -> list[TrackedExecutor]:
     runner.listener_executor = wrap(runner.listener_executor)
     lazy = runner.lazy_listener_runner
     if hasattr(lazy, "executor"):
-        lazy.executor = wrap(lazy.executor)  # type: ignore[attr-defined]
+        lazy.executor = wrap(lazy.executor)
     return list(
         {
             id(e): e

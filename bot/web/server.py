@@ -60,8 +60,8 @@ def slack_route(bolt: App, secret: str, replays: slack_signature.ReplayGuard) ->
             return Response(status_code=200)
         bolt_request = BoltRequest(
             body=body.decode("utf-8", errors="replace"),
-            query=request.query_params,  # type: ignore[arg-type]
-            headers=request.headers,  # type: ignore[arg-type]
+            query=request.query_params,  # type: ignore[arg-type]  # Bolt reads any mapping; its hint says dict
+            headers=request.headers,  # type: ignore[arg-type]  # as above
         )
         # Bolt is synchronous: dispatch on a worker thread so the event loop keeps serving.
         bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)

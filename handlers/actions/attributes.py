@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.services import attributes
 from bot.services.table_settings import layout
 from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
-from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale
+from handlers.context import admin_lang, deps, ephemeral, lang, refusal, refused, sealed_choice, sealer, stale
 
 MENU_VALUE = re.compile(r"^(edit|delete):(\d{1,18})$")
 
@@ -32,8 +32,7 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
         stale(context, client, respond)
         return
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     what, attribute_id = match.group(1), int(match.group(2))
     attribute, holders = attributes.with_holders(deps(context).engine, attribute_id)

@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.services import attributes as attribute_service
-from bot.services import audiences as service
+from bot.services import audiences as audiences_service
 from handlers.blocks.audiences import MESSENGER_NAMES, delete_modal, new_modal, rename_modal, save_modal
-from handlers.context import admin_lang, deps, ephemeral, lang, refusal, sealed_choice, sealer, stale, viewer
+from handlers.context import admin_lang, deps, ephemeral, lang, refused, sealed_choice, sealer, stale, viewer
 from handlers.list_state import BadState, ListState, split
 from handlers.screens.contact_list import render
 
@@ -51,7 +51,7 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
         return
     language = lang(context, client)
     what, audience_id = match.group(1), int(match.group(2))
-    info = service.find(deps(context).engine, str(audience_id))
+    info = audiences_service.find(deps(context).engine, str(audience_id))
     if info is None:
         respond(**ephemeral(t("audience.gone", language)))
         return
@@ -63,8 +63,7 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
             **render(deps(context), state, language, viewer=viewer(context)),
         )
         return
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     meta = {"id": audience_id, "url": body.get("response_url")}
     view = rename_modal(info, language, meta) if what == "rename" else delete_modal(info, language, meta)

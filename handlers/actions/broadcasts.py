@@ -15,9 +15,10 @@ from bot.services.broadcasts import service
 from bot.services.broadcasts.delivery_report import write_csv
 from handlers.blocks.broadcasts import ACTIONS, broadcast_list, report_message
 from handlers.commands.contacts import subcommand
-from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
+from handlers.context import actor, deps, ephemeral, lang, refused, sealer
 from handlers.errors import answers_errors
 from handlers.integrity import action_purpose
+from handlers.listeners import ack_only
 from handlers.views.broadcast_composer import open_composer
 
 LIST_LIMIT = 11  # one more than shown, to know whether to say "only the latest"
@@ -27,8 +28,7 @@ def on_list_notify(ack: Ack, body: dict[str, Any], context: BoltContext, client:
     """The list's button: the modal must open while the trigger_id is fresh, so right after the ack."""
     ack()
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     action = body["actions"][0]
     meta = {
@@ -42,8 +42,7 @@ def on_list_notify(ack: Ack, body: dict[str, Any], context: BoltContext, client:
 def notify_command(
     command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond, lang: str, **_: Any
 ) -> None:
-    if why := refusal(context, lang):
-        respond(**ephemeral(why))
+    if refused(context, lang, respond):
         return
     open_composer(
         client, command["trigger_id"], deps(context), lang, {"ch": command.get("channel_id")}, sealer(context)
@@ -56,10 +55,6 @@ def broadcasts_command(respond: Respond, context: BoltContext, lang: str, **_: A
         response_type="ephemeral",
         **broadcast_list(service.recent(deps(context).engine, LIST_LIMIT), lang, seal=sealer(context).seal),
     )
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _csv(client: WebClient, context: BoltContext, body: dict[str, Any], broadcast_id: int, language: str) -> None:
@@ -82,8 +77,7 @@ def _csv(client: WebClient, context: BoltContext, body: dict[str, Any], broadcas
 def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     action = body["actions"][0]
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     value = sealer(context).unseal(action.get("value"), action_purpose(body)) or ""
     if not value.isdigit():  # changed, foreign or too old
@@ -119,4 +113,4 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
 def register(app: App) -> None:
     app.action("list_notify")(on_list_notify)
     for action_id in ACTIONS:
-        app.action(action_id)(ack=_ack, lazy=[on_button])
+        app.action(action_id)(ack=ack_only, lazy=[on_button])

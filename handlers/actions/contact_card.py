@@ -15,10 +15,10 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.services import contact_card
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.contact_list import contact_label
-from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale
+from handlers.context import actor, deps, lang, refused, sealer, stale
 from handlers.errors import answers_errors
 from handlers.integrity import action_purpose
 from handlers.screens.contact_modal import MODALS, open_contact_modal
@@ -55,18 +55,17 @@ def on_card_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
 @answers_errors
 def on_card_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     parsed = _parse(body, context)
-    if parsed is None or parsed[0] not in service.CHANGES:
+    if parsed is None or parsed[0] not in contacts_service.CHANGES:
         return  # a failed check was answered by on_card_ack
     what, cid = parsed
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     engine = deps(context).engine
     try:
-        contact = service.change(engine, cid, what, actor(context))
+        contact = contacts_service.change(engine, cid, what, actor(context))
         card = contact_card.load(engine, cid)
-    except service.NotFound:
+    except contacts_service.NotFound:
         respond(replace_original=True, response_type="ephemeral", text=t("gone", language))
         return
     notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))

@@ -11,21 +11,18 @@ from slack_sdk import WebClient
 
 from bot.domain.contacts import MESSENGERS, SORT_FIELDS
 from bot.i18n import t
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from handlers.blocks.contact_list import MENU, contact_label
-from handlers.context import actor, deps, ephemeral, lang, refusal, sealer, stale, viewer
+from handlers.context import actor, deps, ephemeral, lang, refused, sealer, stale, viewer
 from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
+from handlers.listeners import ack_only
 from handlers.screens.contact_list import render
 from handlers.screens.contact_modal import MODALS, open_contact_modal
 
 log = logging.getLogger(__name__)
 DESC_BY_DEFAULT = {"first_contact", "last_chat"}
 MENU_VALUE = re.compile(r"^(ticket|details|block|unblock|activate|deactivate|delete):(\d{1,18})$")
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _state(body: dict[str, Any]) -> ListState:
@@ -108,20 +105,19 @@ def on_menu_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: We
 @answers_errors
 def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     choice = _menu_choice(body, context)
-    if choice is None or choice[0] not in service.CHANGES:
+    if choice is None or choice[0] not in contacts_service.CHANGES:
         return  # a failed check was answered by on_menu_ack
     what, cid = choice
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     try:
         state = _state(body)
     except BadState:
         state = ListState()
     try:
-        contact = service.change(deps(context).engine, cid, what, actor(context))
-    except service.NotFound:
+        contact = contacts_service.change(deps(context).engine, cid, what, actor(context))
+    except contacts_service.NotFound:
         notice = t("gone", language)
     else:
         notice = ":white_check_mark: " + t(f"done.{what}", language, who=contact_label(contact, language))
@@ -130,6 +126,6 @@ def on_menu_change(body: dict[str, Any], context: BoltContext, client: WebClient
 
 def register(app: App) -> None:
     app.action(re.compile(r"^list_(sort_\w+|status|messenger|audience|clear|refresh|next|prev)$"))(
-        ack=_ack, lazy=[on_list_click]
+        ack=ack_only, lazy=[on_list_click]
     )
     app.action("contact_menu")(ack=on_menu_ack, lazy=[on_menu_change])

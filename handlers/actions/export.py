@@ -10,7 +10,7 @@ import logging
 import os
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -20,12 +20,9 @@ from bot.services import exports
 from handlers.blocks import exports as blocks
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
 from handlers.list_state import BadState, ListState, split
+from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _state(body: dict[str, Any]) -> ListState:
@@ -113,7 +110,7 @@ def run_export(
 
 
 def register(app: App) -> None:
-    app.action("list_export")(ack=_ack, lazy=[on_export_click])
-    app.action("list_import_help")(ack=_ack, lazy=[on_import_help])
-    app.action("export_dm")(ack=_ack, lazy=[on_export_target])
-    app.action("export_channel")(ack=_ack, lazy=[on_export_target])
+    app.action("list_export")(ack=ack_only, lazy=[on_export_click])
+    app.action("list_import_help")(ack=ack_only, lazy=[on_import_help])
+    app.action("export_dm")(ack=ack_only, lazy=[on_export_target])
+    app.action("export_channel")(ack=ack_only, lazy=[on_export_target])

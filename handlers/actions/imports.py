@@ -10,22 +10,20 @@ import logging
 import time
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.statuses import ImportStatus
 from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
-from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
+from handlers.context import actor, deps, ephemeral, lang, refused, sealer
 from handlers.integrity import action_purpose
+from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _run_id(body: dict[str, Any], context: BoltContext) -> int | None:
@@ -41,8 +39,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
-    if why := refusal(context, language):
-        respond(**ephemeral(why))
+    if refused(context, language, respond):
         return
     run_id = _run_id(body, context)
     if run_id is None:
@@ -65,7 +62,7 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
             show(blocks.cancelled(imports.cancel_run(engine, run_id, actor(context)), user, language))
             return
         current = imports.load(engine, run_id)
-        if current.status != "preview":
+        if current.status != ImportStatus.PREVIEW:
             raise imports.ImportRefused("import.already", status=current.status)
         show(blocks.progress(current.file_name, "update", 0, language))  # no buttons while it runs
 
@@ -98,13 +95,13 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
 def _final(engine: Any, run_id: int, user: str, language: str) -> dict[str, Any] | None:
     """A second click found the run finished: show its outcome instead of stale buttons."""
     run = imports.load(engine, run_id)
-    if run.status == "applied":
+    if run.status == ImportStatus.APPLIED:
         return blocks.done(run, user, language)
-    if run.status == "cancelled":
+    if run.status == ImportStatus.CANCELLED:
         return blocks.cancelled(run, user, language)
     return None
 
 
 def register(app: App) -> None:
-    app.action("import_confirm")(ack=_ack, lazy=[on_import_click])
-    app.action("import_cancel")(ack=_ack, lazy=[on_import_click])
+    app.action("import_confirm")(ack=ack_only, lazy=[on_import_click])
+    app.action("import_cancel")(ack=ack_only, lazy=[on_import_click])

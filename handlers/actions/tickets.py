@@ -9,21 +9,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.services import contacts as contact_service
-from bot.services import tickets as service
+from bot.services import tickets as tickets_service
 from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION, last_ticket
 from handlers.context import actor, deps, lang, refusal, sealer
+from handlers.listeners import ack_only
 from handlers.views.submission import stale_view
 
 log = logging.getLogger(__name__)
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _contact_id(body: dict[str, Any], context: BoltContext) -> int | None:
@@ -48,8 +45,8 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
     if why is None:
         try:
             ticket_id = int(ticket_value)
-            ticket, changed = service.close(engine, ticket_id, actor(context))
-        except (ValueError, service.TicketNotFound):
+            ticket, changed = tickets_service.close(engine, ticket_id, actor(context))
+        except (ValueError, tickets_service.TicketNotFound):
             notice = t("inbound.ticket.gone", language)
         else:
             cid = ticket.contact_id
@@ -68,4 +65,4 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
 
 
 def register(app: App) -> None:
-    app.action(CLOSE_TICKET_ACTION)(ack=_ack, lazy=[on_close])
+    app.action(CLOSE_TICKET_ACTION)(ack=ack_only, lazy=[on_close])

@@ -142,39 +142,27 @@ def home_view(board: Dashboard, lang: str, is_admin: bool) -> dict[str, Any]:
     else:
         blocks.append({"type": "context", "elements": [mrkdwn(t("home.runs.none", lang))]})
 
-    if board.broadcasts is not None:
-        blocks.append({"type": "divider"})
-        blocks.append({"type": "header", "text": plain(t("home.broadcasts.title", lang), 150)})
-        if board.broadcasts:
-            blocks.extend(
-                {"type": "section", "block_id": f"home_broadcast_{b.id}", "text": mrkdwn(_broadcast_line(b, lang))}
-                for b in board.broadcasts
-            )
-        else:
-            blocks.append({"type": "context", "elements": [mrkdwn(t("home.broadcasts.none", lang))]})
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "home_broadcast_actions",
-                "elements": [button(t("home.button.broadcasts", lang), "home_broadcasts", "broadcasts")],
-            }
+    blocks.append({"type": "divider"})
+    blocks.append({"type": "header", "text": plain(t("home.broadcasts.title", lang), 150)})
+    if board.broadcasts:
+        blocks.extend(
+            {"type": "section", "block_id": f"home_broadcast_{b.id}", "text": mrkdwn(_broadcast_line(b, lang))}
+            for b in board.broadcasts
         )
+    else:
+        blocks.append({"type": "context", "elements": [mrkdwn(t("home.broadcasts.none", lang))]})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "home_broadcast_actions",
+            "elements": [button(t("home.button.broadcasts", lang), "home_broadcasts", "broadcasts")],
+        }
+    )
 
     blocks.append({"type": "divider"})
     blocks.append({"type": "context", "elements": [mrkdwn(t("home.tip", lang))]})
     blocks.append({"type": "context", "elements": [mrkdwn(t("home.updated", lang, when=date_token(board.at)))]})
     return {"type": "home", "callback_id": "contactbot_home", "blocks": blocks[:100]}
-
-
-def coming_soon(feature: str, lang: str) -> dict[str, Any]:
-    """A small modal for a button whose feature is not installed yet."""
-    return {
-        "type": "modal",
-        "callback_id": "contactbot_coming",
-        "title": plain(t("home.coming.title", lang), 24),
-        "close": plain(t("home.coming.close", lang), 24),
-        "blocks": [{"type": "section", "text": mrkdwn(t("home.coming.body", lang, feature=feature))}],
-    }
 
 
 def info_modal(title: str, body: str, lang: str) -> dict[str, Any]:

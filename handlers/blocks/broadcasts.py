@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.i18n import number, t
 from bot.services.broadcasts.service import Preview, Report
 from bot.whatsapp.templates import Template
@@ -254,7 +255,7 @@ def confirm_view(
         lines.append(test_note)
     if preview.recipients == 0:
         lines.append(t("broadcast.error.no_recipients", lang))
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn("\n".join(lines))},
         {
             "type": "context",
@@ -286,9 +287,9 @@ def _reason_text(code: int | None, title: str, lang: str) -> str:
 def _status_text(report: Report, lang: str) -> str:
     b = report.broadcast
     status = t(f"broadcast.status.{b.status}", lang)
-    if b.status == "paused" and b.pause_reason in ("daily_limit", "breaker", "template", "restricted"):
+    if b.status == BroadcastStatus.PAUSED and b.pause_reason in ("daily_limit", "breaker", "template", "restricted"):
         status = t(f"broadcast.paused.{b.pause_reason}", lang)
-    if b.status == "scheduled":
+    if b.status == BroadcastStatus.SCHEDULED:
         status += " · " + t("broadcast.report.scheduled", lang, when=date_token(b.scheduled_at))
     kind = b.audience.get("kind") if b.audience.get("kind") in ("all", "filter") else "all"
     audience = b.audience.get("label") or t(f"broadcast.audience.{kind}", lang)
@@ -299,12 +300,12 @@ def _counts_text(report: Report, lang: str) -> str:
     return t(
         "broadcast.report.counts",
         lang,
-        sent=number(report.n("sent", "delivered", "read"), lang),
-        delivered=number(report.n("delivered", "read"), lang),
-        read=number(report.n("read"), lang),
-        failed=number(report.n("failed"), lang),
-        unknown=number(report.n("unknown"), lang),
-        remaining=number(report.n("pending", "sending"), lang),
+        sent=number(report.n(DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ), lang),
+        delivered=number(report.n(DeliveryStatus.DELIVERED, DeliveryStatus.READ), lang),
+        read=number(report.n(DeliveryStatus.READ), lang),
+        failed=number(report.n(DeliveryStatus.FAILED), lang),
+        unknown=number(report.n(DeliveryStatus.UNKNOWN), lang),
+        remaining=number(report.n(DeliveryStatus.PENDING, DeliveryStatus.SENDING), lang),
     )
 
 
@@ -315,26 +316,30 @@ def _buttons(report: Report, lang: str, seal: Seal) -> list[dict[str, Any]]:
         return seal(str(b.id), action_id)
 
     out = []
-    if b.status == "running":
+    if b.status == BroadcastStatus.RUNNING:
         out.append(button(t("broadcast.report.pause", lang), "bc_pause", value("bc_pause")))
-    if b.status in ("paused", "stopped"):
+    if b.status in (BroadcastStatus.PAUSED, BroadcastStatus.STOPPED):
         out.append(button(t("broadcast.report.resume", lang), "bc_resume", value("bc_resume"), "primary"))
-    if b.status in ("scheduled", "queued", "running", "paused"):
+    if b.status in (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED):
         out.append(button(t("broadcast.report.cancel", lang), "bc_cancel", value("bc_cancel"), "danger"))
-    if b.status in ("done", "stopped") and report.retryable:
+    if b.status in (BroadcastStatus.DONE, BroadcastStatus.STOPPED) and report.retryable:
         out.append(button(t("broadcast.report.retry", lang), "bc_retry", value("bc_retry")))
-    if b.status not in ("scheduled", "queued"):
+    if b.status not in (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED):
         out.append(button(t("broadcast.report.csv", lang), "bc_csv", value("bc_csv")))
     return out
 
 
 def _funnel(report: Report, lang: str, width: int = 20) -> str | None:
     """Sent -> delivered -> read as bars: where a broadcast loses people shows at a glance."""
-    sent = report.n("sent", "delivered", "read")
+    sent = report.n(DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
     if not sent:
         return None
     lines = []
-    for state, n in (("sent", sent), ("delivered", report.n("delivered", "read")), ("read", report.n("read"))):
+    for state, n in (
+        (DeliveryStatus.SENT, sent),
+        (DeliveryStatus.DELIVERED, report.n(DeliveryStatus.DELIVERED, DeliveryStatus.READ)),
+        (DeliveryStatus.READ, report.n(DeliveryStatus.READ)),
+    ):
         filled = round(width * n / sent)
         bar = "█" * filled + "░" * (width - filled)
         lines.append(f"`{bar}` {100 * n // sent} % {t(f'broadcast.state.{state}', lang)}")

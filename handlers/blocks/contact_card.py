@@ -18,7 +18,6 @@ from handlers.blocks.text import button, cut, date_token, escape, mrkdwn
 from handlers.integrity import Seal
 from storage.models import Attribute
 
-CARD_ACTIONS = ("block", "unblock", "activate", "deactivate", "delete", "ticket")
 MAX_ATTRIBUTE_FIELDS = 20
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.domain.statuses import TicketStatus
 from bot.i18n import t
 from bot.services.contacts import LastTicket
 from bot.services.inbound import KINDS
@@ -129,7 +130,7 @@ def last_ticket(
                         "elements": [mrkdwn(f"*{author}* · {date_token(message.sent_at, never)}\n{body}")],
                     }
                 )
-        if can_close and ticket.status == "open":
+        if can_close and ticket.status == TicketStatus.OPEN:
             blocks.append(_close_button(ticket.id or 0, lang, seal))
     return {
         "type": "modal",

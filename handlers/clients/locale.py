@@ -25,7 +25,7 @@ def user_lang(client: WebClient, engine: Engine, user_id: str | None) -> str:
         return lang_for(cached[0])
     try:
         info = client.users_info(user=user_id, include_locale=True)
-        locale = str(info.get("user", {}).get("locale") or "de-DE")
+        locale = str((info.get("user") or {}).get("locale") or "de-DE")
     except (SlackApiError, OSError) as exc:
         log.warning("users.info failed for a user, using German: %s", type(exc).__name__)
         return lang_for(cached[0]) if cached is not None else DEFAULT_LANGUAGE

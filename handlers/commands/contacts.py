@@ -104,7 +104,7 @@ def run_for_user(
         "trigger_id": trigger_id or "",
         "response_url": "",
     }
-    run_command(command=command, context=context, client=client, respond=DirectReply(client, channel))  # type: ignore[arg-type]
+    run_command(command=command, context=context, client=client, respond=DirectReply(client, channel))
 
 
 def register(app: App) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import dashboard
@@ -13,6 +13,7 @@ from handlers.blocks.app_home import home_view
 from handlers.clients.locale import user_lang
 from handlers.context import deps
 from handlers.deps import Deps
+from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ def refresh_home(client: WebClient, deps: Deps, user_id: str) -> bool:
         return False
 
 
-def _ack(ack: Ack) -> None:
-    ack()
-
-
 def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     if event.get("tab") != "home" or not event.get("user"):
         return  # the Messages tab needs nothing from us
@@ -44,4 +41,4 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(ack=_ack, lazy=[on_home_opened])
+    app.event("app_home_opened")(ack=ack_only, lazy=[on_home_opened])

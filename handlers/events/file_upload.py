@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -23,14 +23,11 @@ from handlers.blocks import imports as blocks
 from handlers.blocks.text import cut, escape
 from handlers.clients.files import SharedFile, download, file_info
 from handlers.context import actor, deps, lang, refusal, sealer
+from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
 SHOWN_ERRORS = imports.SHOWN_ERRORS
 PROGRESS_EVERY_S = 2.0
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 def _relevant(event: dict[str, Any], shared: dict[str, Any], context: BoltContext) -> bool:
@@ -140,9 +137,9 @@ def preview_file(
 
 
 def register(app: App) -> None:
-    app.event({"type": "message", "subtype": "file_share"})(ack=_ack, lazy=[on_file_share])
+    app.event({"type": "message", "subtype": "file_share"})(ack=ack_only, lazy=[on_file_share])
     # The same upload's second event: acknowledged (else Slack retries it), the message does the work.
-    app.event("file_shared")(_ack)
+    app.event("file_shared")(ack_only)
 
 
 def register_fallback(app: App) -> None:
@@ -151,4 +148,4 @@ def register_fallback(app: App) -> None:
     Unmatched events get a 404 from Bolt, which Slack retries and counts against the app. Bolt
     runs only the first matching listener, so this goes last (handlers/__init__.py).
     """
-    app.event("message")(_ack)
+    app.event("message")(ack_only)

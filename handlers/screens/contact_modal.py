@@ -12,7 +12,7 @@ from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.i18n import t
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from handlers.blocks.attributes import details_modal
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
 from handlers.context import deps, ephemeral, lang, refusal, sealer
@@ -31,18 +31,18 @@ def open_contact_modal(
     engine = deps(context).engine
     try:
         if what == "ticket":
-            contact, found = service.last_ticket(engine, cid)
+            contact, found = contacts_service.last_ticket(engine, cid)
             view = last_ticket(contact, found, language, can_close=is_admin, seal=sealer(context).seal)
         elif what == "details":
-            contact, attributes, values = service.details(engine, cid)
+            contact, attributes, values = contacts_service.details(engine, cid)
             view = details_modal(
                 contact, attributes, values, is_admin, language, {"cid": cid, "url": body.get("response_url")}
             )
         else:
-            contact = service.contact_or_raise(engine, cid)
+            contact = contacts_service.contact_or_raise(engine, cid)
             metadata = {"cid": cid, "url": body.get("response_url"), "blk": body["actions"][0]["block_id"]}
             view = delete_confirmation(contact, language, metadata)
-    except service.NotFound:
+    except contacts_service.NotFound:
         respond(**ephemeral(t("gone", language)))
         return
     client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))

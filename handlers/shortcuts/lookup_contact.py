@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.domain.phone import display
@@ -16,13 +16,10 @@ from bot.services import contact_card
 from handlers.blocks.contact_card import contact_cards
 from handlers.context import deps, ephemeral, lang, sealer
 from handlers.errors import answers_errors
+from handlers.listeners import ack_only
 
 CALLBACK_ID = "lookup_contact"
 MAX_CARDS = 3
-
-
-def _ack(ack: Ack) -> None:
-    ack()
 
 
 @answers_errors
@@ -57,4 +54,4 @@ def on_lookup(body: dict[str, Any], context: BoltContext, client: WebClient, res
 
 
 def register(app: App) -> None:
-    app.shortcut(CALLBACK_ID)(ack=_ack, lazy=[on_lookup])
+    app.shortcut(CALLBACK_ID)(ack=ack_only, lazy=[on_lookup])

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import number, t
-from bot.services import attributes as service
+from bot.services import attributes as attributes_service
 from bot.services import contacts as contact_service
 from bot.services import table_settings
 from bot.services.attributes import AttributeValueError
@@ -35,9 +35,9 @@ def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, clie
             changes: dict[str, Any] = {"label_de": submitted.get("label_de"), "label_en": submitted.get("label_en")}
             if "choices" in submitted:
                 changes["choices"] = choices
-            attribute = service.update(deps(context).engine, int(meta["id"]), actor(context), **changes)
+            attribute = attributes_service.update(deps(context).engine, int(meta["id"]), actor(context), **changes)
         else:
-            attribute = service.create(
+            attribute = attributes_service.create(
                 deps(context).engine,
                 submitted.get("label_de") or "",
                 submitted.get("label_en"),
@@ -59,7 +59,7 @@ def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, cl
         return
     ack()
     try:
-        held = service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
+        held = attributes_service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
         tell(meta, ":wastebasket: " + t("attr.deleted", language, holders=number(held, language)))
     except AttributeValueError as exc:
         tell(meta, t(exc.code, language, **exc.values))
@@ -73,7 +73,7 @@ def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client
     try:
         contact_id = int(meta.get("cid", 0))
         contact = contact_service.contact_or_raise(deps(context).engine, contact_id)
-        service.set_contact_values(deps(context).engine, contact_id, raw, actor(context))
+        attributes_service.set_contact_values(deps(context).engine, contact_id, raw, actor(context))
     except AttributeValueError as exc:
         ack(
             response_action="errors", errors={f"a{exc.values.get('attribute_id')}": t(exc.code, language, **exc.values)}
@@ -138,7 +138,7 @@ def _deletion_confirmation(engine: Any, keys: list[str], language: str, meta: di
     attr_keys = [k.removeprefix("attr:") for k in keys if k.startswith("attr:")]
     if not attr_keys:
         return None
-    attribute, holders = service.by_key_with_holders(engine, attr_keys[0])
+    attribute, holders = attributes_service.by_key_with_holders(engine, attr_keys[0])
     if attribute is None:
         return None
     return attribute_delete_modal(attribute, holders, language, {"id": attribute.id, "url": meta.get("url")})

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import number, t
-from bot.services import audiences as service
+from bot.services import audiences as audiences_service
 from bot.services.audiences import AudienceError
 from handlers.blocks.audiences import DELETE_CALLBACK, NEW_CALLBACK, RENAME_CALLBACK, SAVE_CALLBACK
 from handlers.context import actor, deps, lang
@@ -29,10 +29,10 @@ def on_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
     except BadState:
         state = ListState()
     try:
-        info = service.create(
+        info = audiences_service.create(
             deps(context).engine,
             _value(body, "name") or "",
-            service.spec_from_list(state.contact_filter()),
+            audiences_service.spec_from_list(state.contact_filter()),
             actor(context),
         )
     except AudienceError as exc:
@@ -52,7 +52,7 @@ def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
         return
     name = _value(body, "name") or ""
     try:
-        service.rename(deps(context).engine, int(meta.get("id", 0)), name, actor(context))
+        audiences_service.rename(deps(context).engine, int(meta.get("id", 0)), name, actor(context))
     except AudienceError as exc:
         ack(response_action="errors", errors={"name": t(exc.code, language, **exc.values)})
         return
@@ -66,7 +66,7 @@ def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
         return
     ack()
     try:
-        service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
+        audiences_service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
         tell(meta, t("audience.deleted", language))
     except AudienceError as exc:
         tell(meta, t(exc.code, language, **exc.values))
@@ -101,7 +101,9 @@ def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
     if (meta := admin_metadata(ack, body, context, language)) is None:
         return
     try:
-        info = service.create(deps(context).engine, _value(body, "name") or "", spec_from_form(body), actor(context))
+        info = audiences_service.create(
+            deps(context).engine, _value(body, "name") or "", spec_from_form(body), actor(context)
+        )
     except AudienceError as exc:
         field = {
             "audience.bad_days": "last_chat_days",

@@ -229,10 +229,6 @@ def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, 
     client.views_update(view_id=view_id, view=sealer(context).view(view))
 
 
-def _ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    ack_sealed(ack, body, context, client)
-
-
 @answers_errors
 def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     language = lang(context, client)
@@ -270,4 +266,4 @@ def register(app: App) -> None:
     app.options(TEMPLATE_SEARCH)(on_template_search)
     app.view(PICK_CALLBACK)(ack=on_pick, lazy=[after_pick])
     app.view(PARAMS_CALLBACK)(ack=on_params, lazy=[after_params])
-    app.view(CONFIRM_CALLBACK)(ack=_ack, lazy=[on_confirm])
+    app.view(CONFIRM_CALLBACK)(ack=ack_sealed, lazy=[on_confirm])

@@ -5,21 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import t
-from bot.services import contacts as service
+from bot.services import contacts as contacts_service
 from handlers.blocks.contact_modals import DELETE_CALLBACK
 from handlers.context import actor, deps, lang, refusal
 from handlers.errors import answers_errors
 from handlers.views.submission import ack_sealed, metadata, refresh_list
 
 log = logging.getLogger(__name__)
-
-
-def _ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    ack_sealed(ack, body, context, client)
 
 
 @answers_errors
@@ -36,9 +32,9 @@ def on_submit(body: dict[str, Any], context: BoltContext, client: WebClient) -> 
     why = refusal(context, language)
     if why is None:
         try:
-            service.erase(deps(context).engine, cid, actor(context))
+            contacts_service.erase(deps(context).engine, cid, actor(context))
             notice = ":wastebasket: " + t("done.delete", language)
-        except service.NotFound:
+        except contacts_service.NotFound:
             notice = t("gone", language)
     else:
         notice = why
@@ -46,4 +42,4 @@ def on_submit(body: dict[str, Any], context: BoltContext, client: WebClient) -> 
 
 
 def register(app: App) -> None:
-    app.view(DELETE_CALLBACK)(ack=_ack, lazy=[on_submit])
+    app.view(DELETE_CALLBACK)(ack=ack_sealed, lazy=[on_submit])

@@ -58,20 +58,7 @@ DE = {
         "Tipp: `/contacts +49 170 1234567` zeigt die Kontaktkarte, `/contacts Müller` sucht, "
         "`/contacts help` erklärt alle Befehle."
     ),
-    "home.coming.title": "Kommt bald",
     "home.coming.close": "OK",
-    "home.coming.body": (
-        "*{feature}* ist in dieser Installation noch nicht eingerichtet. Bis dahin hilft "
-        "`/contacts help` mit allem, was schon geht."
-    ),
-    "home.import_help.body": (
-        "*So importierst du Kontakte*\n"
-        "1. Lade eine `.csv`-Datei in einen Kanal, in dem contactbot ist, oder hier in den Direktchat.\n"
-        "2. Spalten: Nummer (Pflicht, z. B. `+49 170 1234567` oder `0170 1234567`), Messenger, Name, "
-        "Activated (1/0) und beliebige Nutzermerkmale.\n"
-        "3. Du bekommst erst eine Vorschau; erst „Bestätigen“ (nur Admins) schreibt die Kontakte.\n"
-        "Importiere nur Kontakte, die der Kontaktaufnahme zugestimmt haben."
-    ),
 }
 
 EN = {
@@ -132,18 +119,5 @@ EN = {
         "Tip: `/contacts +49 170 1234567` shows the contact card, `/contacts Miller` searches, "
         "`/contacts help` explains every command."
     ),
-    "home.coming.title": "Coming soon",
     "home.coming.close": "OK",
-    "home.coming.body": (
-        "*{feature}* is not set up in this installation yet. Meanwhile `/contacts help` shows "
-        "everything that works already."
-    ),
-    "home.import_help.body": (
-        "*How to import contacts*\n"
-        "1. Upload a `.csv` file into a channel where contactbot is, or here into the direct message.\n"
-        "2. Columns: number (required, e.g. `+49 170 1234567` or `0170 1234567`), messenger, name, "
-        "Activated (1/0) and any user attributes.\n"
-        "3. You get a preview first; only “Confirm” (admins only) writes the contacts.\n"
-        "Import only contacts who agreed to be contacted."
-    ),
 }

@@ -6,7 +6,7 @@ import csv
 from typing import IO
 
 from bot.i18n import t
-from storage import broadcasts as store
+from storage import broadcasts as broadcasts_store
 from storage.db import Engine, Session
 
 COLUMNS = ("phone", "status", "error_code", "error_title", "sent_at", "status_at")
@@ -18,7 +18,7 @@ def write_csv(engine: Engine, broadcast_id: int, out: IO[str], lang: str = "de")
     after, written = 0, 0
     while True:
         with Session(engine) as session:
-            rows = store.deliveries(session, broadcast_id, after)
+            rows = broadcasts_store.deliveries(session, broadcast_id, after)
         if not rows:
             return written
         for row in rows:

@@ -60,7 +60,7 @@ def wake(broadcast_id: int) -> None:
     pump()
 
 
-class SharedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+class SharedJobStore(SQLAlchemyJobStore):
     """The job table shared by several processes: a job another scheduler already ran and removed is
     no error. (APScheduler raises JobLookupError from its main loop then, and that kills the scheduler
     thread: the process would never pump again. Both processes fire a date job at the same moment.)"""

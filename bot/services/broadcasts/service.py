@@ -15,13 +15,14 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.domain.contacts import ContactFilter
+from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.services.broadcasts import limits
 from bot.services.broadcasts.scheduler import schedule, unschedule
 from bot.whatsapp.client import GraphClient
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
 from bot.whatsapp.templates import Template, TemplateParam, check_values
 from storage import audit
-from storage import broadcasts as store
+from storage import broadcasts as broadcasts_store
 from storage.attributes import all_attributes
 from storage.db import Engine, Session, session_scope
 from storage.models import Broadcast, utcnow
@@ -34,9 +35,9 @@ _template_cache: dict[tuple[str, str], tuple[float, list[Template]]] = {}
 
 
 class BroadcastError(ValueError):
-    """Refused before anything is sent; `code` is an i18n key, `values` fill it."""
+    """Refused before anything is sent; `code` is an i18n key, `values` fill it (one of them may be named `code`)."""
 
-    def __init__(self, code: str, **values: object) -> None:
+    def __init__(self, code: str, /, **values: object) -> None:
         super().__init__(code)
         self.code, self.values = code, values
 
@@ -114,7 +115,7 @@ def template_def(template: Template) -> dict[str, Any]:
 
 def template_from_def(data: Mapping[str, Any]) -> Template:
     params = tuple(TemplateParam(**p) for p in data.get("params", ()))
-    return Template(**{**data, "params": params})  # type: ignore[arg-type]
+    return Template(**{**data, "params": params})
 
 
 def templates(settings: Settings, refresh: bool = False) -> list[Template]:
@@ -233,12 +234,12 @@ def param_problems(draft: Draft) -> list[str]:
 
 def preview(engine: Engine, settings: Settings, draft: Draft) -> Preview:
     with Session(engine) as session:
-        counts = store.breakdown(
+        counts = broadcasts_store.breakdown(
             session, draft.audience.contact_filter(), settings.default_region, draft.required_fields()
         )
     limit = limits.daily_limit(engine, settings)
     with Session(engine) as session:
-        used = store.recipients_since(session, utcnow() - timedelta(days=1)) if limit else 0
+        used = broadcasts_store.recipients_since(session, utcnow() - timedelta(days=1)) if limit else 0
     return Preview(counts, param_problems(draft), used, limit)
 
 
@@ -252,7 +253,7 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
     draft.params = resolve_sources(engine, draft.params)
     scheduled = draft.scheduled_at if draft.scheduled_at and draft.scheduled_at > utcnow() else None
     with session_scope(engine) as session:
-        row, created = store.create(
+        row, created = broadcasts_store.create(
             session,
             request_key=draft.request_key,
             template=draft.template.name,
@@ -260,7 +261,7 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
             template_def=template_def(draft.template),
             params={k: asdict(v) for k, v in draft.params.items()},
             audience=draft.audience.to_json(),
-            status="scheduled" if scheduled else "queued",
+            status=BroadcastStatus.SCHEDULED if scheduled else BroadcastStatus.QUEUED,
             scheduled_at=scheduled,
             created_by=draft.created_by,
             report_lang=draft.report_lang,
@@ -303,11 +304,11 @@ def required_fields_of(row: Broadcast) -> list[str]:
 def start(engine: Engine, settings: Settings, broadcast_id: int) -> int | None:
     """Freeze the audience of a due broadcast and mark it running; None when it was not ours to start."""
     with session_scope(engine) as session:
-        row = store.get(session, broadcast_id)
+        row = broadcasts_store.get(session, broadcast_id)
         if row is None:
             return None
         spec = AudienceSpec.from_json(row.audience)
-        total = store.start(
+        total = broadcasts_store.start(
             session, broadcast_id, spec.contact_filter(), settings.default_region, required_fields_of(row)
         )
         if total is not None:
@@ -316,9 +317,15 @@ def start(engine: Engine, settings: Settings, broadcast_id: int) -> int | None:
 
 
 TRANSITIONS = {
-    "cancel": (("scheduled", "queued", "running", "paused"), "cancelled"),
-    "pause": (("running",), "paused"),
-    "resume": (("paused", "stopped"), "running"),  # stopped: after fixing what stopped it (token, billing)
+    "cancel": (
+        (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED),
+        BroadcastStatus.CANCELLED,
+    ),
+    "pause": ((BroadcastStatus.RUNNING,), BroadcastStatus.PAUSED),
+    "resume": (
+        (BroadcastStatus.PAUSED, BroadcastStatus.STOPPED),
+        BroadcastStatus.RUNNING,
+    ),  # stopped: after fixing what stopped it (token, billing)
 }
 
 
@@ -326,16 +333,16 @@ def change(engine: Engine, broadcast_id: int, action: str, actor: str) -> Broadc
     """Cancel, pause or resume; raises BroadcastError when the broadcast is not in a state for it."""
     allowed, to = TRANSITIONS[action]
     with session_scope(engine) as session:
-        row = store.get(session, broadcast_id)
+        row = broadcasts_store.get(session, broadcast_id)
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
         extra: dict[str, Any] = {"pause_reason": "manual" if action == "pause" else None}
         if action == "resume":
             extra |= {"stop_code": None, "stop_reason": None, "finished_at": None}
-        if not store.set_status(session, broadcast_id, allowed, to, **extra):
+        if not broadcasts_store.set_status(session, broadcast_id, allowed, to, **extra):
             raise BroadcastError("broadcast.error.state", id=broadcast_id, status=row.status)
         if action == "cancel":
-            store.skip_pending(session, broadcast_id, "cancelled")
+            broadcasts_store.skip_pending(session, broadcast_id, BroadcastStatus.CANCELLED)
         audit.record(session, actor, f"broadcast.{action}", "broadcast", broadcast_id)
         session.refresh(row)
     if action == "cancel" and row.scheduled_at is not None:
@@ -351,21 +358,21 @@ def retryable(code: int | None) -> bool:
 def retry_failed(engine: Engine, broadcast_id: int, actor: str, include_unknown: bool = False) -> int:
     """Send again to rows that failed for a passing reason (and `unknown` ones only when asked)."""
     with session_scope(engine) as session:
-        row = store.get(session, broadcast_id)
+        row = broadcasts_store.get(session, broadcast_id)
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
         codes = [
             r.code
-            for r in store.failure_reasons(session, broadcast_id, 100)
-            if r.status == "failed" and retryable(r.code)
+            for r in broadcasts_store.failure_reasons(session, broadcast_id, 100)
+            if r.status == DeliveryStatus.FAILED and retryable(r.code)
         ]
-        n = store.requeue(session, broadcast_id, codes, include_unknown)
+        n = broadcasts_store.requeue(session, broadcast_id, codes, include_unknown)
         if n:
-            store.set_status(
+            broadcasts_store.set_status(
                 session,
                 broadcast_id,
-                ("done", "stopped", "paused", "running"),
-                "running",
+                (BroadcastStatus.DONE, BroadcastStatus.STOPPED, BroadcastStatus.PAUSED, BroadcastStatus.RUNNING),
+                BroadcastStatus.RUNNING,
                 finished_at=None,
                 stop_code=None,
                 stop_reason=None,
@@ -379,34 +386,36 @@ def retry_failed(engine: Engine, broadcast_id: int, actor: str, include_unknown:
 class Report:
     broadcast: Broadcast
     counts: dict[str, int]
-    reasons: list[store.Reason]
+    reasons: list[broadcasts_store.Reason]
 
     def n(self, *statuses: str) -> int:
         return sum(self.counts.get(s, 0) for s in statuses)
 
     @property
     def retryable(self) -> int:
-        return sum(r.count for r in self.reasons if r.status == "failed" and retryable(r.code))
+        return sum(r.count for r in self.reasons if r.status == DeliveryStatus.FAILED and retryable(r.code))
 
 
 def set_report_message(engine: Engine, broadcast_id: int, channel_id: str, message_ts: str) -> None:
     """Where the live report lives, so any process (web or worker) can update it."""
     with session_scope(engine) as session:
-        store.set_report_message(session, broadcast_id, channel_id, message_ts)
+        broadcasts_store.set_report_message(session, broadcast_id, channel_id, message_ts)
 
 
 def report(engine: Engine, broadcast_id: int) -> Report:
     with Session(engine) as session:
-        row = store.get(session, broadcast_id)
+        row = broadcasts_store.get(session, broadcast_id)
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
-        return Report(row, store.counts(session, broadcast_id), store.failure_reasons(session, broadcast_id))
+        return Report(
+            row, broadcasts_store.counts(session, broadcast_id), broadcasts_store.failure_reasons(session, broadcast_id)
+        )
 
 
 def recent(engine: Engine, limit: int = 20) -> list[Report]:
     with Session(engine) as session:
-        rows = store.recent(session, limit)
-        return [Report(r, store.counts(session, r.id or 0), []) for r in rows]
+        rows = broadcasts_store.recent(session, limit)
+        return [Report(r, broadcasts_store.counts(session, r.id or 0), []) for r in rows]
 
 
 def test_send(
