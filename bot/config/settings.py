@@ -53,8 +53,28 @@ class Settings(BaseSettings):
     # First delay after 131056 (Meta's pair limit is about one message per 6 s per recipient); x4 each time.
     broadcast_pair_delay: float = Field(default=6.0, gt=0, alias="BROADCAST_PAIR_DELAY_SECONDS")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
+    # A whole message that is one of these (case-insensitive) withdraws consent; also WhatsApp's
+    # "Stop promotions" marketing button. Comma-separated in the environment.
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
-        default=frozenset({"STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE"}), alias="CONTACTBOT_OPT_OUT_KEYWORDS"
+        default=frozenset(
+            {
+                "STOP",
+                "STOPP",
+                "ABMELDEN",
+                "ABBESTELLEN",
+                "KEINE WERBUNG",
+                "WERBUNG STOPPEN",
+                "UNSUBSCRIBE",
+                "STOP PROMOTIONS",
+                "OPT OUT",
+                "OPT-OUT",
+            }
+        ),
+        alias="CONTACTBOT_OPT_OUT_KEYWORDS",
+    )
+    # Re-subscribe keywords: only a message the person typed (not a button) counts.
+    opt_in_keywords: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset({"START", "ANMELDEN"}), alias="CONTACTBOT_OPT_IN_KEYWORDS"
     )
 
     @field_validator("admins", mode="before")
@@ -69,7 +89,7 @@ class Settings(BaseSettings):
             raise ValueError(f"not Slack user IDs (like U012ABCDEF): {', '.join(bad)}")
         return frozenset(ids)
 
-    @field_validator("opt_out_keywords", mode="before")
+    @field_validator("opt_out_keywords", "opt_in_keywords", mode="before")
     @classmethod
     def _parse_keywords(cls, value: object) -> frozenset[str]:
         if isinstance(value, str):
