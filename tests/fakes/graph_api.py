@@ -220,6 +220,24 @@ def error_body(code: int, detail: str = "") -> bytes:
 DROP = object()
 
 
+def wa_id_for(to: str) -> str:
+    """The wa_id Meta answers for a number: not always its digits (Meta's send response documents
+    `contacts[].input` and `contacts[].wa_id` as separate fields for this reason).
+
+    Mexico: mobiles are known as `521` + 10 digits (the pre-2019 mobile prefix); Brazil: accounts
+    made before the ninth mobile digit are known without it; Argentina: mobiles as `549` + 10 digits.
+    (Seen in the wild: chatwoot/chatwoot#5840, #6222 (Brazil), #14174, #14926 (Mexico).)
+    """
+    d = to.lstrip("+")
+    if d.startswith("52") and len(d) == 12:
+        return "521" + d[2:]
+    if d.startswith("55") and len(d) == 13 and d[4] == "9" and d[5] in "6789":
+        return d[:4] + d[5:]
+    if d.startswith("54") and len(d) == 12:
+        return "549" + d[2:]
+    return d
+
+
 async def answer(
     state: State, method: str, target: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, bytes] | object:
@@ -287,7 +305,7 @@ async def answer(
     return 200, json.dumps(
         {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+            "contacts": [{"input": to, "wa_id": wa_id_for(to)}],
             "messages": [{"id": wamid, "message_status": "accepted"}],
         }
     ).encode()
@@ -304,7 +322,7 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
             "id": wamid,
             "status": item["status"],
             "timestamp": str(int(time.time()) + i),
-            "recipient_id": to.lstrip("+"),
+            "recipient_id": wa_id_for(to),
         }
         if item.get("code"):
             entry["errors"] = [{"code": item["code"], "title": TITLES.get(item["code"], "Error")}]

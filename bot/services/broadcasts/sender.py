@@ -33,7 +33,7 @@ from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError
 from bot.whatsapp.templates import components, send_body
 from storage import broadcasts as store
-from storage import early_status
+from storage import early_status, status_effects
 from storage.db import Engine, session_scope
 from storage.models import utcnow
 
@@ -139,6 +139,9 @@ class BroadcastSender:
         batch, self.run.results = self.run.results, []
         if batch:
             await self.db(store.write_outcomes, batch)
+            learned = [(o["id"], o["wa_id"]) for o in batch if o.get("wa_id")]
+            if learned:  # replies come from that wa_id: the contact must be found by it (issue 14)
+                await self.db(status_effects.learn_wa_ids, learned)
             ids = [o["wamid"] for o in batch if o.get("wamid")]
             if ids:  # statuses Meta reported before these ids were written: apply them now
                 try:
@@ -182,14 +185,17 @@ class BroadcastSender:
         if self.run.stop is not None or self.run.lost:
             return {"id": job.id, "status": "pending", "attempts_back": 1}
         try:
-            wamid = await sender.send(job.body, no)
+            accepted = await sender.send_accepted(job.body, no)
         except Ambiguous as exc:
             log.warning("broadcast %s: no answer for %s (%s): marked unknown", self.bid, mask(job.phone), exc)
             return {"id": job.id, "status": "unknown", "title": str(exc)[:300]}
         except WhatsAppError as exc:
             return self._on_error(job, exc)
         self.run.sent += 1
-        return {"id": job.id, "status": "sent", "wamid": wamid, "sent_at": utcnow()}
+        outcome = {"id": job.id, "status": "sent", "wamid": accepted.wamid, "sent_at": utcnow()}
+        if accepted.wa_id and accepted.wa_id != job.phone.lstrip("+"):  # Meta knows the person by another id
+            outcome["wa_id"] = accepted.wa_id
+        return outcome
 
     def _on_error(self, job: Job, exc: WhatsAppError) -> dict[str, Any]:
         base = {"id": job.id, "code": exc.code, "title": (exc.details or exc.title)[:300]}
