@@ -51,7 +51,7 @@ from bot.domain.csv_format import (
     neutralise,
 )
 from bot.domain.csv_rows import STAGE_COLUMNS, AttributeColumn, ColumnMap, Normaliser, Staged, error_row, validate_job
-from storage import bulk_load
+from storage import bulk_load, suppression
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow, ImportRun
 
 CHUNK_ROWS = 50_000
@@ -464,6 +464,7 @@ def _write_contacts(
             new_rows,
         )
     )
+    suppression.reapply_created(conn, now)  # a number that once said stop comes back opted out
 
 
 def _create_attributes(conn: Connection, cols: ColumnMap, now: datetime) -> ColumnMap:

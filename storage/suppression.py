@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -57,7 +57,15 @@ def forget(session: Session, phones: Iterable[str]) -> None:
         session.execute(S.delete().where(S.c.phone_hash.in_(hashes)))
 
 
-def reapply(session: Session, contacts: Sequence[tuple[int, str]]) -> int:
+def reapply_created(conn: Connection, created_at: datetime) -> int:
+    """After a CSV import: the contacts it created (stamped `created_at`) whose number is suppressed."""
+    if conn.execute(select(S.c.phone_hash).limit(1)).first() is None:
+        return 0  # nothing suppressed: a million-row import pays one lookup
+    rows = conn.execute(select(C.c.id, C.c.phone).where(C.c.created_at == created_at)).all()
+    return reapply(conn, [(cid, phone) for cid, phone in rows])
+
+
+def reapply(session: Session | Connection, contacts: Sequence[tuple[int, str]]) -> int:
     """Opt out again the given (contact id, phone) whose number is on the list; returns how many changed.
 
     Called for contacts that were just created or imported: an erased-and-returned number comes

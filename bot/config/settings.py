@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     whatsapp_token: str = Field(default="", alias="WHATSAPP_TOKEN")
     whatsapp_phone_number_id: str = Field(default="", alias="WHATSAPP_PHONE_NUMBER_ID")
     whatsapp_business_account_id: str = Field(default="", alias="WHATSAPP_BUSINESS_ACCOUNT_ID")
+    # The Meta app's id: `contactbot doctor` reads the app's webhook subscription with it (app token = id|secret).
+    whatsapp_app_id: str = Field(default="", alias="WHATSAPP_APP_ID")
     whatsapp_api_url: str = Field(default="https://graph.facebook.com/v23.0", alias="WHATSAPP_API_URL")
     whatsapp_max_mps: int = Field(default=80, ge=1, le=1000, alias="WHATSAPP_MAX_MPS")
     # Unique recipients per rolling 24 h (Meta's messaging tier: 250, 2000, 10000, 100000); 0 = unlimited.

@@ -33,6 +33,7 @@ TOKEN = "EAAtest-fake-graph-token"
 VERSION = "v23.0"
 PHONE_ID = "1234567890"
 WABA_ID = "9876543210"
+APP_ID = "5550001112"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
@@ -128,6 +129,9 @@ class State:
     # They are posted before the send is answered, so they always arrive before the sender knows the id.
     webhook: dict[str, Any] | None = None
     client: Any = None
+    # GET /{app-id}/subscriptions (answered only with the app token `{app-id}|{app_secret}`).
+    app_secret: str = ""
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
 
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
@@ -254,6 +258,11 @@ async def answer(
         for key, value in conf.items():
             setattr(state, key, value)
         return 200, b"{}"
+    if method == "GET" and path == f"/{VERSION}/{APP_ID}/subscriptions":
+        # Graph API: an app's subscriptions need the app access token, not a user or system token.
+        if not state.app_secret or headers.get("authorization") != f"Bearer {APP_ID}|{state.app_secret}":
+            return 400, error_body(100, "Requires an app access token")
+        return 200, json.dumps({"data": state.subscriptions}).encode()
     if headers.get("authorization") != f"Bearer {TOKEN}":
         return 401, error_body(190, "Invalid OAuth access token")
     if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
