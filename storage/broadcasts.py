@@ -245,8 +245,41 @@ class Claimed:
     attempts: int
 
 
+UNDELIVERABLE_AFTER = 2  # 131026 this many times in a row: left out until the person writes in again
+# Why a frozen recipient is skipped when its row is claimed (the audience may have frozen days ago).
+SKIP_REASONS = ("erased", "blocked", "opted_out", "inactive", "undeliverable")
+
+
+def _skip_reason(marketing: bool) -> Any:
+    """Per delivery row, why its contact must not get the message now ('' = send it), in SQL.
+
+    A correlated subquery on the contact: no row (erased meanwhile) gives NULL, hence `erased`.
+    A marketing template also respects the marketing-only opt-out (131050, `user_preferences`)."""
+    c = Contact.__table__  # type: ignore[attr-defined]
+    opted_out = c.c.opted_out_at.is_not(None)
+    if marketing:
+        opted_out = or_(opted_out, c.c.marketing_opted_out_at.is_not(None))
+    reason = case(
+        (c.c.blocked == True, literal("blocked")),  # noqa: E712
+        (opted_out, literal("opted_out")),
+        (c.c.active == False, literal("inactive")),  # noqa: E712
+        (c.c.undeliverable_count >= UNDELIVERABLE_AFTER, literal("undeliverable")),
+        else_=literal(""),
+    )
+    return func.coalesce(select(reason).where(c.c.id == D.c.contact_id).scalar_subquery(), literal("erased"))
+
+
+def _is_marketing(session: Session, broadcast_id: int) -> bool:
+    template = session.scalar(select(B.c.template_def).where(B.c.id == broadcast_id)) or {}
+    return str(template.get("category", "")).upper() == "MARKETING"
+
+
 def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
-    """Mark up to `limit` due pending rows `sending` in one statement and return them."""
+    """Mark up to `limit` due pending rows `sending` in one statement and return them.
+
+    The same statement re-checks each recipient (issue 14): a contact blocked, opted out,
+    deactivated, erased or found undeliverable since the audience froze is `skipped` with that
+    reason in `error_title` instead, and not returned."""
     now = utcnow()
     due = (
         select(D.c.id)
@@ -259,13 +292,25 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    reason = _skip_reason(_is_marketing(session, broadcast_id))
+    send = reason == literal("")
     stmt = (
         update(D)
         .where(D.c.id.in_(due.scalar_subquery()))
-        .values(status=DeliveryStatus.SENDING, claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
-        .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts)
+        .values(
+            status=case((send, literal("sending")), else_=literal("skipped")),
+            error_title=case((send, D.c.error_title), else_=reason),
+            claimed_at=case((send, literal(now, UtcDateTime())), else_=D.c.claimed_at),
+            updated_at=now,
+            attempts=D.c.attempts + case((send, 1), else_=0),
+        )
+        .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts, D.c.status)
     )
-    rows = [Claimed(*r) for r in session.execute(stmt).all()]
+    while True:  # a batch that was all skipped is not the end: claim the next one
+        found = session.execute(stmt).all()
+        rows = [Claimed(*r[:4]) for r in found if r[4] == "sending"]
+        if rows or not found:
+            break
     rows.sort(key=lambda r: r.id)
     return rows
 

@@ -52,7 +52,7 @@ from bot.domain.csv_format import (
 )
 from bot.domain.csv_rows import STAGE_COLUMNS, AttributeColumn, ColumnMap, Normaliser, Staged, error_row, validate_job
 from bot.domain.statuses import ImportStatus
-from storage import bulk_load
+from storage import bulk_load, suppression
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow, ImportRun, table_of
 
 CHUNK_ROWS = 50_000
@@ -469,6 +469,7 @@ def _write_contacts(
             new_rows,
         )
     )
+    suppression.reapply_created(conn, now)  # a number that once said stop comes back opted out
 
 
 def _create_attributes(conn: Connection, cols: ColumnMap, now: datetime) -> ColumnMap:

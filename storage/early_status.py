@@ -19,7 +19,7 @@ from sqlalchemy import Table, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage import broadcasts, message_status
+from storage import broadcasts, message_status, status_effects
 from storage.message_status import StatusUpdate, strongest
 from storage.models import Delivery, EarlyStatus, Message, table_of, utcnow
 
@@ -63,6 +63,7 @@ def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[s
             "error_code": s.error_code if s.status == "failed" else None,
             "error_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
             "received_at": utcnow(),
+            "effect": s.effect if s.status == "failed" else None,
         }
         for s in best
         if s.wa_message_id not in known
@@ -80,7 +81,7 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
         exists(select(D.c.id).where(D.c.wa_message_id == E.c.wa_message_id)),
         exists(select(M.c.id).where(M.c.wa_message_id == E.c.wa_message_id, M.c.direction == "out")),
     )
-    stmt = select(E.c.id, E.c.wa_message_id, E.c.status, E.c.status_at, E.c.error_code, E.c.error_title)
+    stmt = select(E.c.id, E.c.wa_message_id, E.c.status, E.c.status_at, E.c.error_code, E.c.error_title, E.c.effect)
     rows: list[Any] = []
     if ids is None:
         recent = E.c.received_at >= since if since is not None else E.c.id.is_not(None)
@@ -92,9 +93,12 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
         return 0
     rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
     updates = [
-        StatusUpdate(r.wa_message_id, r.status, r.status_at, error_code=r.error_code, error_title=r.error_title)
+        StatusUpdate(
+            r.wa_message_id, r.status, r.status_at, error_code=r.error_code, error_title=r.error_title, effect=r.effect
+        )
         for r in rows
     ]
+    status_effects.apply(session, updates)  # before the rows turn `failed`: it acts on those not failed yet
     message_status.apply_statuses(session, updates)
     broadcasts.apply_statuses(session, updates)
     session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])))

@@ -9,7 +9,7 @@ insert that loses a race is skipped (ON CONFLICT DO NOTHING) and the row is read
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +20,10 @@ from sqlmodel import Session
 
 from bot.domain.contacts import name_key
 from bot.domain.statuses import TicketStatus
-from storage import audit
+from bot.domain.wa_ids import digits, equivalent_forms
+from storage import audit, suppression
 from storage.models import Contact, Message, Ticket, table_of, utcnow
+from storage.number_change import number_change
 from storage.types import UtcDateTime
 
 CHUNK = 500
@@ -42,7 +44,9 @@ class IncomingMessage:
     kind: str
     text: str | None = None
     name: str | None = None  # the sender's profile name, if the messenger tells it
-    opt_out: bool = False  # the message withdraws consent (an opt-out keyword)
+    opt_out: bool = False  # the message withdraws consent (an opt-out keyword or WhatsApp's stop button)
+    opt_in: bool = False  # the person typed a re-subscribe keyword (START) themselves
+    changed_to: str | None = None  # `user_changed_number`: the sender's new number (E.164)
 
     @property
     def key(self) -> Key:
@@ -56,6 +60,8 @@ class OptOut:
     messenger: str
     phone: str
     at: datetime
+    marketing_only: bool = False  # 131050: stopped marketing messages only (utility ones still allowed)
+    resume: bool = False  # `user_preferences` "resume": the person lifted their marketing stop
 
 
 @dataclass
@@ -66,6 +72,9 @@ class Outcome:
     contacts_created: int = 0
     tickets_opened: int = 0
     opted_out: int = 0
+    opted_in: int = 0
+    numbers_changed: int = 0
+    created_ids: list[tuple[int, str]] = field(default_factory=list, repr=False)  # (id, phone) made here
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,8 @@ def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage], out:
                 "blocked_messages": 0,
                 "created_at": now,
                 "updated_at": now,
+                "wa_id": digits(k[0]) if k[1] == "whatsapp" else None,  # an inbound `from` is the wa_id
+                "undeliverable_count": 0,
             }
             for k in missing
         ]
@@ -157,6 +168,7 @@ def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage], out:
         out.contacts_created += len(created)
         known.update(_contacts(session, missing))  # also the rows a concurrent request created first
     fresh = {(phone, messenger) for phone, messenger in created}  # ours; a concurrent request's get updated
+    out.created_ids += [(known[k].id, k[0]) for k in sorted(fresh) if k in known]
     now = utcnow()
     seen = [k for k in first if k in known and k not in fresh]
     seen.sort(key=lambda k: known[k].id)  # rows locked in id order: concurrent requests cannot deadlock
@@ -168,7 +180,11 @@ def _ensure_contacts(session: Session, messages: Sequence[IncomingMessage], out:
             .where(
                 CONTACT.c.id == bindparam("b_id"), or_(CONTACT.c.last_chat_at.is_(None), CONTACT.c.last_chat_at < later)
             )
-            .values(last_chat_at=later, updated_at=bindparam("b_now", type_=UtcDateTime())),
+            .values(
+                last_chat_at=later,
+                updated_at=bindparam("b_now", type_=UtcDateTime()),
+                undeliverable_count=0,  # they wrote in: the number works again
+            ),
             chat,
         )
     naming = [
@@ -220,11 +236,67 @@ def _ensure_tickets(session: Session, opened: dict[int, datetime], out: Outcome)
     return tickets
 
 
+def _resolve(
+    session: Session, messages: Sequence[IncomingMessage], opt_outs: Sequence[OptOut]
+) -> tuple[list[IncomingMessage], list[OptOut]]:
+    """WhatsApp senders onto the contact we already have for that person (issue 14).
+
+    A wa_id can differ from the number we know (Mexico 52/521, Brazil's ninth digit, Argentina
+    54/549): match the contact whose stored wa_id is the sender's, else the exact number, else an
+    equivalent form, so the same person never becomes a second contact. The matched contact learns
+    the sender's wa_id."""
+    phones = {m.phone for m in messages if m.messenger == "whatsapp"} | {
+        o.phone for o in opt_outs if o.messenger == "whatsapp"
+    }
+    if not phones:
+        return list(messages), list(opt_outs)
+    forms = {p: equivalent_forms(p) or (p,) for p in phones}
+    every = sorted({f for fs in forms.values() for f in fs})
+    ids = sorted({digits(p) for p in phones} - {""})
+    by_phone: dict[str, tuple[int, str | None]] = {}
+    by_wa: dict[str, tuple[int, str]] = {}
+    for part in _chunks(every):
+        for cid, phone, wa in session.execute(
+            select(CONTACT.c.id, CONTACT.c.phone, CONTACT.c.wa_id).where(
+                CONTACT.c.messenger == "whatsapp", CONTACT.c.phone.in_(part)
+            )
+        ):
+            by_phone[phone] = (cid, wa)
+    for part in _chunks(ids):
+        for cid, phone, wa in session.execute(
+            select(CONTACT.c.id, CONTACT.c.phone, CONTACT.c.wa_id)
+            .where(CONTACT.c.messenger == "whatsapp", CONTACT.c.wa_id.in_(part))
+            .order_by(CONTACT.c.id)
+        ):
+            by_wa.setdefault(wa, (cid, phone))
+    target: dict[str, str] = {}
+    learn: dict[int, str] = {}
+    for p in sorted(phones):
+        wa = digits(p)
+        if wa in by_wa:
+            target[p] = by_wa[wa][1]
+            continue
+        found = next((f for f in forms[p] if f in by_phone), None)
+        if found is None:
+            continue  # a new person: created with this number
+        target[p] = found
+        cid, known_wa = by_phone[found]
+        if known_wa != wa:
+            learn[cid] = wa
+    for cid in sorted(learn):
+        session.execute(update(CONTACT).where(CONTACT.c.id == cid).values(wa_id=learn[cid]))
+    moved = [replace(m, phone=target.get(m.phone, m.phone)) if m.messenger == "whatsapp" else m for m in messages]
+    outs = [replace(o, phone=target.get(o.phone, o.phone)) if o.messenger == "whatsapp" else o for o in opt_outs]
+    return moved, outs
+
+
 def apply(
     session: Session, messages: Sequence[IncomingMessage], opt_outs: Sequence[OptOut] = (), actor: str = "inbound"
 ) -> Outcome:
-    """Store a batch of inbound messages: contacts, tickets, messages, blocked counts, opt-outs."""
+    """Store a batch of inbound messages: contacts, tickets, messages, blocked counts, opt-outs, opt-ins,
+    number changes; numbers on the suppression list come back opted out."""
     out = Outcome()
+    messages, opt_outs = _resolve(session, messages, opt_outs)
     unique: dict[str, IncomingMessage] = {}
     for m in messages:
         unique.setdefault(m.message_id, m)
@@ -233,22 +305,72 @@ def apply(
     out.duplicates = len(messages) - len(fresh)
     if fresh:
         _store(session, fresh, out)
+    if out.created_ids:
+        suppression.reapply(session, out.created_ids)
     withdrawals = [OptOut(m.messenger, m.phone, m.at) for m in fresh if m.opt_out] + list(opt_outs)
     for o in withdrawals:
+        _withdraw(session, o, out, actor)
+    for m in fresh:
+        if m.opt_in and not m.opt_out:
+            _opt_in(session, m, out, actor)
+        if m.changed_to and number_change(session, m.phone, m.changed_to, m.messenger, actor):
+            out.numbers_changed += 1
+    return out
+
+
+def _withdraw(session: Session, o: OptOut, out: Outcome, actor: str) -> None:
+    """An opt-out (all messages) or a marketing-only one; remembered beyond erasure (storage.suppression)."""
+    where = [CONTACT.c.phone == o.phone, CONTACT.c.messenger == o.messenger]
+    if o.resume:
         cid = session.execute(
             update(CONTACT)
-            .where(
-                CONTACT.c.phone == o.phone,
-                CONTACT.c.messenger == o.messenger,
-                or_(CONTACT.c.opted_out_at.is_(None), CONTACT.c.opted_out_at < o.at),
-            )
-            .values(active=False, opted_out_at=o.at, updated_at=utcnow())
+            .where(*where, CONTACT.c.marketing_opted_out_at.is_not(None), CONTACT.c.marketing_opted_out_at < o.at)
+            .values(marketing_opted_out_at=None, updated_at=utcnow())
             .returning(CONTACT.c.id)
         ).scalar()
         if cid is not None:
-            out.opted_out += 1
-            audit.record(session, actor, "contact.opt_out", "contact", cid)
-    return out
+            audit.record(session, actor, "contact.marketing_resume", "contact", cid)
+        return
+    column = CONTACT.c.marketing_opted_out_at if o.marketing_only else CONTACT.c.opted_out_at
+    values: dict[str, Any] = {column.name: o.at, "updated_at": utcnow()}
+    if not o.marketing_only:
+        values["active"] = False
+    cid = session.execute(
+        update(CONTACT).where(*where, or_(column.is_(None), column < o.at)).values(**values).returning(CONTACT.c.id)
+    ).scalar()
+    if o.messenger == "whatsapp":
+        suppression.record(session, [o.phone], o.at, marketing_only=o.marketing_only)
+    if cid is not None:
+        out.opted_out += 1
+        action = "contact.marketing_opt_out" if o.marketing_only else "contact.opt_out"
+        audit.record(session, actor, action, "contact", cid)
+
+
+def _opt_in(session: Session, m: IncomingMessage, out: Outcome, actor: str) -> None:
+    """START typed by the person: consent again, from now; the consent history (audit) says how."""
+    cid = session.execute(
+        update(CONTACT)
+        .where(
+            CONTACT.c.phone == m.phone,
+            CONTACT.c.messenger == m.messenger,
+            CONTACT.c.opted_out_at.is_not(None),
+            CONTACT.c.opted_out_at < m.at,
+        )
+        .values(
+            opted_out_at=None,
+            marketing_opted_out_at=None,
+            active=True,
+            consent_at=m.at,
+            consent_source="keyword",
+            consent_by="customer",
+            updated_at=utcnow(),
+        )
+        .returning(CONTACT.c.id)
+    ).scalar()
+    if cid is not None:
+        suppression.forget(session, [m.phone])
+        out.opted_in += 1
+        audit.record(session, actor, "contact.opt_in", "contact", cid, source="keyword")
 
 
 def _store(session: Session, fresh: Sequence[IncomingMessage], out: Outcome) -> None:

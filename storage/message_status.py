@@ -33,6 +33,9 @@ class StatusUpdate:
     recipient: str | None = None  # the recipient's wa_id as WhatsApp reports it
     error_code: int | None = None
     error_title: str | None = None
+    # What a failure means beyond this message (storage.status_effects), decided by the service layer
+    # from the error code: marketing_opt_out | undeliverable | stop_broadcast; None for nothing.
+    effect: str | None = None
 
     @property
     def rank(self) -> int:

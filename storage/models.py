@@ -45,6 +45,7 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_name_sort_id", "name_sort", "id"),
         Index("ix_contact_active_id", "active", "id"),
         Index("ix_contact_blocked_id", "blocked", "id"),
+        Index("ix_contact_wa_id", "wa_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,6 +65,9 @@ class Contact(SQLModel, table=True):
     blocked_last_at: datetime | None = _when()
     created_at: datetime = _when(now=True)
     updated_at: datetime = _when(now=True)
+    wa_id: str | None = Field(default=None, max_length=20)  # WhatsApp's id for the number (digits), see 0007
+    marketing_opted_out_at: datetime | None = _when()  # stopped marketing only (131050, user_preferences)
+    undeliverable_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})  # 131026 in a row
 
 
 class ContactTally(SQLModel, table=True):
@@ -318,6 +322,20 @@ class EarlyStatus(SQLModel, table=True):
     error_code: int | None = None
     error_title: str | None = Field(default=None, max_length=300)
     received_at: datetime = _when(now=True)
+    effect: str | None = Field(default=None, max_length=20)  # storage.status_effects, applied on settle
+
+
+class Suppression(SQLModel, table=True):
+    """An opt-out that outlives its contact: keyed by a hash of the number (storage/suppression.py).
+
+    Erasure deletes the contact, not this row, so a person who said stop and is later imported
+    again (or writes in) is opted out again; the hash holds nothing else about them."""
+
+    __tablename__ = "suppression"
+    phone_hash: str = Field(primary_key=True, max_length=64)
+    opted_out_at: datetime | None = _when()
+    marketing_opted_out_at: datetime | None = _when()
+    updated_at: datetime = _when(now=True)
 
 
 class WhatsAppNumber(SQLModel, table=True):

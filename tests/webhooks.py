@@ -15,6 +15,7 @@ from sqlmodel import Session
 from bot.config.settings import Settings, load_settings
 from storage.models import Contact, Message, Ticket
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp
+from tests.fakes import graph_api
 from tests.fakes.slack_api import FakeSlack
 
 DATA = Path(__file__).with_name("data") / "webhooks"
@@ -77,7 +78,8 @@ def meta_body(
 ) -> dict[str, Any]:
     value: dict[str, Any] = {
         "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "4930123456", "phone_number_id": "200300400500"},
+        # The fake Graph API's number: apps configured with it store only that number's changes.
+        "metadata": {"display_phone_number": "4930123456", "phone_number_id": graph_api.PHONE_ID},
     }
     if names:
         value["contacts"] = [{"profile": {"name": n}, "wa_id": w} for w, n in names.items()]

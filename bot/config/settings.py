@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     whatsapp_token: str = Field(default="", alias="WHATSAPP_TOKEN")
     whatsapp_phone_number_id: str = Field(default="", alias="WHATSAPP_PHONE_NUMBER_ID")
     whatsapp_business_account_id: str = Field(default="", alias="WHATSAPP_BUSINESS_ACCOUNT_ID")
+    # The Meta app's id: `contactbot doctor` reads the app's webhook subscription with it (app token = id|secret).
+    whatsapp_app_id: str = Field(default="", alias="WHATSAPP_APP_ID")
     whatsapp_api_url: str = Field(default="https://graph.facebook.com/v23.0", alias="WHATSAPP_API_URL")
     whatsapp_max_mps: int = Field(default=80, ge=1, le=1000, alias="WHATSAPP_MAX_MPS")
     # Unique recipients per rolling 24 h (Meta's messaging tier: 250, 1000, 10000, 100000); 0 = unlimited;
@@ -61,8 +63,28 @@ class Settings(BaseSettings):
     # instead of failing everyone (a template or account problem Meta reports per message).
     broadcast_breaker: int = Field(default=5, ge=1, alias="BROADCAST_BREAKER")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
+    # A whole message that is one of these (case-insensitive) withdraws consent; also WhatsApp's
+    # "Stop promotions" marketing button. Comma-separated in the environment.
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
-        default=frozenset({"STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE"}), alias="CONTACTBOT_OPT_OUT_KEYWORDS"
+        default=frozenset(
+            {
+                "STOP",
+                "STOPP",
+                "ABMELDEN",
+                "ABBESTELLEN",
+                "KEINE WERBUNG",
+                "WERBUNG STOPPEN",
+                "UNSUBSCRIBE",
+                "STOP PROMOTIONS",
+                "OPT OUT",
+                "OPT-OUT",
+            }
+        ),
+        alias="CONTACTBOT_OPT_OUT_KEYWORDS",
+    )
+    # Re-subscribe keywords: only a message the person typed (not a button) counts.
+    opt_in_keywords: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset({"START", "ANMELDEN"}), alias="CONTACTBOT_OPT_IN_KEYWORDS"
     )
 
     @field_validator("admins", mode="before")
@@ -77,7 +99,7 @@ class Settings(BaseSettings):
             raise ValueError(f"not Slack user IDs (like U012ABCDEF): {', '.join(bad)}")
         return frozenset(ids)
 
-    @field_validator("opt_out_keywords", mode="before")
+    @field_validator("opt_out_keywords", "opt_in_keywords", mode="before")
     @classmethod
     def _parse_keywords(cls, value: str | Iterable[str] | None) -> frozenset[str]:
         if isinstance(value, str):

@@ -20,7 +20,8 @@ from typing import Any
 from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import PhoneError, to_e164
-from storage import early_status
+from bot.services.status_effects import effect_of
+from storage import early_status, status_effects
 from storage import inbound as inbound_store
 from storage.broadcasts import apply_statuses as broadcast_statuses
 from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
@@ -55,6 +56,7 @@ class Batch:
     opt_outs: list[OptOut] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (index in its list, reason)
     ignored: int = 0  # well-formed changes we have no use for (groups, templates, account updates)
+    other_number: int = 0  # changes for another phone number of the business account: not ours to store
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -106,9 +108,31 @@ def wa_phone(wa_id: Any, region: str = "DE") -> str:
 
 def is_opt_out(text: str | None, keywords: frozenset[str]) -> bool:
     """The whole message is one keyword (case-insensitive; surrounding spaces and `.!` ignored)."""
-    if not text:
-        return False
-    return text.strip().strip(".!").strip().upper() in keywords
+    return bool(text) and " ".join(text.strip().strip(".!").split()).upper() in keywords  # type: ignore[union-attr]
+
+
+def _choices(kind: str, raw: Mapping[str, Any]) -> list[str]:
+    """What a tapped button says: its text and its payload (a template's quick reply, e.g. Meta's
+    "Stop promotions" marketing button, or an interactive reply's title and id)."""
+    found = raw.get(kind)
+    body: Mapping[str, Any] = found if isinstance(found, dict) else {}
+    if kind == "button":
+        return [t for t in (_str(body.get("text")), _str(body.get("payload"))) if t]
+    if kind == "interactive":
+        reply = body.get("button_reply") or body.get("list_reply")
+        if isinstance(reply, dict):
+            return [t for t in (_str(reply.get("title")), _str(reply.get("id"))) if t]
+    return []
+
+
+def _opts(kind: str, raw: Mapping[str, Any], text: str | None, settings: Settings) -> tuple[bool, bool]:
+    """(opt-out, opt-in) for a message: any tap or text that says stop; START only when typed."""
+    if kind not in OPT_OUT_KINDS:
+        return False, False
+    said = [text, *_choices(kind, raw)]
+    out = any(is_opt_out(t, settings.opt_out_keywords) for t in said)
+    typed_in = kind == "text" and is_opt_out(text, settings.opt_in_keywords)
+    return out, typed_in and not out
 
 
 def _cut(text: str | None, limit: int = MAX_TEXT) -> str | None:
@@ -175,6 +199,7 @@ def _meta_message(raw: dict[str, Any], names: Mapping[str, str], settings: Setti
         log.info("inbound: WhatsApp message type %r stored as unsupported", kind[:30])
         kind = "unsupported"
     text = _cut(_describe(kind, raw))
+    opt_out, opt_in = _opts(kind, raw, text, settings)
     return IncomingMessage(
         messenger="whatsapp",
         phone=phone,
@@ -183,8 +208,18 @@ def _meta_message(raw: dict[str, Any], names: Mapping[str, str], settings: Setti
         kind=kind,
         text=text,
         name=_cut(names.get(sender or ""), 200),
-        opt_out=kind in OPT_OUT_KINDS and is_opt_out(text, settings.opt_out_keywords),
+        opt_out=opt_out,
+        opt_in=opt_in,
+        changed_to=_changed_number(kind, raw, settings),
     )
+
+
+def _changed_number(kind: str, raw: Mapping[str, Any], settings: Settings) -> str | None:
+    """`user_changed_number`: the system message names the new number as `system.wa_id`."""
+    body = raw.get("system")
+    if kind != "system" or not isinstance(body, dict) or body.get("type") != "user_changed_number":
+        return None
+    return wa_phone(body.get("wa_id"), settings.default_region)
 
 
 def _meta_status(raw: dict[str, Any]) -> StatusUpdate | None:
@@ -196,13 +231,15 @@ def _meta_status(raw: dict[str, Any]) -> StatusUpdate | None:
         return None  # e.g. "deleted" or "warning": nothing a delivery rank knows
     errors = _dicts(raw.get("errors"))
     code = errors[0].get("code") if errors else None
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
     return StatusUpdate(
         wa_message_id=message_id,
         status=status,
         timestamp=_when(raw.get("timestamp")),
         recipient=_str(raw.get("recipient_id")),
-        error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        error_code=code,
         error_title=_cut(_str(errors[0].get("title")) if errors else None, 300),
+        effect=effect_of(code) if status == "failed" else None,
     )
 
 
@@ -237,6 +274,9 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
             if not isinstance(value, dict):
                 batch.ignored += 1
                 continue
+            if not _ours(value, settings):
+                batch.other_number += 1
+                continue
             names: dict[str, str] = {}
             for c in _dicts(value.get("contacts")):
                 wa_id, profile = _str(c.get("wa_id")), c.get("profile")
@@ -269,12 +309,25 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
     return batch
 
 
+def _ours(value: Mapping[str, Any], settings: Settings) -> bool:
+    """A change for the configured WHATSAPP_PHONE_NUMBER_ID (any, when none is configured).
+
+    One app receives the webhooks of every number of the business account; messages to another
+    number are another team's customers."""
+    if not settings.whatsapp_phone_number_id:
+        return True
+    metadata = value.get("metadata")
+    number_id = _str(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
+    return number_id is None or number_id == settings.whatsapp_phone_number_id
+
+
 def _meta_preference(raw: dict[str, Any], settings: Settings) -> OptOut | None:
-    """WhatsApp's own "stop marketing messages" is an opt-out like the keyword."""
-    if raw.get("category") != "marketing_messages" or raw.get("value") != "stop":
+    """WhatsApp's own "stop marketing messages" is an opt-out like the keyword; "resume" (the person's
+    own choice in WhatsApp) lifts only the marketing stop, never an opt-out said in words."""
+    if raw.get("category") != "marketing_messages" or raw.get("value") not in ("stop", "resume"):
         return None
     phone = wa_phone(raw.get("wa_id"), settings.default_region)
-    return OptOut("whatsapp", phone, _when(raw.get("timestamp")))
+    return OptOut("whatsapp", phone, _when(raw.get("timestamp")), resume=raw.get("value") == "resume")
 
 
 # --- generic /inbound ------------------------------------------------------------------------------
@@ -309,6 +362,7 @@ def _generic_message(raw: dict[str, Any], messenger: str, settings: Settings) ->
         text=text,
         name=_cut(name.strip(), 200) if isinstance(name, str) and name.strip() else None,
         opt_out=kind in OPT_OUT_KINDS and is_opt_out(text, settings.opt_out_keywords),
+        opt_in=kind == "text" and is_opt_out(text, settings.opt_in_keywords),
     )
 
 
@@ -371,6 +425,7 @@ def _store(
         try:
             with session_scope(engine) as session:
                 outcome = inbound_store.apply(session, messages, opt_outs, actor=actor)
+                status_effects.apply(session, statuses)  # before the rows turn `failed` (once per id)
                 apply_statuses(session, statuses)
                 broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
                 early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet

@@ -70,6 +70,14 @@ MESSAGES_FAILED = Counter(
     registry=REGISTRY,
 )
 
+# One app gets the webhooks of every number of the WhatsApp Business Account; only
+# WHATSAPP_PHONE_NUMBER_ID's are stored, the others are acknowledged and counted here.
+WEBHOOK_OTHER_NUMBER = Counter(
+    "contactbot_webhook_other_number_changes",
+    "WhatsApp webhook changes for another phone number of the business account (acknowledged, not stored).",
+    registry=REGISTRY,
+)
+
 
 class BroadcastQueue(Collector):
     """`contactbot_broadcast_queue_depth{status}`: delivery rows still to send, counted at scrape time."""

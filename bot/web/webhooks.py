@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config.settings import Settings
 from bot.services import account_events, inbound
+from bot.web import metrics
 from storage.db import Engine, OperationalError
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,13 @@ def whatsapp_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
         if payload is _INVALID:
             return PlainTextResponse("body is not JSON", status_code=400)
         try:
-            await run_in_threadpool(inbound.handle_meta, engine, settings, payload)
+            batch, _ = await run_in_threadpool(inbound.handle_meta, engine, settings, payload)
             await run_in_threadpool(account_events.handle, engine, settings, payload)
         except OperationalError as exc:
             log.error("webhook: database unavailable (%s); WhatsApp will retry", type(exc).__name__)
             return PlainTextResponse("try again later", status_code=503)
+        if batch.other_number:
+            metrics.WEBHOOK_OTHER_NUMBER.inc(batch.other_number)
         return PlainTextResponse("ok")
 
     return [Route("/whatsapp/webhook", verify, methods=["GET"]), Route("/whatsapp/webhook", receive, methods=["POST"])]

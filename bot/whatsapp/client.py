@@ -10,6 +10,7 @@ import itertools
 import json
 import ssl
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import certifi
@@ -20,8 +21,22 @@ from bot.whatsapp.errors import Ambiguous, WhatsAppError
 from bot.whatsapp.templates import TEMPLATE_FIELDS, Template, components, parse_template, send_body
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """Meta accepted a send: the message id, and the wa_id Meta knows the recipient by
+    (`contacts[0].wa_id`; in Mexico and Brazil it differs from the number we sent to)."""
+
+    wamid: str
+    wa_id: str | None = None
+
+
 def parse_send(status: int, content: bytes) -> str:
     """The accepted message's wamid, or WhatsAppError with Meta's code."""
+    return parse_accepted(status, content).wamid
+
+
+def parse_accepted(status: int, content: bytes) -> Accepted:
+    """The accepted message's wamid and recipient wa_id, or WhatsAppError with Meta's code."""
     try:
         data = json.loads(content) if content else {}
     except ValueError:
@@ -29,7 +44,10 @@ def parse_send(status: int, content: bytes) -> str:
     if not isinstance(data, dict):
         data = {}
     if status == 200 and data.get("messages"):
-        return str(data["messages"][0]["id"])
+        contacts = data.get("contacts")
+        first = contacts[0] if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict) else {}
+        wa_id = first.get("wa_id")
+        return Accepted(str(data["messages"][0]["id"]), str(wa_id) if isinstance(wa_id, str | int) else None)
     error = data.get("error") or {}
     code = error.get("code")
     details = (error.get("error_data") or {}).get("details") or ""
@@ -37,7 +55,7 @@ def parse_send(status: int, content: bytes) -> str:
     return _raise(int(code) if isinstance(code, int) else None, str(title)[:300], status, str(details)[:300])
 
 
-def _raise(code: int | None, title: str, status: int, details: str) -> str:
+def _raise(code: int | None, title: str, status: int, details: str) -> Accepted:
     raise WhatsAppError(code, title, status, details)
 
 
@@ -117,6 +135,19 @@ class GraphClient:
         mime = got.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
         return self.upload_media(got.content, mime, url.rsplit("/", 1)[-1] or "file")
 
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """The app's webhook subscriptions (`GET /{app-id}/subscriptions`, with the app access token
+        `{app-id}|{app-secret}`): per object, the callback URL, whether it is active, the fields."""
+        base = self.settings.whatsapp_api_url.rstrip("/")
+        token = f"{self.settings.whatsapp_app_id}|{self.settings.whatsapp_app_secret}"
+        response = self.http.get(
+            f"{base}/{self.settings.whatsapp_app_id}/subscriptions", headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code != 200:
+            parse_send(response.status_code, response.content)
+        data = response.json().get("data")
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
     def send(self, to: str, template: Template, values: Mapping[str, str]) -> str:
         body = send_body(to, template.name, template.language, components(template, values))
         try:
@@ -155,6 +186,10 @@ class AsyncSender:
             await transport.aclose()
 
     async def send(self, body: bytes, client_no: int | None = None) -> str:
+        return (await self.send_accepted(body, client_no)).wamid
+
+    async def send_accepted(self, body: bytes, client_no: int | None = None) -> Accepted:
+        """Like `send`, with the recipient's wa_id as Meta reports it."""
         no = client_no if client_no is not None else next(self._next)
         transport = self.transports[no % len(self.transports)]
         request = httpx.Request("POST", self.url, headers=self.headers, content=body, extensions=self.timeout)
@@ -168,4 +203,4 @@ class AsyncSender:
             raise WhatsAppError(None, type(exc).__name__, 503) from None  # never left this machine
         except httpx.HTTPError as exc:
             raise Ambiguous(type(exc).__name__) from None
-        return parse_send(response.status_code, content)
+        return parse_accepted(response.status_code, content)

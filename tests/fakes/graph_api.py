@@ -37,6 +37,7 @@ TOKEN = "EAAtest-fake-graph-token"
 VERSION = "v23.0"
 PHONE_ID = "1234567890"
 WABA_ID = "9876543210"
+APP_ID = "5550001112"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
@@ -140,6 +141,9 @@ class State:
     hooks_posted: int = 0
     media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
     template_queries: list[dict[str, str]] = field(default_factory=list)  # query of each template-list GET
+    # GET /{app-id}/subscriptions (answered only with the app token `{app-id}|{app_secret}`).
+    app_secret: str = ""
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
 
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
@@ -203,6 +207,24 @@ def error_body(code: int, detail: str = "") -> bytes:
 DROP = object()
 
 
+def wa_id_for(to: str) -> str:
+    """The wa_id Meta answers for a number: not always its digits (Meta's send response documents
+    `contacts[].input` and `contacts[].wa_id` as separate fields for this reason).
+
+    Mexico: mobiles are known as `521` + 10 digits (the pre-2019 mobile prefix); Brazil: accounts
+    made before the ninth mobile digit are known without it; Argentina: mobiles as `549` + 10 digits.
+    (Seen in the wild: chatwoot/chatwoot#5840, #6222 (Brazil), #14174, #14926 (Mexico).)
+    """
+    d = to.lstrip("+")
+    if d.startswith("52") and len(d) == 12:
+        return "521" + d[2:]
+    if d.startswith("55") and len(d) == 13 and d[4] == "9" and d[5] in "6789":
+        return d[:4] + d[5:]
+    if d.startswith("54") and len(d) == 12:
+        return "549" + d[2:]
+    return d
+
+
 async def answer(
     state: State, method: str, target: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, bytes] | object:
@@ -228,6 +250,11 @@ async def answer(
         for key, value in conf.items():
             setattr(state, key, value)
         return 200, b"{}"
+    if method == "GET" and path == f"/{VERSION}/{APP_ID}/subscriptions":
+        # Graph API: an app's subscriptions need the app access token, not a user or system token.
+        if not state.app_secret or headers.get("authorization") != f"Bearer {APP_ID}|{state.app_secret}":
+            return 400, error_body(100, "Requires an app access token")
+        return 200, json.dumps({"data": state.subscriptions}).encode()
     if headers.get("authorization") != f"Bearer {TOKEN}":
         return 401, error_body(190, "Invalid OAuth access token")
     if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
@@ -286,7 +313,7 @@ async def answer(
     return 200, json.dumps(
         {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+            "contacts": [{"input": to, "wa_id": wa_id_for(to)}],
             "messages": [{"id": wamid, "message_status": "accepted"}],
         }
     ).encode()
@@ -303,7 +330,7 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
             "id": wamid,
             "status": item["status"],
             "timestamp": str(int(time.time()) + i),
-            "recipient_id": to.lstrip("+"),
+            "recipient_id": wa_id_for(to),
         }
         if item.get("code"):
             entry["errors"] = [{"code": item["code"], "title": TITLES.get(item["code"], "Error")}]

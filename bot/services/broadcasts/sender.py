@@ -34,7 +34,7 @@ from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Breaker, Kind, WhatsAppError
 from bot.whatsapp.templates import components, send_body
 from storage import broadcasts as broadcasts_store
-from storage import early_status
+from storage import early_status, status_effects
 from storage.db import Engine, session_scope
 from storage.models import utcnow
 
@@ -144,6 +144,9 @@ class BroadcastSender:
         batch, self.run.results = self.run.results, []
         if batch:
             await self.db(broadcasts_store.write_outcomes, batch)
+            learned = [(o["id"], o["wa_id"]) for o in batch if o.get("wa_id")]
+            if learned:  # replies come from that wa_id: the contact must be found by it (issue 14)
+                await self.db(status_effects.learn_wa_ids, learned)
             ids = [o["wamid"] for o in batch if o.get("wamid")]
             if ids:  # statuses Meta reported before these ids were written: apply them now
                 try:
@@ -188,14 +191,17 @@ class BroadcastSender:
         if self._halted():
             return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
         try:
-            wamid = await sender.send(job.body, no)
+            accepted = await sender.send_accepted(job.body, no)
         except Ambiguous as exc:
             log.warning("broadcast %s: no answer for %s (%s): marked unknown", self.bid, mask(job.phone), exc)
             return {"id": job.id, "status": DeliveryStatus.UNKNOWN, "title": str(exc)[:300]}
         except WhatsAppError as exc:
             return self._on_error(job, exc)
         self.run.sent += 1
-        return {"id": job.id, "status": DeliveryStatus.SENT, "wamid": wamid, "sent_at": utcnow()}
+        outcome = {"id": job.id, "status": DeliveryStatus.SENT, "wamid": accepted.wamid, "sent_at": utcnow()}
+        if accepted.wa_id and accepted.wa_id != job.phone.lstrip("+"):  # Meta knows the person by another id
+            outcome["wa_id"] = accepted.wa_id
+        return outcome
 
     def _halted(self) -> bool:
         """Nothing more goes out: stopped, paused by the breaker, or the lease is gone."""

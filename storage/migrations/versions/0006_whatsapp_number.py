@@ -1,13 +1,13 @@
 """What Meta told us about our WhatsApp number: messaging tier (daily limit), quality, restriction.
 
-Revision ID: 0009_whatsapp_number
+Revision ID: 0006_whatsapp_number
 Revises: 0005_staging_without_fk
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_whatsapp_number"
+revision = "0006_whatsapp_number"
 down_revision = "0005_staging_without_fk"
 branch_labels = None
 depends_on = None
