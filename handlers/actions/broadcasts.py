@@ -17,6 +17,7 @@ from handlers.blocks.broadcasts import ACTIONS, broadcast_list, report_message
 from handlers.commands.contacts import subcommand
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
 from handlers.errors import answers_errors
+from handlers.jobs import long_job
 from handlers.views.broadcast_composer import open_composer
 
 LIST_LIMIT = 11  # one more than shown, to know whether to say "only the latest"
@@ -62,7 +63,8 @@ def _ack(ack: Ack) -> None:
 
 
 def _csv(client: WebClient, context: BoltContext, body: dict[str, Any], broadcast_id: int, language: str) -> None:
-    channel = (body.get("channel") or {}).get("id") or client.conversations_open(users=context.user_id)["channel"]["id"]
+    """The recipients' numbers go to the requester's DM only: the report may sit in a channel others read."""
+    channel = client.conversations_open(users=context.user_id)["channel"]["id"]
     fd, path = tempfile.mkstemp(suffix=".csv")
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as out:
@@ -115,7 +117,13 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
         )
 
 
+@long_job
+def on_csv_button(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    """The report's CSV: a long job (it reads every recipient), so it runs on the job pool."""
+    on_button(body=body, context=context, client=client, respond=respond)
+
+
 def register(app: App) -> None:
     app.action("list_notify")(on_list_notify)
     for action_id in ACTIONS:
-        app.action(action_id)(ack=_ack, lazy=[on_button])
+        app.action(action_id)(ack=_ack, lazy=[on_csv_button if action_id == "bc_csv" else on_button])

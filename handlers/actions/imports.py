@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
+from handlers.jobs import long_job
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
@@ -38,6 +39,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return channel, container.get("message_ts") or (body.get("message") or {}).get("ts")
 
 
+@long_job
 def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     if why := refusal(context, language):

@@ -22,6 +22,7 @@ from bot.services import imports
 from handlers.blocks import imports as blocks
 from handlers.clients.files import SharedFile, download, file_info
 from handlers.context import actor, deps, lang, sealer
+from handlers.jobs import long_job
 
 log = logging.getLogger(__name__)
 SHOWN_ERRORS = imports.SHOWN_ERRORS
@@ -41,6 +42,7 @@ def _relevant(event: dict[str, Any], shared: dict[str, Any], context: BoltContex
     return SharedFile.from_api(shared).looks_like_csv()
 
 
+@long_job
 def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     for shared in event.get("files") or []:
         if not shared.get("id") or not _relevant(event, shared, context):
