@@ -123,6 +123,8 @@ DE = {
     "broadcast.code.132000": "Anzahl der Parameter passt nicht zur Vorlage",
     "broadcast.code.132001": "Vorlage in dieser Sprache nicht vorhanden oder nicht freigegeben",
     "broadcast.code.132015": "Vorlage wegen schlechter Qualität pausiert",
+    "broadcast.error.params_too_long": "Zusammen zu lang für Slack: bitte kürzen (alle Texte zusammen höchstens "
+    "etwa {limit} Zeichen).",
 }
 
 EN = {
@@ -247,4 +249,6 @@ EN = {
     "broadcast.code.132000": "number of parameters does not match the template",
     "broadcast.code.132001": "template missing in this language or not approved",
     "broadcast.code.132015": "template paused for low quality",
+    "broadcast.error.params_too_long": "Too long together for Slack: please shorten (all texts together at most "
+    "about {limit} characters).",
 }
