@@ -21,6 +21,7 @@ from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
 from handlers.clients.files import SharedFile, download, file_info
+from handlers.clients.update_budget import budget_for, update
 from handlers.context import actor, deps, lang, sealer
 from handlers.jobs import long_job
 
@@ -79,7 +80,8 @@ def preview_file(
     def progress(stage: str, rows: int) -> None:
         if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
             last[0] = time.monotonic()
-            show(blocks.progress(shared.name, stage, rows, language))
+            message = blocks.progress(shared.name, stage, rows, language)
+            update(client, budget_for(d.settings.slack_bot_token or ""), False, channel=channel, ts=ts, **message)
 
     path = None
     try:
