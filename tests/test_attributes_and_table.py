@@ -170,7 +170,8 @@ def _table_modal(app: RunningApp, user: str = ADMIN) -> tuple[dict, dict]:
             response_url=app.fake.response_url("list"),
         )
     )
-    return message, app.fake.wait_for("views.open")[0].body["view"]
+    app.fake.wait_for("views.open")  # a loading modal, at once (the trigger lives 3 s) ...
+    return message, app.fake.wait_for("views.update")[0].body["view"]  # ... then the settings
 
 
 def _positions(order: list[str], all_keys: list[str]) -> dict:
@@ -248,3 +249,20 @@ def test_many_long_attribute_columns_stay_within_slack_limits(running_app: Runni
     assert total < 12000  # Slack's cumulative text limit for one message
     rows = [b["text"]["text"] for b in message["blocks"] if b.get("block_id", "").startswith("row")]
     assert len(rows) == 20 and all(r.endswith("…") for r in rows)
+
+
+def test_table_settings_open_with_more_columns_than_a_select_takes(running_app: RunningApp) -> None:
+    """Issue 16 item 2: 95 attribute columns (a position select per column had one option per column: > 100)."""
+    from bot.services import table_settings
+
+    add_contact(running_app.engine, "+4917011111111", "Max")
+    created = [attributes.create(running_app.engine, f"Merkmal {i}", None, "text", "test") for i in range(95)]
+    spec = [{"key": k, "visible": True} for k in table_settings.CORE] + [
+        {"key": f"attr:{a.key}", "visible": True} for a in created
+    ]
+    table_settings.save(running_app.engine, "T111", None, spec, "test")
+    _, view = _table_modal(running_app)
+    check_view(view)  # the fake refused it before (the test fails on any refusal, too)
+    selects = [b["element"] for b in view["blocks"] if b.get("block_id", "").startswith("pos|")]
+    assert selects and all(len(s["options"]) <= 100 for s in selects)
+    assert selects[0]["initial_option"]["value"] == "1"

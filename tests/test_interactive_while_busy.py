@@ -55,7 +55,8 @@ def test_modal_and_list_come_while_four_previews_are_stuck(running_app: RunningA
         wait_until(lambda: len(held) >= 2, "the previews to start")  # all that the job pool runs at once
         action = {"type": "button", "action_id": "list_table_settings", "value": "x", "action_ts": str(time.time())}
         assert running_app.interact(block_actions(action)).status_code == 200
-        view = running_app.fake.wait_for("views.open")[0].body["view"]
+        running_app.fake.wait_for("views.open")
+        view = running_app.fake.wait_for("views.update")[0].body["view"]
         assert view["callback_id"] == "table_settings"
         running_app.command("", response_url=running_app.fake.response_url("plain"))
         answer = running_app.fake.wait_for("response_url")[0].body

@@ -206,6 +206,21 @@ def details_modal(
     return view
 
 
+MAX_OPTIONS = 100  # a static_select takes at most 100 options (https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element)
+# Positions offered per column: 30 columns x 100 options would pass the 250 kB a view may have (view_too_large).
+MAX_POSITIONS = 50
+
+
+def _places(count: int, rank: int | None, room: int) -> list[int]:
+    """Positions (0-based) a column's select offers: all of them while they fit in `room`, else the first ones
+    plus the column's own (92+ attribute columns used to break the modal with more than 100 options, and 30
+    such selects the view's 250 kB)."""
+    places = list(range(min(count, room)))
+    if rank is not None and rank not in places:
+        places[-1] = rank
+    return places
+
+
 def table_settings_modal(table: TableLayout, is_admin: bool, lang: str, meta: dict[str, Any]) -> dict[str, Any]:
     count = len(table.columns)
     blocks: list[dict[str, Any]] = [
@@ -214,11 +229,13 @@ def table_settings_modal(table: TableLayout, is_admin: bool, lang: str, meta: di
     ]
     visible_rank = {c.key: i for i, c in enumerate(table.visible)}
     for column in table.columns[:30]:
-        positions = [option(t("table.hidden", lang), "hidden")] + [option(str(i + 1), str(i + 1)) for i in range(count)]
-        if column.attribute_id is not None and is_admin:
-            positions.append(option(t("table.delete_attribute", lang), "delete"))
         rank = visible_rank.get(column.key)
-        initial = positions[0] if rank is None else positions[rank + 1]
+        deletable = column.attribute_id is not None and is_admin
+        places = _places(count, rank, min(MAX_POSITIONS, MAX_OPTIONS - 1 - int(deletable)))
+        positions = [option(t("table.hidden", lang), "hidden")] + [option(str(i + 1), str(i + 1)) for i in places]
+        if deletable:
+            positions.append(option(t("table.delete_attribute", lang), "delete"))
+        initial = positions[0] if rank is None else positions[places.index(rank) + 1]
         default_label = column.label if column.custom_label is None else column.custom_label
         blocks.append(
             {

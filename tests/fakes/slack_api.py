@@ -265,7 +265,7 @@ class FakeSlack:
         elif call.method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             body |= {"channel": call.body.get("channel", "C1"), "ts": f"{time.time():.6f}"}
         elif call.method == "views.open":
-            body["view"] = {"id": "V1"}
+            body["view"] = {"id": "V1", "hash": f"{int(time.time())}.{len(self.calls)}"}
         elif call.method == "files.info":
             info = self.file_infos.get(str(call.body.get("file", "")))
             if info is None:
