@@ -12,6 +12,12 @@ def escape(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(value: str) -> str:
+    """Slash-command text as typed: Slack sends `&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`
+    (https://docs.slack.dev/messaging/formatting-message-text#escaping); `&amp;` last, so `&amp;lt;` stays `&lt;`."""
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def cut(value: str, limit: int) -> str:
     """Shorten to `limit` characters with an ellipsis (Slack rejects, rather than trims, long text)."""
     return value if len(value) <= limit else value[: max(limit - 1, 0)] + ELLIPSIS

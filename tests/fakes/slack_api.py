@@ -133,10 +133,21 @@ class FakeSlack:
             elif self.now() - issued > TRIGGER_SECONDS:
                 error = "expired_trigger_id"
             else:
-                self.used_triggers.add(trigger)
-                return None
+                return None  # spent by `spend_trigger` once the call succeeds (a 429 does not use it up)
             self.trigger_refusals.append((call.method, error))
         return error
+
+    def spend_trigger(self, call: Call, status: int, payload: bytes) -> None:
+        """A views.open/push that Slack took has used its trigger_id up."""
+        if call.method not in TRIGGER_METHODS or status != 200:
+            return
+        try:
+            ok = json.loads(payload).get("ok") is True
+        except ValueError:
+            ok = False
+        if ok:
+            with self.lock:
+                self.used_triggers.add(str(call.body.get("trigger_id") or ""))
 
     def check_response_url(self, call: Call) -> str | None:
         """`used_url` after 5 posts, `expired_url` 30 minutes after Slack handed the URL out; None when it takes it."""
@@ -325,6 +336,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             # The answer is settled before the call shows in `calls`: a test that waits for a call and then
             # changes `responders` (or clears) must not change the answer to that call, which is still on its way.
             status, headers, payload = fake.answer(call)
+            fake.spend_trigger(call, status, payload)
             with fake.lock:
                 fake.calls.append(call)
             self.send_response(status)
