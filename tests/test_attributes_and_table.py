@@ -266,3 +266,21 @@ def test_table_settings_open_with_more_columns_than_a_select_takes(running_app: 
     selects = [b["element"] for b in view["blocks"] if b.get("block_id", "").startswith("pos|")]
     assert selects and all(len(s["options"]) <= 100 for s in selects)
     assert selects[0]["initial_option"]["value"] == "1"
+
+
+def test_a_note_after_the_response_url_expired_goes_to_the_dm(running_app: RunningApp) -> None:
+    """Issue 16 item 10: a response_url lasts 30 minutes; a modal open longer still tells the user (by DM)."""
+    from handlers.blocks.attributes import attribute_modal
+    from tests.conftest import sealed_metadata, view_submission
+
+    running_app.fake.responders["conversations.open"] = lambda call: {"ok": True, "channel": {"id": "D0ADMIN"}}
+    url = running_app.fake.response_url("old")
+    running_app.fake.advance(31 * 60)  # the user left the modal open for 31 minutes
+    view = attribute_modal(None, "de", {})
+    view["private_metadata"] = sealed_metadata({"url": url})
+    values = {"label_de": {"v": {"type": "plain_text_input", "value": "Kundennummer"}}}
+    values["type"] = {"v": {"type": "static_select", "selected_option": {"value": "text"}}}
+    assert running_app.interact(view_submission(view, values)).status_code == 200
+    dm = running_app.fake.wait_for("chat.postMessage")[0].body
+    assert dm["channel"] == "D0ADMIN" and "Kundennummer" in dm["text"]
+    assert running_app.fake.of("response_url")  # tried first: Slack answered expired_url
