@@ -10,7 +10,7 @@ from bot.i18n import number, t
 from bot.services.attributes import TYPES
 from bot.services.table_settings import TableLayout
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
-from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from handlers.blocks.text import MESSAGE_TEXT_BUDGET, button, cut, date_token, escape, mrkdwn, option, plain, text_size
 from handlers.integrity import Seal
 from storage.models import Attribute, Contact
 
@@ -36,6 +36,8 @@ def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Se
     if not rows:
         blocks.append({"type": "section", "text": mrkdwn(t("attr.list_empty", lang))})
     for attribute, holders in rows[:45]:
+        if text_size(blocks) > MESSAGE_TEXT_BUDGET - 1500:  # Slack's total text limit (msg_blocks_too_long)
+            break
         text = t(
             "attr.row",
             lang,

@@ -50,3 +50,18 @@ def button(text_: str, action_id: str, value: str = "", style: str | None = None
 
 def option(text_: str, value: str) -> dict[str, object]:
     return {"text": plain(text_), "value": value}
+
+
+# Slack refuses a message whose blocks carry more than about 13,200 characters of text in total
+# (`msg_blocks_too_long`, observed: slackapi/bolt-js#2509); builders stay below this budget.
+MESSAGE_TEXT_BUDGET = 12_000
+
+
+def text_size(node: object) -> int:
+    """The characters of every text string in blocks (option labels included), as msg_blocks_too_long counts."""
+    if isinstance(node, dict):
+        own = len(node["text"]) if isinstance(node.get("text"), str) else 0
+        return own + sum(text_size(v) for k, v in node.items() if k != "text" or not isinstance(v, str))
+    if isinstance(node, list):
+        return sum(text_size(v) for v in node)
+    return 0
