@@ -286,7 +286,10 @@ def running_app(settings: Settings, engine: Engine, fake_slack: slack_api.FakeSl
     asgi = create_asgi(settings, engine, bolt)
     with serving(asgi) as url, httpx.Client(timeout=30) as http:
         yield RunningApp(url, fake_slack, engine, settings, http, executors)
-    bolt.listener_runner.lazy_listener_runner.executor.shutdown(wait=True)  # let lazy listeners finish
+    lazy = bolt.listener_runner.lazy_listener_runner
+    lazy.executor.shutdown(wait=True)  # let lazy listeners finish
+    if hasattr(lazy, "jobs"):
+        lazy.jobs.shutdown(wait=True)  # and long jobs (handlers/jobs.py), so none runs into the next test
 
 
 def shared_path(*parts: str) -> Path:
