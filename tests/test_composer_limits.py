@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from bot.config.settings import Settings
-from tests.broadcast_helpers import add_reachable
-from tests.conftest import RunningApp, block_actions, sealed_metadata, select_value, text_value, view_submission
+from bot.services.broadcasts import service
+from tests.broadcast_helpers import add_reachable, draft
+from tests.conftest import RunningApp, block_actions, sealed, sealed_metadata, select_value, text_value, view_submission
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack
 from tests.webhooks import webhook_settings
@@ -82,3 +83,14 @@ def test_a_refusal_after_send_reaches_the_user_by_dm_where_the_bot_is_not(runnin
     dm = running_app.fake.wait_for("chat.postMessage")[0].body
     assert dm["channel"] == "D0ADMIN" and "gibt_es_nicht" in dm["text"]
     assert running_app.fake.of("chat.postEphemeral")[0].body["channel"] == "C999"  # tried first, not_in_channel
+
+
+def test_the_reports_csv_goes_to_the_requesters_dm_not_the_channel(running_app: RunningApp) -> None:
+    """Issue 16 item 10: the CSV lists recipients' numbers; the report may sit in a channel others read."""
+    add_reachable(running_app.engine, 2)
+    row, _ = service.create(running_app.engine, running_app.settings, draft(running_app.settings))
+    action = {"type": "button", "action_id": "bc_csv", "block_id": "bcr", "value": sealed(str(row.id))}
+    action["action_ts"] = "1"
+    running_app.interact(block_actions(action, response_url=running_app.fake.response_url("report")))
+    done = running_app.fake.wait_for("files.completeUploadExternal")[0].body
+    assert done["channel_id"].startswith("D")  # the requester's DM (conversations.open), never C111
