@@ -48,7 +48,10 @@ def start_sending(settings: Settings, engine: Engine) -> Sending:
 
 def run_worker(settings: Settings, engine: Engine, once: bool = False, scheduler: bool = True) -> int:
     if once:
-        Runner(settings, engine, progress_reporter(settings, engine)).run_forever(poll=0.2, until_idle=True)
+        reporter = progress_reporter(settings, engine)
+        Runner(settings, engine, reporter).run_forever(poll=0.2, until_idle=True)
+        if isinstance(reporter, SlackReporter):
+            reporter.flush()  # the report's last redraw runs on the reporter's thread: let it go out
         return 0
     stop = threading.Event()
 

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
-from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
 
 from bot.config.settings import Settings
@@ -33,6 +32,7 @@ from handlers.deps import Deps
 from handlers.errors import tell_failure_later
 from handlers.events import app_home as app_home_events
 from handlers.events import file_upload
+from handlers.jobs import JOB_WORKERS, JobAwareLazyRunner
 from handlers.respond import RetryingRespond
 from handlers.shortcuts import lookup_contact, send_notification
 from handlers.views import attributes as attribute_views
@@ -54,8 +54,12 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
         process_before_response=False,
         logger=logging.getLogger("contactbot.bolt"),
     )
-    app.listener_runner.lazy_listener_runner = ThreadLazyListenerRunner(
-        logger=app.logger, executor=ThreadPoolExecutor(max_workers=4, thread_name_prefix="lazy")
+    # Interactive lazy work (lists, modals) and long jobs (previews, imports, exports) on separate pools, so a
+    # click never waits behind a CSV preview (handlers/jobs.py).
+    app.listener_runner.lazy_listener_runner = JobAwareLazyRunner(
+        logger=app.logger,
+        executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="lazy"),
+        jobs=ThreadPoolExecutor(max_workers=JOB_WORKERS, thread_name_prefix="job"),
     )
     deps = Deps(settings=settings, engine=engine)
     from handlers.response_urls import allow_api_origin

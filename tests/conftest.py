@@ -120,6 +120,9 @@ def every_block_kit_payload_is_valid(request: pytest.FixtureRequest) -> Iterator
     if refused and request.node.get_closest_marker("invalid_block_kit") is None:
         lines = [f"{method}: {'; '.join(problems)[:600]}" for method, problems in refused]
         pytest.fail("Slack would refuse a Block Kit payload:\n" + "\n".join(lines), pytrace=False)
+    late = [f"{method}: {error}" for fake in fakes for method, error in fake.trigger_refusals]
+    if late and request.node.get_closest_marker("trigger_refused") is None:
+        pytest.fail("Slack would refuse a trigger_id (a modal opened too late or twice):\n" + "\n".join(late))
 
 
 @pytest.fixture
@@ -180,15 +183,18 @@ class RunningApp:
             "user_id": user,
             "user_name": user.lower(),
             "command": name,
-            "text": text_,
+            "text": slack_escaped(text_),
             "api_app_id": "A111",
             "is_enterprise_install": "false",
             "response_url": response_url or self.fake.response_url("cmd"),
-            "trigger_id": "111.222.abc",
+            "trigger_id": self.fake.issue_trigger(),
         }
         return self.post(urlencode(form), "application/x-www-form-urlencoded")
 
     def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        """Send an interaction; like Slack, each request carries a fresh trigger_id (valid once, for 3 s)."""
+        if "trigger_id" in payload:
+            payload = {**payload, "trigger_id": self.fake.issue_trigger()}
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def event(self, event: dict[str, Any], event_id: str = "Ev1", retry: int | None = None) -> httpx.Response:
@@ -286,7 +292,10 @@ def running_app(settings: Settings, engine: Engine, fake_slack: slack_api.FakeSl
     asgi = create_asgi(settings, engine, bolt)
     with serving(asgi) as url, httpx.Client(timeout=30) as http:
         yield RunningApp(url, fake_slack, engine, settings, http, executors)
-    bolt.listener_runner.lazy_listener_runner.executor.shutdown(wait=True)  # let lazy listeners finish
+    lazy = bolt.listener_runner.lazy_listener_runner
+    lazy.executor.shutdown(wait=True)  # let lazy listeners finish
+    if hasattr(lazy, "jobs"):
+        lazy.jobs.shutdown(wait=True)  # and long jobs (handlers/jobs.py), so none runs into the next test
 
 
 def shared_path(*parts: str) -> Path:
@@ -348,3 +357,9 @@ def no_secret_in_any_log_line(caplog: pytest.LogCaptureFixture) -> Iterator[None
         text = record.getMessage() + (record.exc_text or "")
         leaked = [s for s in TEST_SECRETS if s in text]
         assert not leaked, f"secret in a log line from {record.name}: {text[:200]}"
+
+
+def slack_escaped(text: str) -> str:
+    """Slash-command text as Slack sends it: `&`, `<`, `>` HTML-escaped
+    (https://docs.slack.dev/messaging/formatting-message-text#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -148,7 +148,10 @@ def test_feature_buttons_open_the_feature_itself(running_app: RunningApp) -> Non
         ("home_notify", "bc_pick", "Benachrichtigung"),
     ):
         _click_home(running_app, action_id)
-        view = running_app.fake.wait_for("views.open")[0].body["view"]
+        running_app.fake.wait_for("views.open")  # the table settings open as a loading modal, then fill in
+        view = running_app.fake.wait_for("views.update" if callback_id == "table_settings" else "views.open")[0].body[
+            "view"
+        ]
         check_view(view)
         assert (view["callback_id"], view["title"]["text"]) == (callback_id, title), action_id
 

@@ -170,7 +170,8 @@ def _table_modal(app: RunningApp, user: str = ADMIN) -> tuple[dict, dict]:
             response_url=app.fake.response_url("list"),
         )
     )
-    return message, app.fake.wait_for("views.open")[0].body["view"]
+    app.fake.wait_for("views.open")  # a loading modal, at once (the trigger lives 3 s) ...
+    return message, app.fake.wait_for("views.update")[0].body["view"]  # ... then the settings
 
 
 def _positions(order: list[str], all_keys: list[str]) -> dict:
@@ -268,3 +269,38 @@ def test_table_settings_delete_choice_asks_to_confirm_naming_holders(running_app
     assert pushed["view"]["callback_id"] == "attribute_delete"
     body = json.dumps(pushed["view"]["blocks"], ensure_ascii=False)
     assert "PLZ" in body and "*1* Kontakte" in body
+
+
+def test_table_settings_open_with_more_columns_than_a_select_takes(running_app: RunningApp) -> None:
+    """Issue 16 item 2: 95 attribute columns (a position select per column had one option per column: > 100)."""
+    from bot.services import table_settings
+
+    add_contact(running_app.engine, "+4917011111111", "Max")
+    created = [attributes.create(running_app.engine, f"Merkmal {i}", None, "text", "test") for i in range(95)]
+    spec = [{"key": k, "visible": True} for k in table_settings.CORE] + [
+        {"key": f"attr:{a.key}", "visible": True} for a in created
+    ]
+    table_settings.save(running_app.engine, "T111", None, spec, "test")
+    _, view = _table_modal(running_app)
+    check_view(view)  # the fake refused it before (the test fails on any refusal, too)
+    selects = [b["element"] for b in view["blocks"] if b.get("block_id", "").startswith("pos|")]
+    assert selects and all(len(s["options"]) <= 100 for s in selects)
+    assert selects[0]["initial_option"]["value"] == "1"
+
+
+def test_a_note_after_the_response_url_expired_goes_to_the_dm(running_app: RunningApp) -> None:
+    """Issue 16 item 10: a response_url lasts 30 minutes; a modal open longer still tells the user (by DM)."""
+    from handlers.blocks.attributes import ATTR_SAVE_CALLBACK, attribute_modal
+    from tests.conftest import sealed_metadata, view_submission
+
+    running_app.fake.responders["conversations.open"] = lambda call: {"ok": True, "channel": {"id": "D0ADMIN"}}
+    url = running_app.fake.response_url("old")
+    running_app.fake.advance(31 * 60)  # the user left the modal open for 31 minutes
+    view = attribute_modal(None, "de", {})
+    view["private_metadata"] = sealed_metadata({"url": url}, purpose=ATTR_SAVE_CALLBACK)
+    values = {"label_de": {"v": {"type": "plain_text_input", "value": "Kundennummer"}}}
+    values["type"] = {"v": {"type": "static_select", "selected_option": {"value": "text"}}}
+    assert running_app.interact(view_submission(view, values)).status_code == 200
+    dm = running_app.fake.wait_for("chat.postMessage")[0].body
+    assert dm["channel"] == "D0ADMIN" and "Kundennummer" in dm["text"]
+    assert running_app.fake.of("response_url")  # tried first: Slack answered expired_url

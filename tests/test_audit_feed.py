@@ -16,6 +16,7 @@ AUDIT = "C0AUDIT01"
 
 @pytest.fixture
 def settings(db_url: str, fake_slack: Any) -> Settings:
+    fake_slack.members.add(AUDIT)  # the bot is invited to the audit channel (docs/deploy.md)
     return load_settings(
         DATABASE_URL=db_url,
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -125,3 +126,14 @@ def test_a_change_from_the_command_line_is_posted_before_it_exits(db_url: str, e
     posts = [c.body for c in fake_slack.of("chat.postMessage")]
     assert [p["channel"] for p in posts] == [AUDIT]
     assert posts[0]["text"] == ":white_circle: anna (Kommandozeile) hat Max Muster (+49 170 12345678) deaktiviert."
+
+
+def test_without_the_bot_in_the_audit_channel_the_home_is_still_refreshed(running_app: RunningApp) -> None:
+    """Issue 16: Slack answers not_in_channel where the bot was not invited; the actor's Home must not suffer."""
+    running_app.fake.members.discard(AUDIT)
+    cid = add_contact(running_app.engine, "+4917012345678", "Max Muster")
+    running_app.fake.clear()
+    _press(running_app, "card_block", cid)
+    home = running_app.fake.wait_for("views.publish")[0].body
+    assert home["user_id"] == ADMIN
+    assert running_app.fake.of("chat.postMessage")[0].body["channel"] == AUDIT  # tried, refused

@@ -74,7 +74,7 @@ def _pick(template: str, audience: str = "all", test: str = "") -> dict[str, Any
 
 def test_notify_button_opens_the_composer_with_approved_templates_only(running_app: RunningApp) -> None:
     _click_notify(running_app)
-    assert running_app.fake.wait_for("views.open")[0].body["trigger_id"] == "333.444.def"
+    assert running_app.fake.wait_for("views.open")[0].body["trigger_id"] in running_app.fake.used_triggers
     view = _composer(running_app)
     templates = [o["value"] for o in view["blocks"][0]["element"]["options"]]
     assert "termin_erinnerung|de" in templates and not any(v.startswith("alt_abgelehnt") for v in templates)
@@ -111,7 +111,7 @@ def test_compose_confirm_send_and_watch_the_report(running_app: RunningApp, fake
         },
     )
     assert empty["response_action"] == "errors" and "val:2" in empty["errors"]
-    loading = _submit(
+    answered = _submit(
         running_app,
         params,
         {
@@ -121,8 +121,10 @@ def test_compose_confirm_send_and_watch_the_report(running_app: RunningApp, fake
             "val:2": text_value("Montag <b>"),
         },
     )
-    assert loading["response_action"] == "update"
-    confirm = running_app.fake.wait_for("views.update", 2)[-1].body["view"]
+    assert answered["response_action"] == "update"
+    confirm = answered["view"]  # built in the ack: no views.update racing it (slackapi/bolt-python#866)
+    running_app.settle()
+    assert len(running_app.fake.of("views.update")) == 1  # only the composer's own fill-in after opening
     check_view(confirm)
     text = confirm["blocks"][0]["text"]["text"]
     assert "termin_erinnerung" in text and "*3* Empfänger" in text and "keine Einwilligung 1" in text
@@ -157,9 +159,9 @@ def test_a_plain_user_cannot_send_even_with_a_forged_confirmation(
             {"ch": "C111", "tpl": "hello_world|en_US", "aud": "all", "p": {}}, purpose="bc_confirm"
         ),
     }
-    _submit(running_app, view, {}, user=USER)
-    refusal = running_app.fake.wait_for("chat.postEphemeral")[0].body
-    assert refusal["user"] == USER
+    answer = _submit(running_app, view, {}, user=USER)
+    assert answer["response_action"] == "update"  # said in the modal: the channel may not have the bot
+    assert "darfst" in json.dumps(answer["view"], ensure_ascii=False)
     running_app.settle()
     assert running_app.fake.of("chat.postMessage") == [] and fake_graph.stats()["requests"] == 0
 
@@ -190,7 +192,7 @@ def test_broadcasts_command_lists_with_cancel_and_the_button_works(running_app: 
 
 def test_notify_subcommand_opens_the_composer(running_app: RunningApp) -> None:
     running_app.command("notify")
-    assert running_app.fake.wait_for("views.open")[0].body["trigger_id"] == "111.222.abc"
+    assert running_app.fake.wait_for("views.open")[0].body["trigger_id"] in running_app.fake.used_triggers
     _composer(running_app)
 
 

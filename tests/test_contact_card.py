@@ -193,3 +193,10 @@ def test_confirmed_delete_from_the_card_erases_and_says_so(running_app: RunningA
     assert not _card_ids(answer)
     with Session(running_app.engine) as session:
         assert session.get(Contact, cid) is None
+
+
+def test_command_text_is_searched_as_typed_not_as_slack_escaped_it(running_app: RunningApp) -> None:
+    """Issue 16 item 10: `/contacts Müller & Co` arrives as `Müller &amp; Co`; the search must see `&`."""
+    cid = add_contact(running_app.engine, "+4917012345670", "Müller & Co <Köln>")
+    message = _answer(running_app, "Müller & Co <Köln>")
+    assert "Müller &amp; Co &lt;Köln&gt;" in _text(message), cid  # found (card or list), shown escaped

@@ -119,7 +119,7 @@ def test_upload_preview_in_thread_then_admin_confirms(running_app: RunningApp) -
     downloads = app.fake.of("download")
     assert len(downloads) == 1 and downloads[0].headers["authorization"] == f"Bearer {BOT_TOKEN}"
     app.settle()  # the retry and the file_shared event are handled, not just acked
-    assert len(app.fake.of("files.info")) == 1  # one file, processed once
+    assert len(app.fake.of("download")) == 1 and len(app.fake.of("chat.postMessage")) == 1  # processed once
     assert _contacts(app) == {}
     with Session(app.engine) as session:
         run = session.scalars(select(ImportRun)).one()

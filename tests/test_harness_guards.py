@@ -100,8 +100,9 @@ def test_the_fake_refuses_blocks_as_slack_does(fake_slack: slack_api.FakeSlack) 
 
 def test_the_fake_takes_what_slack_takes(fake_slack: slack_api.FakeSlack) -> None:
     blocks = [_section("x", f"b{i}") for i in range(50)]
-    assert _post(fake_slack, "chat.postMessage", {"channel": "C1", "blocks": blocks}).json()["ok"] is True
-    assert _post(fake_slack, "views.open", {"trigger_id": "t", "view": _modal([_section("x")] * 100)}).json()["ok"]
+    assert _post(fake_slack, "chat.postMessage", {"channel": "C111", "blocks": blocks}).json()["ok"] is True
+    opened = {"trigger_id": fake_slack.issue_trigger(), "view": _modal([_section("x")] * 100)}
+    assert _post(fake_slack, "views.open", opened).json()["ok"]
     assert _post(fake_slack, "response_url", {"text": "no blocks at all"}).status_code == 200
     assert fake_slack.invalid == []
 

@@ -73,10 +73,12 @@ def instrument(bolt: App) -> list[TrackedExecutor]:
     lazy = runner.lazy_listener_runner
     if hasattr(lazy, "executor"):
         lazy.executor = wrap(lazy.executor)
+    if hasattr(lazy, "jobs"):  # long jobs' own pool (handlers/jobs.py): drained last, after the lazy listeners
+        lazy.jobs = wrap(lazy.jobs)
     return list(
         {
             id(e): e
-            for e in (runner.listener_executor, getattr(lazy, "executor", None))
+            for e in (runner.listener_executor, getattr(lazy, "executor", None), getattr(lazy, "jobs", None))
             if isinstance(e, TrackedExecutor)
         }.values()
     )

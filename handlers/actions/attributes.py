@@ -12,6 +12,7 @@ from bot.i18n import t
 from bot.services import attributes
 from bot.services.table_settings import layout
 from handlers.blocks.attributes import attribute_delete_modal, attribute_modal, table_settings_modal
+from handlers.clients.modals import open_then_fill
 from handlers.context import admin_lang, deps, ephemeral, lang, refusal, refused, sealed_choice, sealer, stale
 
 MENU_VALUE = re.compile(r"^(edit|delete):(\d{1,18})$")
@@ -51,11 +52,14 @@ def on_menu(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
 def on_table_settings(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
     language = lang(context, client)
-    table = layout(deps(context).engine, context.team_id or "", context.user_id or "", language)
-    is_admin = refusal(context, language) is None
-    meta = {"url": body.get("response_url"), "blk": body["actions"][0].get("block_id", "")}
-    view = table_settings_modal(table, is_admin, language, meta)
-    client.views_open(trigger_id=body["trigger_id"], view=sealer(context).view(view))
+
+    def build() -> dict[str, Any]:
+        table = layout(deps(context).engine, context.team_id or "", context.user_id or "", language)
+        is_admin = refusal(context, language) is None
+        meta = {"url": body.get("response_url"), "blk": body["actions"][0].get("block_id", "")}
+        return sealer(context).view(table_settings_modal(table, is_admin, language, meta))
+
+    open_then_fill(client, body["trigger_id"], t("table.title", language), language, build)
 
 
 def register(app: App) -> None:

@@ -18,6 +18,7 @@ from handlers.commands.contacts import subcommand
 from handlers.context import actor, deps, ephemeral, lang, refused, sealer
 from handlers.errors import answers_errors
 from handlers.integrity import action_purpose
+from handlers.jobs import long_job
 from handlers.listeners import ack_only
 from handlers.views.broadcast_composer import open_composer
 
@@ -58,7 +59,8 @@ def broadcasts_command(respond: Respond, context: BoltContext, lang: str, **_: A
 
 
 def _csv(client: WebClient, context: BoltContext, body: dict[str, Any], broadcast_id: int, language: str) -> None:
-    channel = (body.get("channel") or {}).get("id") or client.conversations_open(users=context.user_id)["channel"]["id"]
+    """The recipients' numbers go to the requester's DM only: the report may sit in a channel others read."""
+    channel = client.conversations_open(users=context.user_id)["channel"]["id"]
     fd, path = tempfile.mkstemp(suffix=".csv")
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as out:
@@ -110,7 +112,13 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
         )
 
 
+@long_job
+def on_csv_button(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    """The report's CSV: a long job (it reads every recipient), so it runs on the job pool."""
+    on_button(body=body, context=context, client=client, respond=respond)
+
+
 def register(app: App) -> None:
     app.action("list_notify")(on_list_notify)
     for action_id in ACTIONS:
-        app.action(action_id)(ack=ack_only, lazy=[on_button])
+        app.action(action_id)(ack=ack_only, lazy=[on_csv_button if action_id == "bc_csv" else on_button])

@@ -19,6 +19,7 @@ from bot.i18n import t
 from bot.services import exports
 from handlers.blocks import exports as blocks
 from handlers.context import actor, deps, ephemeral, lang, refusal, sealer
+from handlers.jobs import long_job
 from handlers.list_state import BadState, ListState, split
 from handlers.listeners import ack_only
 
@@ -50,6 +51,7 @@ def import_help(context: BoltContext, language: str) -> str:
     return t("import.help", language, limit=limit_text(deps(context).settings.max_upload_bytes))
 
 
+@long_job
 def on_export_target(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     try:

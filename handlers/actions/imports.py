@@ -18,8 +18,10 @@ from bot.domain.statuses import ImportStatus
 from bot.i18n import t
 from bot.services import imports
 from handlers.blocks import imports as blocks
+from handlers.clients.update_budget import budget_for, update
 from handlers.context import actor, deps, ephemeral, lang, refused, sealer
 from handlers.integrity import action_purpose
+from handlers.jobs import long_job
 from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return channel, container.get("message_ts") or (body.get("message") or {}).get("ts")
 
 
+@long_job
 def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     if refused(context, language, respond):
@@ -69,7 +72,10 @@ def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClien
         def progress(stage: str, rows: int) -> None:
             if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
                 last[0] = time.monotonic()
-                show(blocks.progress(current.file_name, stage, rows, language))
+                if channel and ts:  # a progress line: within the shared chat.update budget, else skipped
+                    message = blocks.progress(current.file_name, stage, rows, language)
+                    budget = budget_for(deps(context).settings.slack_bot_token or "")
+                    update(client, budget, False, channel=channel, ts=ts, **message)
 
         result = imports.apply_run(
             engine, run_id, actor(context), consent_confirmed=True, progress=progress, cleanup=False

@@ -10,7 +10,7 @@ from bot.i18n import number, t
 from bot.services.attributes import TYPES
 from bot.services.table_settings import TableLayout
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
-from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from handlers.blocks.text import MESSAGE_TEXT_BUDGET, button, cut, date_token, escape, mrkdwn, option, plain, text_size
 from handlers.integrity import Seal
 from storage.models import Attribute, Contact
 
@@ -36,6 +36,8 @@ def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Se
     if not rows:
         blocks.append({"type": "section", "text": mrkdwn(t("attr.list_empty", lang))})
     for attribute, holders in rows[:45]:
+        if text_size(blocks) > MESSAGE_TEXT_BUDGET - 1500:  # Slack's total text limit (msg_blocks_too_long)
+            break
         text = t(
             "attr.row",
             lang,
@@ -206,6 +208,21 @@ def details_modal(
     return view
 
 
+MAX_OPTIONS = 100  # a static_select takes at most 100 options (https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element)
+# Positions offered per column: 30 columns x 100 options would pass the 250 kB a view may have (view_too_large).
+MAX_POSITIONS = 50
+
+
+def _places(count: int, rank: int | None, room: int) -> list[int]:
+    """Positions (0-based) a column's select offers: all of them while they fit in `room`, else the first ones
+    plus the column's own (92+ attribute columns used to break the modal with more than 100 options, and 30
+    such selects the view's 250 kB)."""
+    places = list(range(min(count, room)))
+    if rank is not None and rank not in places:
+        places[-1] = rank
+    return places
+
+
 def table_settings_modal(table: TableLayout, is_admin: bool, lang: str, meta: dict[str, Any]) -> dict[str, Any]:
     count = len(table.columns)
     blocks: list[dict[str, Any]] = [
@@ -214,11 +231,13 @@ def table_settings_modal(table: TableLayout, is_admin: bool, lang: str, meta: di
     ]
     visible_rank = {c.key: i for i, c in enumerate(table.visible)}
     for column in table.columns[:30]:
-        positions = [option(t("table.hidden", lang), "hidden")] + [option(str(i + 1), str(i + 1)) for i in range(count)]
-        if column.attribute_id is not None and is_admin:
-            positions.append(option(t("table.delete_attribute", lang), "delete"))
         rank = visible_rank.get(column.key)
-        initial = positions[0] if rank is None else positions[rank + 1]
+        deletable = column.attribute_id is not None and is_admin
+        places = _places(count, rank, min(MAX_POSITIONS, MAX_OPTIONS - 1 - int(deletable)))
+        positions = [option(t("table.hidden", lang), "hidden")] + [option(str(i + 1), str(i + 1)) for i in places]
+        if deletable:
+            positions.append(option(t("table.delete_attribute", lang), "delete"))
+        initial = positions[0] if rank is None else positions[places.index(rank) + 1]
         default_label = column.label if column.custom_label is None else column.custom_label
         blocks.append(
             {

@@ -8,7 +8,7 @@ from typing import Any
 from bot.domain.contacts import MESSENGERS
 from bot.i18n import number, t
 from bot.services.audiences import AudienceInfo
-from handlers.blocks.text import button, cut, escape, mrkdwn, option, plain
+from handlers.blocks.text import MESSAGE_TEXT_BUDGET, button, cut, escape, mrkdwn, option, plain, text_size
 from handlers.integrity import Seal
 from storage.models import Attribute
 
@@ -160,6 +160,8 @@ def groups_message(infos: list[AudienceInfo], lang: str, *, seal: Seal) -> dict[
     if not infos:
         blocks.append({"type": "section", "text": mrkdwn(t("audience.list_empty", lang))})
     for info in infos[:45]:
+        if text_size(blocks) > MESSAGE_TEXT_BUDGET - 1500:  # Slack's total text limit (msg_blocks_too_long)
+            break
         blocks.append(
             {
                 "type": "section",

@@ -177,8 +177,11 @@ def params_view(
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(t("broadcast.composer.body", lang, body=escape(cut(template.body, 2800))))},
     ]
-    sources = _source_options(lang, attributes)
-    for p in template.params[:45]:
+    params = template.params[:45]
+    # One select of sources per parameter: 10 parameters x 100 attributes passed the 250 kB a view may have
+    # (view_too_large); keep about 1,000 options in the whole view.
+    sources = _source_options(lang, attributes)[: max(10, min(100, 1000 // max(1, len(params))))]
+    for p in params:
         blocks.append(
             {
                 "type": "input",

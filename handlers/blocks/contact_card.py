@@ -14,7 +14,7 @@ from bot.i18n import t
 from bot.services.contact_card import ContactCard
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
 from handlers.blocks.people import who
-from handlers.blocks.text import button, cut, date_token, escape, mrkdwn
+from handlers.blocks.text import MESSAGE_TEXT_BUDGET, button, cut, date_token, escape, mrkdwn, text_size
 from handlers.integrity import Seal
 from storage.models import Attribute
 
@@ -183,10 +183,13 @@ def contact_cards(cards: list[ContactCard], lang: str, notice: str | None = None
     blocks: list[dict[str, Any]] = []
     if notice:
         blocks.append({"type": "context", "elements": [mrkdwn(notice)]})
+    used = text_size(blocks)
     for card in cards:
         more = card_blocks(card, lang, seal=seal) + [{"type": "divider"}]
-        if len(blocks) + len(more) > 50:
-            break
+        size = text_size(more)
+        if len(blocks) + len(more) > 50 or (blocks and used + size > MESSAGE_TEXT_BUDGET):
+            break  # 3 cards x 20 attributes passed Slack's text limit (msg_blocks_too_long): fewer cards
         blocks.extend(more)
+        used += size
     labels = ", ".join(contact_label(c.contact, lang) for c in cards)
     return {"blocks": blocks, "text": t("card.fallback", lang, who=labels)[:3000]}

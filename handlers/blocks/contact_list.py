@@ -8,7 +8,7 @@ from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import display
 from bot.i18n import number, t
 from bot.services.table_settings import CORE, Column
-from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
+from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain, text_size
 from handlers.integrity import Seal
 from handlers.list_state import SORT_CODES, ListState, join
 from storage.contacts import Page
@@ -26,6 +26,9 @@ MESSENGER_NAMES = {
     "sms": "SMS",
     "webchat": "Webchat",
 }
+
+GROUP_OPTIONS = 99  # with "none": a static_select takes 100 options
+GROUP_TEXT_BUDGET = 2_500  # characters of group names in the list's select
 
 
 def contact_label(contact: Contact, lang: str) -> str:
@@ -157,9 +160,12 @@ def _filters(state: ListState, lang: str, audiences: list[tuple[int, str]]) -> d
         },
     ]
     if audiences:
-        groups = [option(t("audience.none", lang), "none")] + [
-            option(cut(name, 75), str(aid)) for aid, name in audiences[:99]
-        ]
+        groups = [option(t("audience.none", lang), "none")]
+        for aid, name in audiences[:GROUP_OPTIONS]:
+            # 200 groups with long names were 7,000+ of the message's ~13,200 characters (msg_blocks_too_long)
+            if text_size(groups) > GROUP_TEXT_BUDGET and str(aid) != str(state.audience_id):
+                continue
+            groups.append(option(cut(name, 40), str(aid)))
         current = next((o for o in groups if o["value"] == str(state.audience_id)), groups[0])
         elements.append(
             {

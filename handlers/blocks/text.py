@@ -22,6 +22,12 @@ def escape(value: object) -> str:
     return visible(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(value: str) -> str:
+    """Slash-command text as typed: Slack sends `&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`
+    (https://docs.slack.dev/messaging/formatting-message-text#escaping); `&amp;` last, so `&amp;lt;` stays `&lt;`."""
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def cut(value: str, limit: int) -> str:
     """Shorten to `limit` characters with an ellipsis (Slack rejects, rather than trims, long text)."""
     return value if len(value) <= limit else value[: max(limit - 1, 0)] + ELLIPSIS
@@ -54,3 +60,18 @@ def button(text_: str, action_id: str, value: str = "", style: str | None = None
 
 def option(text_: str, value: str) -> dict[str, object]:
     return {"text": plain(text_), "value": value}
+
+
+# Slack refuses a message whose blocks carry more than about 13,200 characters of text in total
+# (`msg_blocks_too_long`, observed: slackapi/bolt-js#2509); builders stay below this budget.
+MESSAGE_TEXT_BUDGET = 12_000
+
+
+def text_size(node: object) -> int:
+    """The characters of every text string in blocks (option labels included), as msg_blocks_too_long counts."""
+    if isinstance(node, dict):
+        own = len(node["text"]) if isinstance(node.get("text"), str) else 0
+        return own + sum(text_size(v) for k, v in node.items() if k != "text" or not isinstance(v, str))
+    if isinstance(node, list):
+        return sum(text_size(v) for v in node)
+    return 0

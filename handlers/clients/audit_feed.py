@@ -57,10 +57,13 @@ def deliver(
     try:
         channel = deps.settings.audit_channel
         if channel:
-            for entry in entries:
-                text = render(entry, _changed_contact(deps, entry), DEFAULT_LANGUAGE)
-                client.chat_postMessage(channel=channel, text=text, unfurl_links=False, unfurl_media=False)
-        if refresh_home is not None:
+            try:
+                for entry in entries:
+                    text = render(entry, _changed_contact(deps, entry), DEFAULT_LANGUAGE)
+                    client.chat_postMessage(channel=channel, text=text, unfurl_links=False, unfurl_media=False)
+            except SlackApiError as exc:  # e.g. not_in_channel: the bot must be invited (docs/deploy.md)
+                log.warning("audit feed: posting to the audit channel failed: %s", exc.response.get("error"))
+        if refresh_home is not None:  # the actor's Home is refreshed even when the audit post failed
             for user_id in dict.fromkeys(u for e in entries if (u := slack_user(e.actor))):
                 refresh_home(client, deps, user_id)
     except (SlackApiError, OSError) as exc:

@@ -16,11 +16,13 @@ from slack_sdk.errors import SlackApiError
 from bot.config.settings import Settings
 from bot.services.broadcasts import service
 from handlers.blocks.broadcasts import report_message
+from handlers.clients.update_budget import budget_for, update
 from handlers.integrity import Seal, Sealer
 from storage.db import Engine
 
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 3.0  # Slack allows about one chat.update per second per channel; a few seconds reads well
+FINAL_TRIES = 3
 
 
 def post_report(
@@ -38,8 +40,12 @@ def post_report(
 
 
 class SlackReporter:
-    """The engine's progress callback: redraw the report message, at most every few seconds.
+    """The engine's progress callback: redraw the report message from its own thread, at most every few seconds.
 
+    The sender only notes which broadcast changed and returns at once: the redraw (a database read and a
+    chat.update) runs on the reporter's thread, within the workspace's shared chat.update budget
+    (handlers/clients/update_budget.py). A progress redraw without budget is skipped; the final one waits for the
+    budget on this thread (never in the sender) and is retried until Slack takes it or FINAL_TRIES is reached.
     Its buttons are sealed for the workspace the bot token belongs to (auth.test, asked once).
     """
 
@@ -48,6 +54,10 @@ class SlackReporter:
         self.last: dict[int, float] = {}
         self.lock = threading.Lock()
         self.sealer: Sealer | None = None
+        self.budget = budget_for(settings.slack_bot_token or "")
+        self.pending: dict[int, bool] = {}  # broadcast id -> final
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def _seal(self) -> Seal:
         if self.sealer is None:
@@ -60,13 +70,43 @@ class SlackReporter:
             if not final and now - self.last.get(broadcast_id, 0.0) < MIN_INTERVAL:
                 return
             self.last[broadcast_id] = now
+            self.pending[broadcast_id] = self.pending.get(broadcast_id, False) or final
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="report", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def idle(self) -> bool:
+        """Nothing left to redraw (for shutdown and tests)."""
+        with self.lock:
+            return not self.pending
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait (bounded) until the pending redraws, above all the final ones, are out: before a process exits."""
+        deadline = time.monotonic() + timeout
+        while not self.idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait(timeout=5)
+            self.wake.clear()
+            with self.lock:
+                batch, self.pending = self.pending, {}
+            for broadcast_id, final in batch.items():
+                try:
+                    self._redraw(broadcast_id, final)
+                except Exception:
+                    log.exception("broadcast %s: report update failed", broadcast_id)
+
+    def _redraw(self, broadcast_id: int, final: bool) -> None:
         report = service.report(self.engine, broadcast_id)
         b = report.broadcast
         if not b.channel_id or not b.message_ts:
             return  # started from the CLI: nobody to tell in Slack
-        try:
-            self.client.chat_update(
-                channel=b.channel_id, ts=b.message_ts, **report_message(report, b.report_lang, seal=self._seal())
-            )
-        except SlackApiError as exc:
-            log.warning("broadcast %s: report update failed: %s", broadcast_id, exc.response.get("error"))
+        message = report_message(report, b.report_lang, seal=self._seal())
+        for _ in range(FINAL_TRIES if final else 1):
+            if final and (pause := self.budget.wait_time()):
+                time.sleep(pause)  # the reporter's own thread: the sender is not waiting
+            if update(self.client, self.budget, final, channel=b.channel_id, ts=b.message_ts, **message):
+                return

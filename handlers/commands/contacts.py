@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.services import contact_card
 from handlers.blocks.contact_card import contact_card as card_message
 from handlers.blocks.help import help_message
+from handlers.blocks.text import unescape
 from handlers.context import deps, lang, sealer, viewer
 from handlers.direct_reply import DirectReply, dm_channel
 from handlers.errors import answers_errors
@@ -46,8 +47,9 @@ def ack_command(ack: Ack) -> None:
 
 @answers_errors
 def run_command(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
-    # A NUL byte is text that no name or number holds (PostgreSQL refuses it in a parameter).
-    text = (command.get("text") or "").replace("\x00", "\ufffd").strip()
+    # "Müller & Co" arrives as "Müller &amp; Co"; a NUL byte is text that no name or number holds (PostgreSQL
+    # refuses it in a parameter).
+    text = unescape(command.get("text") or "").replace("\x00", "\ufffd").strip()
     language = lang(context, client)
     word, _, rest = text.partition(" ")
     handler = SUBCOMMANDS.get(word.lower())

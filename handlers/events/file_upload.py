@@ -22,7 +22,9 @@ from bot.services import imports
 from handlers.blocks import imports as blocks
 from handlers.blocks.text import cut, escape
 from handlers.clients.files import SharedFile, download, file_info
+from handlers.clients.update_budget import budget_for, update
 from handlers.context import actor, deps, lang, refusal, sealer
+from handlers.jobs import long_job
 from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
@@ -39,43 +41,79 @@ def _relevant(event: dict[str, Any], shared: dict[str, Any], context: BoltContex
     return SharedFile.from_api(shared).looks_like_csv()
 
 
+def _resolved(shared: dict[str, Any], client: WebClient) -> dict[str, Any]:
+    """In Slack Connect channels a shared file can arrive as a stub `{"id": ..., "file_access": "check_file_info"}`
+    (https://docs.slack.dev/reference/events/file_shared, https://docs.slack.dev/apis/slack-connect/): its name and
+    type come from files.info. Anything else is the file object itself."""
+    if shared.get("file_access") != "check_file_info" or not shared.get("id"):
+        return shared
+    try:
+        info = client.files_info(file=str(shared["id"]))["file"]
+    except SlackApiError as exc:
+        log.info("files.info for a shared stub failed: %s", exc.response.get("error"))
+        return shared
+    return {**shared, **info}
+
+
+@long_job
 def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    engine = deps(context).engine
-    for shared in event.get("files") or []:
+    for stub in event.get("files") or []:
+        shared = _resolved(stub, client)
         if not shared.get("id") or not _relevant(event, shared, context):
             continue
-        if not imports.claim_file(engine, str(shared["id"])):
+        if not imports.claim_file(deps(context).engine, str(shared["id"])):
             log.info("file %s already handled (retry or second event)", shared["id"])
             continue
-        name = str(shared.get("name") or "file")
         thread_ts = str(event.get("thread_ts") or event["ts"])
-        language = lang(context, client)
-        # A preview reads the whole file and stages every row: admins only (they alone may apply
-        # it), and one at a time per person, so nobody can fill the workers or the database.
-        if refusal(context, language):
-            _tell(client, event, context, thread_ts, t("import.admins_only", language, file=_shown(name)))
-            continue
-        if not imports.hold_preview_slot(engine, str(context.user_id)):
-            _tell(client, event, context, thread_ts, t("import.busy", language, file=_shown(name)))
-            continue
-        try:
-            preview_file(str(shared["id"]), str(event["channel"]), thread_ts, context, client, name)
-        finally:
-            imports.release_preview_slot(engine, str(context.user_id))
+        _start_preview(
+            str(shared["id"]), str(event["channel"]), thread_ts, context, client, str(shared.get("name") or "file")
+        )
+
+
+def _start_preview(
+    file_id: str,
+    channel: str,
+    thread_ts: str | None,
+    context: BoltContext,
+    client: WebClient,
+    name: str,
+    known: SharedFile | None = None,
+) -> None:
+    """A preview reads the whole file and stages every row: admins only (they alone may apply it), and one at a
+    time per person, so nobody can fill the workers or hold the database. Both upload events come through here."""
+    engine = deps(context).engine
+    language = lang(context, client)
+    if refusal(context, language):
+        _tell(client, channel, context, thread_ts, t("import.admins_only", language, file=_shown(name)))
+        return
+    if not imports.hold_preview_slot(engine, str(context.user_id)):
+        _tell(client, channel, context, thread_ts, t("import.busy", language, file=_shown(name)))
+        return
+    try:
+        preview_file(file_id, channel, thread_ts, context, client, name, known=known)
+    finally:
+        imports.release_preview_slot(engine, str(context.user_id))
 
 
 def _shown(name: str) -> str:
     return escape(cut(name, 100))
 
 
-def _tell(client: WebClient, event: dict[str, Any], context: BoltContext, thread_ts: str, text: str) -> None:
+def _tell(client: WebClient, channel: str, context: BoltContext, thread_ts: str | None, text: str) -> None:
     """A line only the uploader sees, in the file's thread."""
-    client.chat_postEphemeral(channel=str(event["channel"]), user=str(context.user_id), thread_ts=thread_ts, text=text)
+    client.chat_postEphemeral(channel=channel, user=str(context.user_id), text=text, thread_ts=thread_ts)
 
 
 def preview_file(
-    file_id: str, channel: str, thread_ts: str, context: BoltContext, client: WebClient, name: str = "file"
+    file_id: str,
+    channel: str,
+    thread_ts: str | None,
+    context: BoltContext,
+    client: WebClient,
+    name: str = "file",
+    known: SharedFile | None = None,
 ) -> None:
+    """Read the file and show the import preview in its thread. `known`: files.info already asked (file_shared)."""
     d = deps(context)
     language = lang(context, client)
     shared = SharedFile(file_id, name, 0, "", "", "")
@@ -92,11 +130,12 @@ def preview_file(
     def progress(stage: str, rows: int) -> None:
         if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
             last[0] = time.monotonic()
-            show(blocks.progress(shared.name, stage, rows, language))
+            message = blocks.progress(shared.name, stage, rows, language)
+            update(client, budget_for(d.settings.slack_bot_token or ""), False, channel=channel, ts=ts, **message)
 
     path = None
     try:
-        shared = file_info(client, file_id)
+        shared = known or file_info(client, file_id)
         if shared.filetype in ("xlsx", "xls", "ods") or shared.name.lower().endswith((".xlsx", ".xls")):
             raise FileProblem("import.error.spreadsheet")
         if not shared.looks_like_csv() and shared.filetype not in ("", "binary"):
@@ -136,10 +175,43 @@ def preview_file(
         )
 
 
+def _message_ts(info: dict[str, Any], channel: str) -> str | None:
+    """The ts of the message that shared the file in this channel (files.info `shares`), to answer in its thread."""
+    for kind in ("public", "private"):
+        for share in ((info.get("shares") or {}).get(kind) or {}).get(channel) or []:
+            if share.get("ts"):
+                return str(share.get("thread_ts") or share["ts"])
+    return None
+
+
+@long_job
+def on_file_shared(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """`file_shared` drives imports: it needs only `files:read`, where the `message.*` events need history scopes
+    that let the bot read every message in its channels (and count against Slack's 30,000 events an hour).
+    The event names the file only (`{"id": ...}`), so files.info tells its name, type and where it was shared."""
+    file_id, channel = str(event.get("file_id") or ""), str(event.get("channel_id") or "")
+    user = event.get("user_id")
+    if not file_id or not channel or user in (None, context.bot_user_id):
+        return  # our own export uploads, and files shared by nobody we can answer
+    try:
+        info = client.files_info(file=file_id)["file"]
+    except SlackApiError as exc:
+        log.info("files.info for a shared file failed: %s", exc.response.get("error"))
+        return
+    shared = SharedFile.from_api(info)
+    if not channel.startswith("D") and not shared.looks_like_csv():
+        return  # channels: only files that look like CSV; DMs: any file (a wrong one gets a reason)
+    if not imports.claim_file(deps(context).engine, file_id):
+        log.info("file %s already handled (retry or second event)", file_id)
+        return
+    _start_preview(file_id, channel, _message_ts(info, channel), context, client, shared.name, known=shared)
+
+
 def register(app: App) -> None:
+    # Both events of one upload are handled; the file id is claimed once, so only the first does the work. A
+    # manifest without message.* events (least privilege) sends only `file_shared`.
     app.event({"type": "message", "subtype": "file_share"})(ack=ack_only, lazy=[on_file_share])
-    # The same upload's second event: acknowledged (else Slack retries it), the message does the work.
-    app.event("file_shared")(ack_only)
+    app.event("file_shared")(ack=ack_only, lazy=[on_file_shared])
 
 
 def register_fallback(app: App) -> None:

@@ -50,7 +50,7 @@ def on_attribute_save(ack: Ack, body: dict[str, Any], context: BoltContext, clie
         ack(response_action="errors", errors={block: t(exc.code, language, **exc.values)})
         return
     ack()
-    tell(meta, ":white_check_mark: " + t("attr.saved", language, label=attribute.label_de))
+    tell(meta, context, ":white_check_mark: " + t("attr.saved", language, label=attribute.label_de))
 
 
 def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -60,9 +60,9 @@ def on_attribute_delete(ack: Ack, body: dict[str, Any], context: BoltContext, cl
     ack()
     try:
         held = attributes_service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
-        tell(meta, ":wastebasket: " + t("attr.deleted", language, holders=number(held, language)))
+        tell(meta, context, ":wastebasket: " + t("attr.deleted", language, holders=number(held, language)))
     except AttributeValueError as exc:
-        tell(meta, t(exc.code, language, **exc.values))
+        tell(meta, context, t(exc.code, language, **exc.values))
 
 
 def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -81,10 +81,10 @@ def on_details_save(ack: Ack, body: dict[str, Any], context: BoltContext, client
         return
     except contact_service.NotFound:
         ack()
-        tell(meta, t("gone", language))
+        tell(meta, context, t("gone", language))
         return
     ack()
-    tell(meta, ":white_check_mark: " + t("details.saved", language, who=contact_label(contact, language)))
+    tell(meta, context, ":white_check_mark: " + t("details.saved", language, who=contact_label(contact, language)))
 
 
 def on_table_save(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -57,7 +57,7 @@ def on_rename(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
         ack(response_action="errors", errors={"name": t(exc.code, language, **exc.values)})
         return
     ack()
-    tell(meta, t("audience.renamed", language, name=" ".join(name.split())))
+    tell(meta, context, t("audience.renamed", language, name=" ".join(name.split())))
 
 
 def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -67,9 +67,9 @@ def on_delete(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
     ack()
     try:
         audiences_service.delete(deps(context).engine, int(meta.get("id", 0)), actor(context))
-        tell(meta, t("audience.deleted", language))
+        tell(meta, context, t("audience.deleted", language))
     except AudienceError as exc:
-        tell(meta, t(exc.code, language, **exc.values))
+        tell(meta, context, t(exc.code, language, **exc.values))
 
 
 def spec_from_form(body: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +115,7 @@ def on_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClie
     ack()
     tell(
         meta,
+        context,
         ":white_check_mark: " + t("audience.saved", language, name=info.name, members=number(info.members, language)),
     )
 

@@ -9,6 +9,7 @@ posts the live report; the runner sends.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.phone import PhoneError, display, to_e164
 from bot.i18n import t
@@ -40,7 +42,7 @@ from handlers.clients.live_report import post_report
 from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.deps import Deps
 from handlers.errors import answers_errors
-from handlers.integrity import Sealer
+from handlers.integrity import MAX_METADATA, Sealer
 from handlers.list_state import BadState, split
 from handlers.views.submission import ack_sealed, metadata, sealed_metadata, stale_view, values
 
@@ -117,18 +119,8 @@ def on_pick(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
     if template.params:
         fields = service.attribute_fields(d.engine, language)
         ack(response_action="update", view=sealer(context).view(params_view(template, fields, language, meta)))
-    else:
-        view = loading_view(language, {**meta, "p": {}}, CONFIRM_CALLBACK)
-        ack(response_action="update", view=sealer(context).view(view))
-
-
-@answers_errors
-def after_pick(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """Templates without parameters skip step 2: count and confirm right away."""
-    d = deps(context)
-    meta, errors = _picked(body, context, lang(context, client))
-    if meta is not None and not errors and not _template(d, meta["tpl"]).params:
-        show_confirmation(body["view"]["id"], {**meta, "p": {}}, context, client)
+    else:  # no parameters: step 2 is skipped, the confirmation is the next view (built here, see on_params)
+        ack(response_action="update", view=confirmation_view({**meta, "p": {}}, context, client))
 
 
 def _sources(body: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -153,22 +145,33 @@ def on_params(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
         for k, s in sources.items()
         if "text" in s and not s["text"]
     }
+    if not errors:
+        errors = _too_long(sources, {**earlier, "p": sources}, context, language)
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    ack(
-        response_action="update",
-        view=sealer(context).view(loading_view(language, {**earlier, "p": sources}, CONFIRM_CALLBACK)),
-    )
+    # The next view is built here and sent with the ack: a lazy views.update racing ack(response_action="update")
+    # shows "We had some trouble connecting" (slackapi/bolt-python#866).
+    ack(response_action="update", view=confirmation_view({**earlier, "p": sources}, context, client))
 
 
-@answers_errors
-def after_params(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    sources = _sources(body)
-    earlier = metadata(body, context)
-    if earlier is None or any("text" in s and not s["text"] for s in sources.values()):
-        return
-    show_confirmation(body["view"]["id"], {**earlier, "p": sources}, context, client)
+def _too_long(
+    sources: dict[str, dict[str, str]], meta: dict[str, Any], context: BoltContext, language: str
+) -> dict[str, str]:
+    """Input errors when the parameters do not fit the modal's sealed private_metadata (3,000 characters): a cut
+    seal would only say "out of date" on Send, so the user is asked to shorten the longest texts now."""
+    seal = sealer(context)
+    text = json.dumps(meta, separators=(",", ":"))
+    room = (
+        MAX_METADATA - (len(seal.seal(text, f"view:{CONFIRM_CALLBACK}")) - len(text)) - 200
+    )  # the confirmation adds little ("test" drops)
+    if len(text) <= room:
+        return {}
+    used = sum(len(s.get("text") or s.get("fallback") or "") for s in sources.values())
+    limit = max(0, used - (len(text) - room))
+    longest = sorted(sources, key=lambda k: -len(sources[k].get("text") or sources[k].get("fallback") or ""))
+    message = t("broadcast.error.params_too_long", language, limit=limit)
+    return {f"val:{key}": message for key in longest[:2]}
 
 
 def _audience(d: Deps, meta: dict[str, Any], language: str) -> service.AudienceSpec:
@@ -203,7 +206,8 @@ def draft_from(
     )
 
 
-def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def confirmation_view(meta: dict[str, Any], context: BoltContext, client: WebClient) -> dict[str, Any]:
+    """The sealed confirmation (count, test message sent), or a message view saying why there is none."""
     language = lang(context, client)
     d = deps(context)
     try:
@@ -212,9 +216,7 @@ def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, 
         if preview.problems:
             raise service.BroadcastError("broadcast.error.params", problems=", ".join(preview.problems))
     except service.BroadcastError as exc:
-        view = message_view(language, t(exc.code, language, **exc.values))
-        client.views_update(view_id=view_id, view=sealer(context).view(view))
-        return
+        return sealer(context).view(message_view(language, t(exc.code, language, **exc.values)))
     note = None
     if meta.get("test"):
         try:
@@ -226,7 +228,29 @@ def show_confirmation(view_id: str, meta: dict[str, Any], context: BoltContext, 
     view = confirm_view(
         draft.template, preview, language, meta, meta.get("at"), note, refusal(context, language) is None
     )
-    client.views_update(view_id=view_id, view=sealer(context).view(view))
+    return sealer(context).view(view)
+
+
+def on_confirm_ack(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """A refusal is shown in the modal itself: a message into the channel would be lost where the bot is not."""
+    language = lang(context, client)
+    if metadata(body, context) is not None and (why := refusal(context, language)):
+        ack(response_action="update", view=sealer(context).view(message_view(language, why)))
+        return
+    ack_sealed(ack, body, context, client)
+
+
+def tell(client: WebClient, channel: str, user: str, text: str) -> None:
+    """An ephemeral note in the channel; the user's DM when the bot cannot post there (not a member, a DM between
+    two people, an archived channel)."""
+    if channel:
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError as exc:
+            log.info("ephemeral note refused (%s): sent to the DM", exc.response.get("error"))
+    dm = client.conversations_open(users=user)["channel"]["id"]
+    client.chat_postMessage(channel=dm, text=text)
 
 
 @answers_errors
@@ -237,16 +261,15 @@ def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) ->
         return  # the ack said "out of date" in the modal
     user = str(context.user_id)
     channel = str(meta.get("ch") or "")
-    if why := refusal(context, language):
-        client.chat_postEphemeral(channel=channel, user=user, text=why)
-        return
+    if refusal(context, language):
+        return  # the ack showed the refusal in the modal
     d = deps(context)
     try:
         row, created = service.create(
             d.engine, d.settings, draft_from(meta, context, language, f"slack:{body['view']['id']}")
         )
     except service.BroadcastError as exc:
-        client.chat_postEphemeral(channel=channel, user=user, text=t(exc.code, language, **exc.values))
+        tell(client, channel, user, t(exc.code, language, **exc.values))
         return
     if created:
         post_report(client, d.engine, row.id or 0, channel, user, sealer(context).seal)
@@ -264,6 +287,6 @@ def on_template_search(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
 
 def register(app: App) -> None:
     app.options(TEMPLATE_SEARCH)(on_template_search)
-    app.view(PICK_CALLBACK)(ack=on_pick, lazy=[after_pick])
-    app.view(PARAMS_CALLBACK)(ack=on_params, lazy=[after_params])
-    app.view(CONFIRM_CALLBACK)(ack=ack_sealed, lazy=[on_confirm])
+    app.view(PICK_CALLBACK)(on_pick)
+    app.view(PARAMS_CALLBACK)(on_params)
+    app.view(CONFIRM_CALLBACK)(ack=on_confirm_ack, lazy=[on_confirm])

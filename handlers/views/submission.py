@@ -8,10 +8,12 @@ metadata is sealed (handlers/integrity.py): a modal whose metadata fails the che
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
 from handlers.blocks.app_home import info_modal
@@ -20,6 +22,8 @@ from handlers.list_state import BadState, ListState, split
 from handlers.respond import webhook
 from handlers.response_urls import is_slack
 from handlers.screens.contact_list import render
+
+log = logging.getLogger(__name__)
 
 
 def metadata(body: dict[str, Any], context: BoltContext) -> dict[str, Any] | None:
@@ -49,7 +53,7 @@ def admin_metadata(ack: Ack, body: dict[str, Any], context: BoltContext, languag
         return None
     if why := refusal(context, language):
         ack()
-        tell(meta, why)
+        tell(meta, context, why)
         return None
     return meta
 
@@ -82,10 +86,24 @@ def reply_url(meta: dict[str, Any]) -> str | None:
     return url if is_slack(url) else None
 
 
-def tell(meta: dict[str, Any], text: str) -> None:
-    """A new ephemeral line in the conversation the modal came from."""
-    if url := reply_url(meta):
-        webhook(url).send(text=text, response_type="ephemeral", replace_original=False)
+def tell(meta: dict[str, Any], context: BoltContext, text: str) -> None:
+    """A new ephemeral line in the conversation the modal came from; the user's DM when there is no response_url,
+    or it is spent (a response_url takes 5 posts within 30 minutes, and a modal may stay open longer)."""
+    if (url := reply_url(meta)) and webhook(url).send(
+        text=text, response_type="ephemeral", replace_original=False
+    ).status_code == 200:
+        return
+    dm_note(context, text)
+
+
+def dm_note(context: BoltContext, text: str) -> None:
+    client, user = context.client, context.user_id
+    if client is None or not user or not text:
+        return
+    try:
+        client.chat_postMessage(channel=client.conversations_open(users=user)["channel"]["id"], text=text)
+    except SlackApiError as exc:
+        log.warning("note to the user's DM failed: %s", exc.response.get("error"))
 
 
 def refresh_list(
@@ -101,4 +119,5 @@ def refresh_list(
         except BadState:
             state = ListState()
     payload = render(deps(context), state, language, viewer=viewer(context), notice=notice)
-    webhook(url).send(replace_original=True, response_type="ephemeral", **payload)
+    if webhook(url).send(replace_original=True, response_type="ephemeral", **payload).status_code != 200:
+        dm_note(context, notice)  # the list's response_url expired (30 minutes) or is used up: say it by DM

@@ -2,6 +2,14 @@
 
 Like Slack, it refuses a Block Kit payload that breaks Slack's limits or schema (tests/blockkit.py), answers with
 the error Slack answers, and remembers the refusal in `invalid`, so that a test fails on it (tests/conftest.py).
+
+It is as strict as Slack in the rest, too (issue 16), each rule with its source:
+- a `trigger_id` works once and for 3 s after the request that carried it (`issue_trigger`, `check_trigger`);
+- rate tiers: chat.update (Tier 3), chat.postMessage (per channel), views.publish (Tier 4) answer 429 with
+  Retry-After above their rate (`RATES`);
+- chat.postMessage / chat.postEphemeral into a channel without the bot answer `not_in_channel` (`members`);
+- a response_url takes 5 posts within 30 minutes (`check_response_url`);
+- files.info answers what `file_infos` holds (Slack Connect channels send a stub that needs it).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -19,6 +28,27 @@ from tests import blockkit
 
 MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
 VIEW_METHODS = ("views.open", "views.update", "views.push", "views.publish")
+
+# "trigger_id ... expires in three seconds", "a trigger_id can only be used once"
+# (https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses); views.open answers
+# `expired_trigger_id`, `exchanged_trigger_id`, `invalid_trigger_id` (https://docs.slack.dev/reference/methods/views.open).
+TRIGGER_SECONDS = 3.0
+TRIGGER_METHODS = ("views.open", "views.push")
+# A response_url "can be used up to 5 times within 30 minutes"
+# (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses); after that it answers 404
+# `used_url` / `expired_url` (slack_sdk's WebhookClient reports both as a non-200 answer).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+# Rate tiers (https://docs.slack.dev/apis/web-api/rate-limits): Tier 3 = 50+ per minute, Tier 4 = 100+ per minute,
+# per method per workspace; chat.postMessage "will generally allow an app to post 1 message per second to a
+# specific channel" with some burst (https://docs.slack.dev/reference/methods/chat.postMessage#rate_limiting).
+# A token bucket per key: (capacity = the burst, refill per second); excess gets 429 + Retry-After.
+RATES: dict[str, tuple[float, float]] = {
+    "chat.update": (50.0, 50 / 60),  # Tier 3, per workspace
+    "chat.postMessage": (5.0, 1.0),  # per channel: 1/s after a small burst
+    "views.publish": (100.0, 100 / 60),  # Tier 4, per workspace
+}
+# Channels a bot can always post to without being a member: DMs/IMs ("D...") and user ids (a DM is opened).
 
 
 @dataclass
@@ -42,6 +72,18 @@ class FakeSlack:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     invalid: list[tuple[str, list[str]]] = field(default_factory=list)  # (method, why Slack refused it)
+    members: set[str] = field(default_factory=lambda: {"C111"})  # channels the bot is in (C111: the test channel)
+    file_infos: dict[str, dict[str, Any]] = field(default_factory=dict)  # files.info answers, by file id
+    triggers: dict[str, float] = field(default_factory=dict)  # trigger_id -> when the request carried it
+    used_triggers: set[str] = field(default_factory=set)
+    trigger_refusals: list[tuple[str, str]] = field(default_factory=list)  # (method, error) for tests to assert
+    url_uses: dict[str, list[float]] = field(default_factory=dict)  # response_url path -> when it was posted to
+    url_issued: dict[str, float] = field(default_factory=dict)  # response_url path -> when Slack handed it out
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # rate key -> (tokens, at)
+    rate_limited: list[str] = field(default_factory=list)  # rate keys that got a 429
+    frozen: float | None = None
+    skew: float = 0.0  # seconds added to the fake's clock (a test moves time forward with `advance`)
+    _ids: Any = field(default_factory=lambda: count(1))
 
     @property
     def base(self) -> str:
@@ -53,7 +95,98 @@ class FakeSlack:
         return f"{self.base}/api/"
 
     def response_url(self, name: str = "r1") -> str:
+        with self.lock:
+            self.url_issued.setdefault(f"/response/{name}", self.now())
         return f"{self.base}/response/{name}"
+
+    def now(self) -> float:
+        return (self.frozen if self.frozen is not None else time.monotonic()) + self.skew
+
+    def freeze(self) -> None:
+        """Stop the fake's clock (only `advance` moves it): a test of a rate or an expiry measures no real time."""
+        with self.lock:
+            self.frozen = time.monotonic()
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward (trigger and response_url expiry, rate buckets), instead of sleeping."""
+        with self.lock:
+            self.skew += seconds
+
+    def issue_trigger(self) -> str:
+        """A fresh trigger_id, as Slack puts one in each interactive request; valid from now for 3 s, once."""
+        with self.lock:
+            trigger = f"{next(self._ids)}.{int(time.time())}.{id(self) % 100000:05d}"
+            self.triggers[trigger] = self.now()
+        return trigger
+
+    def check_trigger(self, call: Call) -> str | None:
+        """The error views.open/views.push answer for this call's trigger_id, or None (and the trigger is spent)."""
+        trigger = str(call.body.get("trigger_id") or "")
+        if call.method not in TRIGGER_METHODS:
+            return None
+        with self.lock:
+            issued = self.triggers.get(trigger)
+            if issued is None:
+                error = "invalid_trigger_id"
+            elif trigger in self.used_triggers:
+                error = "exchanged_trigger_id"
+            elif self.now() - issued > TRIGGER_SECONDS:
+                error = "expired_trigger_id"
+            else:
+                return None  # spent by `spend_trigger` once the call succeeds (a 429 does not use it up)
+            self.trigger_refusals.append((call.method, error))
+        return error
+
+    def spend_trigger(self, call: Call, status: int, payload: bytes) -> None:
+        """A views.open/push that Slack took has used its trigger_id up."""
+        if call.method not in TRIGGER_METHODS or status != 200:
+            return
+        try:
+            ok = json.loads(payload).get("ok") is True
+        except ValueError:
+            ok = False
+        if ok:
+            with self.lock:
+                self.used_triggers.add(str(call.body.get("trigger_id") or ""))
+
+    def check_response_url(self, call: Call) -> str | None:
+        """`used_url` after 5 posts, `expired_url` 30 minutes after Slack handed the URL out; None when it takes it."""
+        with self.lock:
+            now = self.now()
+            issued = self.url_issued.setdefault(call.path, now)
+            uses = self.url_uses.setdefault(call.path, [])
+            if now - issued > RESPONSE_URL_SECONDS:
+                return "expired_url"
+            if len(uses) >= RESPONSE_URL_USES:
+                return "used_url"
+            uses.append(now)
+        return None
+
+    def check_rate(self, call: Call) -> float | None:
+        """Seconds to wait (Retry-After) when this call is over its rate tier, else None (and a token is spent)."""
+        if call.method not in RATES:
+            return None
+        capacity, per_second = RATES[call.method]
+        key = call.method + (f":{call.body.get('channel', '')}" if call.method == "chat.postMessage" else "")
+        with self.lock:
+            now = self.now()
+            tokens, at = self.buckets.get(key, (capacity, now))
+            tokens = min(capacity, tokens + (now - at) * per_second)
+            if tokens < 1:
+                self.buckets[key] = (tokens, now)
+                self.rate_limited.append(key)
+                return (1 - tokens) / per_second
+            self.buckets[key] = (tokens - 1, now)
+        return None
+
+    def not_in_channel(self, call: Call) -> bool:
+        """Slack refuses chat.postMessage/postEphemeral into a channel the bot is not a member of
+        (https://docs.slack.dev/reference/methods/chat.postEphemeral#errors: `not_in_channel`); DMs and user ids are
+        always fine (chat:write.public is not in our manifest)."""
+        if call.method not in ("chat.postMessage", "chat.postEphemeral"):
+            return False
+        channel = str(call.body.get("channel", ""))
+        return channel[:1] in ("C", "G") and channel not in self.members
 
     def of(self, method: str) -> list[Call]:
         with self.lock:
@@ -114,6 +247,15 @@ class FakeSlack:
         refused = self.refusal(call)
         if refused is not None:
             return refused
+        if call.method == "response_url" and (gone := self.check_response_url(call)):
+            return 404, {"Content-Type": "text/plain"}, gone.encode()
+        if (wait := self.check_rate(call)) is not None:
+            retry = str(max(1, int(wait + 0.999)))
+            body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
+            return 429, {"Content-Type": "application/json", "Retry-After": retry}, body
+        error = self.check_trigger(call) or ("not_in_channel" if self.not_in_channel(call) else None)
+        if error:
+            return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error}).encode()
         if call.method in self.responders:
             result = self.responders[call.method](call)
             if isinstance(result, tuple):
@@ -134,7 +276,12 @@ class FakeSlack:
         elif call.method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             body |= {"channel": call.body.get("channel", "C1"), "ts": f"{time.time():.6f}"}
         elif call.method == "views.open":
-            body["view"] = {"id": "V1"}
+            body["view"] = {"id": "V1", "hash": f"{int(time.time())}.{len(self.calls)}"}
+        elif call.method == "files.info":
+            info = self.file_infos.get(str(call.body.get("file", "")))
+            if info is None:
+                return 200, {"Content-Type": "application/json"}, b'{"ok": false, "error": "file_not_found"}'
+            body["file"] = info
         elif call.method == "conversations.open":
             body["channel"] = {"id": "D" + str(call.body.get("users", "U0")).split(",")[0][1:]}
         elif call.method == "files.getUploadURLExternal":  # files_upload_v2, step 1 of 3
@@ -189,6 +336,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             # The answer is settled before the call shows in `calls`: a test that waits for a call and then
             # changes `responders` (or clears) must not change the answer to that call, which is still on its way.
             status, headers, payload = fake.answer(call)
+            fake.spend_trigger(call, status, payload)
             with fake.lock:
                 fake.calls.append(call)
             self.send_response(status)

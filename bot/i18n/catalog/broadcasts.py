@@ -150,6 +150,8 @@ DE = {
     "broadcast.unsupported.catalog": "(nicht versendbar: Katalog/Produkte)",
     "broadcast.unsupported.flow": "(nicht versendbar: Flow)",
     "broadcast.unsupported.authentication": "(nicht versendbar: Authentifizierung/Einmalcode)",
+    "broadcast.error.params_too_long": "Zusammen zu lang für Slack: bitte kürzen (alle Texte zusammen höchstens "
+    "etwa {limit} Zeichen).",
 }
 
 EN = {
@@ -301,4 +303,6 @@ EN = {
     "broadcast.unsupported.catalog": "(not sendable: catalog/products)",
     "broadcast.unsupported.flow": "(not sendable: flow)",
     "broadcast.unsupported.authentication": "(not sendable: authentication/one-time code)",
+    "broadcast.error.params_too_long": "Too long together for Slack: please shorten (all texts together at most "
+    "about {limit} characters).",
 }
