@@ -8,7 +8,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UtcDateTime
@@ -320,3 +331,20 @@ class EarlyStatus(SQLModel, table=True):
     error_code: int | None = None
     error_title: str | None = Field(default=None, max_length=300)
     received_at: datetime = _when(now=True)
+
+
+class WebhookInbox(SQLModel, table=True):
+    """A WhatsApp webhook body as received, waiting for a consumer to apply it (storage/webhook_inbox.py).
+
+    `priority` 0 = customer messages or opt-outs, 1 = statuses only: consumers take 0 first."""
+
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (Index("ix_webhook_inbox_priority_id", "priority", "id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    priority: int = Field(sa_column=Column(SmallInteger(), nullable=False))
+    received_at: datetime = _when(now=True)
+    body: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))

@@ -11,7 +11,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from bot.domain.phone import PhoneError, to_e164
 from storage import early_status
 from storage import inbound as store
 from storage.broadcasts import apply_statuses as broadcast_statuses
-from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
+from storage.db import DataError, Engine, IntegrityError, OperationalError, Session, session_scope
 from storage.inbound import IncomingMessage, OptOut, Outcome
 from storage.message_status import StatusUpdate, apply_statuses
 from storage.models import utcnow
@@ -360,19 +360,39 @@ def store_batch(engine: Engine, batch: Batch, actor: str) -> Outcome:
     return total
 
 
+def apply_in(
+    session: Session,
+    messages: Sequence[IncomingMessage],
+    opt_outs: Sequence[OptOut],
+    statuses: Sequence[StatusUpdate],
+    actor: str,
+) -> tuple[Outcome, list[str]]:
+    """Every effect of messages, opt-outs and statuses in the caller's transaction, customer messages first.
+
+    The one place both the per-request path and the webhook inbox's batches (bot/services/webhook_inbox.py)
+    apply them; returns the outcome and the statuses to settle with `settle_early` after the commit."""
+    outcome = store.apply(session, messages, opt_outs, actor=actor)
+    apply_statuses(session, statuses)
+    broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
+    early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
+    return outcome, early
+
+
+def settle_early(engine: Engine, early: list[str]) -> None:
+    """The sender may have written an early status's message id meanwhile: look again once ours is committed."""
+    if early:
+        with session_scope(engine) as session:
+            early_status.settle(session, early)
+
+
 def _store(
     engine: Engine, messages: list[IncomingMessage], opt_outs: list[OptOut], statuses: list[StatusUpdate], actor: str
 ) -> Outcome:
     for attempt in range(ATTEMPTS):
         try:
             with session_scope(engine) as session:
-                outcome = store.apply(session, messages, opt_outs, actor=actor)
-                apply_statuses(session, statuses)
-                broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
-                early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
-            if early:  # it may have written it meanwhile: look again now that ours is committed
-                with session_scope(engine) as session:
-                    early_status.settle(session, early)
+                outcome, early = apply_in(session, messages, opt_outs, statuses, actor)
+            settle_early(engine, early)
             return outcome
         except OperationalError:  # a lock timeout or deadlock with a concurrent request: try again
             if attempt == ATTEMPTS - 1:
