@@ -176,4 +176,6 @@ def create_asgi(settings: Settings, engine: Engine, bolt: App | None) -> Starlet
         finally:
             await run_in_threadpool(consumer.stop)  # the batch in hand finishes; the rest waits in the table
 
-    return Starlette(routes=routes, middleware=[Middleware(Observe, routes=routes)], lifespan=lifespan)
+    asgi = Starlette(routes=routes, middleware=[Middleware(Observe, routes=routes)], lifespan=lifespan)
+    asgi.state.inbox_consumer = consumer  # what it applied is visible to tests and benchmarks
+    return asgi
