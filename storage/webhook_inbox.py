@@ -28,6 +28,7 @@ INBOX: Table = WebhookInbox.__table__  # type: ignore[attr-defined]
 _ADD = insert(INBOX)
 _OLDEST = select(func.min(INBOX.c.received_at))
 _PENDING = select(func.count()).select_from(INBOX)
+_ANY = select(INBOX.c.id).limit(1)
 
 
 def _take(limit: int, postgres: bool) -> object:
@@ -61,6 +62,13 @@ def take(conn: Connection, limit: int) -> list[tuple[int, bytes]]:
 def take_one(conn: Connection, inbox_id: int) -> bytes | None:
     """One body by id (deleted in the caller's transaction); None if another consumer took it."""
     return conn.execute(delete(INBOX).where(INBOX.c.id == inbox_id).returning(INBOX.c.body)).scalar()
+
+
+def any_waiting(engine: Engine) -> bool:
+    """A read-only look: an idle consumer must not open a write transaction (on SQLite, the one write lock) to
+    find the inbox empty."""
+    with engine.connect() as conn:
+        return conn.execute(_ANY).first() is not None
 
 
 def pending(engine: Engine) -> int:

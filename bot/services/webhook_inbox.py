@@ -86,6 +86,8 @@ def apply_pending(engine: Engine, settings: Settings, limit: int = BATCH) -> App
     only if it commits. A batch the database rejects (a constraint nobody foresaw) is retried body by
     body, and a body that still fails item by item, so one bad item never blocks the inbox."""
     done = Applied()
+    if not store.any_waiting(engine):
+        return done
     try:
         with session_scope(engine) as session:
             rows = store.take(session.connection(), limit)
