@@ -8,7 +8,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from bot.domain.statuses import BroadcastStatus, DeliveryStatus, ImportStatus, TicketStatus
@@ -356,3 +368,20 @@ class WhatsAppNumber(SQLModel, table=True):
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a model, for bulk SQL: SQLModel sets `__table__` on the class but does not declare it."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]  # set by the metaclass, absent from the stubs
+
+
+class WebhookInbox(SQLModel, table=True):
+    """A WhatsApp webhook body as received, waiting for a consumer to apply it (storage/webhook_inbox.py).
+
+    `priority` 0 = customer messages or opt-outs, 1 = statuses only: consumers take 0 first."""
+
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (Index("ix_webhook_inbox_priority_id", "priority", "id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    priority: int = Field(sa_column=Column(SmallInteger(), nullable=False))
+    received_at: datetime = _when(now=True)
+    body: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))

@@ -19,7 +19,7 @@ from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.conftest import RunningApp, app_seal
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack
-from tests.webhooks import APP_SECRET, count, meta_body, post_meta, webhook_settings
+from tests.webhooks import APP_SECRET, count, meta_body, post_meta, wait_applied, webhook_settings
 
 pytest_plugins = ("tests.broadcast_fixtures",)
 
@@ -87,6 +87,7 @@ def test_statuses_that_arrive_before_the_sender_writes_the_id_are_applied_after_
     row, _ = service.create(engine, settings, draft(settings))
     Runner(settings, engine).run_forever(poll=0.05, until_idle=True)
     assert fake_graph.stats()["invalid"] == []
+    wait_applied(engine)  # the fake's webhooks were answered; the inbox consumer applies them
     with Session(engine) as s:
         got = {d.phone: (d.status, d.error_code) for d in s.scalars(select(Delivery))}
         wamid = {d.phone: d.wa_message_id for d in s.scalars(select(Delivery))}

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from bot.config.settings import Settings, load_settings
+from storage import webhook_inbox
 from storage.models import Contact, Message, Ticket
-from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp
+from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, wait_until
 from tests.fakes import graph_api
 from tests.fakes.slack_api import FakeSlack
 
@@ -45,13 +46,23 @@ def sign(body: bytes, secret: str = APP_SECRET) -> str:
 
 
 def post_meta(app: RunningApp, body: bytes | dict[str, Any], signature: str | bytes | None = "auto") -> httpx.Response:
+    """Post a WhatsApp webhook; once it is answered 200, wait until the app has applied it (the route
+    only stores the body, the inbox consumer applies it), so the caller can assert on the database."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers: dict[str, str | bytes] = {"Content-Type": "application/json"}
     if signature == "auto":
         headers["X-Hub-Signature-256"] = sign(raw)
     elif signature is not None:
         headers["X-Hub-Signature-256"] = signature
-    return app.http.post(f"{app.url}/whatsapp/webhook", content=raw, headers=headers)
+    response = app.http.post(f"{app.url}/whatsapp/webhook", content=raw, headers=headers)
+    if response.status_code == 200:
+        wait_applied(app.engine)
+    return response
+
+
+def wait_applied(engine: Engine) -> None:
+    """Wait until every stored webhook body has been applied (the inbox is empty; a batch leaves it on commit)."""
+    wait_until(lambda: webhook_inbox.pending(engine) == 0, "the webhook inbox was not applied")
 
 
 def post_inbound(app: RunningApp, body: dict[str, Any], secret: str = INBOUND_SECRET) -> httpx.Response:

@@ -39,6 +39,11 @@ def _changes(payload: Any) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def relevant(payload: Any) -> bool:
+    """Whether a webhook body carries an account-level change at all (most carry messages or statuses only)."""
+    return bool(_changes(payload))
+
+
 def handle(engine: Engine, settings: Settings, payload: Any) -> int:
     """Apply every account-level change in a webhook body; returns how many it applied."""
     applied = 0

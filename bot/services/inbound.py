@@ -11,7 +11,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -24,7 +24,7 @@ from bot.services.status_effects import effect_of
 from storage import early_status, status_effects
 from storage import inbound as inbound_store
 from storage.broadcasts import apply_statuses as broadcast_statuses
-from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
+from storage.db import DataError, Engine, IntegrityError, OperationalError, Session, session_scope
 from storage.inbound import IncomingMessage, OptOut, Outcome
 from storage.message_status import StatusUpdate, apply_statuses
 from storage.models import utcnow
@@ -309,6 +309,20 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
     return batch
 
 
+def other_number_changes(payload: Any, settings: Settings) -> int:
+    """How many changes of a WhatsApp webhook body are for another number of the business account (counted
+    in metrics by the route; the consumer leaves them out)."""
+    if not isinstance(payload, dict):
+        return 0
+    return sum(
+        1
+        for entry in payload.get("entry") or []
+        if isinstance(entry, dict)
+        for change in entry.get("changes") or []
+        if isinstance(change, dict) and isinstance(change.get("value"), dict) and not _ours(change["value"], settings)
+    )
+
+
 def _ours(value: Mapping[str, Any], settings: Settings) -> bool:
     """A change for the configured WHATSAPP_PHONE_NUMBER_ID (any, when none is configured).
 
@@ -418,20 +432,40 @@ def store_batch(engine: Engine, batch: Batch, actor: str) -> Outcome:
     return total
 
 
+def apply_in(
+    session: Session,
+    messages: Sequence[IncomingMessage],
+    opt_outs: Sequence[OptOut],
+    statuses: Sequence[StatusUpdate],
+    actor: str,
+) -> tuple[Outcome, list[str]]:
+    """Every effect of messages, opt-outs and statuses in the caller's transaction, customer messages first.
+
+    The one place both the per-request path and the webhook inbox's batches (bot/services/webhook_inbox.py)
+    apply them; returns the outcome and the statuses to settle with `settle_early` after the commit."""
+    outcome = inbound_store.apply(session, messages, opt_outs, actor=actor)
+    status_effects.apply(session, statuses)  # before the rows turn `failed` (once per id)
+    apply_statuses(session, statuses)
+    broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
+    early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
+    return outcome, early
+
+
+def settle_early(engine: Engine, early: list[str]) -> None:
+    """The sender may have written an early status's message id meanwhile: look again once ours is committed."""
+    if early:
+        with session_scope(engine) as session:
+            early_status.settle(session, early)
+
+
 def _store(
     engine: Engine, messages: list[IncomingMessage], opt_outs: list[OptOut], statuses: list[StatusUpdate], actor: str
 ) -> Outcome:
     for attempt in range(ATTEMPTS):
         try:
             with session_scope(engine) as session:
-                outcome = inbound_store.apply(session, messages, opt_outs, actor=actor)
-                status_effects.apply(session, statuses)  # before the rows turn `failed` (once per id)
-                apply_statuses(session, statuses)
-                broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
-                early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
-            if early:  # it may have written it meanwhile: look again now that ours is committed
-                with session_scope(engine) as session:
-                    early_status.settle(session, early)
+                outcome, early = apply_in(session, messages, opt_outs, statuses, actor)
+            settle_early(engine, early)
             return outcome
         except OperationalError:  # a lock timeout or deadlock with a concurrent request: try again
             if attempt == ATTEMPTS - 1:

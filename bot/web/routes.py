@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.routing import BaseRoute
 
 from bot.config.settings import Settings
@@ -9,7 +11,7 @@ from bot.web import webhooks as webhook
 from storage.db import Engine
 
 
-def extra_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
+def extra_routes(settings: Settings, engine: Engine, on_stored: Callable[[], None] = lambda: None) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
-    routes += webhook.routes(settings, engine)  # WhatsApp webhook and /inbound (issue 4)
+    routes += webhook.routes(settings, engine, on_stored)  # WhatsApp webhook and /inbound (issue 4, inbox issue 21)
     return routes

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App, BoltRequest
@@ -21,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config.logs import request_id
 from bot.config.settings import Settings
+from bot.services import webhook_inbox
 from bot.web import metrics, slack_signature
 from bot.web.routes import extra_routes
 from bot.web.webhooks import read_body
@@ -157,9 +160,22 @@ class Observe:
 
 
 def create_asgi(settings: Settings, engine: Engine, bolt: App | None) -> Starlette:
+    """The web app; while it runs, a consumer thread applies the WhatsApp webhook inbox (every web process has one)."""
+    consumer = webhook_inbox.Consumer(engine, settings)
     routes: list[BaseRoute] = [*health_routes(engine), metrics_route(engine)]
     if bolt is not None:
         replays = slack_signature.ReplayGuard(engine)
         routes.append(slack_route(bolt, settings.slack_signing_secret, replays))
-    routes.extend(extra_routes(settings, engine))
-    return Starlette(routes=routes, middleware=[Middleware(Observe, routes=routes)])
+    routes.extend(extra_routes(settings, engine, consumer.wake))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        consumer.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(consumer.stop)  # the batch in hand finishes; the rest waits in the table
+
+    asgi = Starlette(routes=routes, middleware=[Middleware(Observe, routes=routes)], lifespan=lifespan)
+    asgi.state.inbox_consumer = consumer  # what it applied is visible to tests and benchmarks
+    return asgi

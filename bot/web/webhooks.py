@@ -1,17 +1,24 @@
 """HTTP routes for inbound messages: the WhatsApp Cloud API webhook and the generic `/inbound` feed.
 
 Both check an HMAC-SHA256 of the raw body (constant-time) before parsing anything, cap the body
-size while reading it, store the whole request in one transaction on a worker thread and answer
-200 for anything they could read, so Meta's retries (for days) never meet a 5xx caused by a
-payload we merely do not understand. Only an unreachable database answers 503: then a retry helps.
+size while reading it, and answer 200 for anything they could read, so Meta's retries (for days)
+never meet a 5xx caused by a payload we merely do not understand. Only an unreachable database
+answers 503: then a retry helps.
+
+The WhatsApp route only stores the body in the webhook inbox and answers; the inbox's consumers
+apply it in batches (bot/services/webhook_inbox.py). Bodies arriving while an insert is under way
+are stored together by the next one (`_Inbox`): one statement and one commit for many requests.
+`/inbound` still applies its request before answering, because its answer reports what was stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config.settings import Settings
-from bot.services import account_events, inbound
+from bot.services import account_events, inbound, webhook_inbox
 from bot.web import metrics
 from storage.db import Engine, OperationalError
 
@@ -71,7 +78,45 @@ def _json(body: bytes) -> Any:
 _INVALID = object()
 
 
-def whatsapp_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
+class _Inbox:
+    """Group commit for the webhook inbox: a request's body waits for the insert under way (if any)
+    and goes into the next one with every other body that arrived meanwhile. One insert runs at a
+    time per process, on a worker thread; each request is answered once its own insert committed."""
+
+    def __init__(self, engine: Engine, on_stored: Callable[[], None]) -> None:
+        self.engine = engine
+        self.on_stored = on_stored
+        self._waiting: list[tuple[bytes, int, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def store(self, body: bytes, priority: int) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((body, priority, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await future
+
+    async def _write(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                await run_in_threadpool(webhook_inbox.accept, self.engine, [(b, p) for b, p, _ in group])
+            except Exception as exc:  # every request of the group gets the error (503 for the database)
+                for _, _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, _, future in group:
+                if not future.done():
+                    future.set_result(None)
+            self.on_stored()
+
+
+def whatsapp_routes(
+    settings: Settings, engine: Engine, on_stored: Callable[[], None] = lambda: None
+) -> list[BaseRoute]:
+    inbox = _Inbox(engine, on_stored)
+
     async def verify(request: Request) -> Response:
         params = request.query_params
         token = params.get("hub.verify_token", "")
@@ -96,13 +141,14 @@ def whatsapp_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
         if payload is _INVALID:
             return PlainTextResponse("body is not JSON", status_code=400)
         try:
-            batch, _ = await run_in_threadpool(inbound.handle_meta, engine, settings, payload)
-            await run_in_threadpool(account_events.handle, engine, settings, payload)
+            await inbox.store(body, webhook_inbox.priority(payload))
+            if account_events.relevant(payload):  # rare (tier, quality, template changes): applied at once
+                await run_in_threadpool(account_events.handle, engine, settings, payload)
         except OperationalError as exc:
             log.error("webhook: database unavailable (%s); WhatsApp will retry", type(exc).__name__)
             return PlainTextResponse("try again later", status_code=503)
-        if batch.other_number:
-            metrics.WEBHOOK_OTHER_NUMBER.inc(batch.other_number)
+        if other := inbound.other_number_changes(payload, settings):
+            metrics.WEBHOOK_OTHER_NUMBER.inc(other)
         return PlainTextResponse("ok")
 
     return [Route("/whatsapp/webhook", verify, methods=["GET"]), Route("/whatsapp/webhook", receive, methods=["POST"])]
@@ -137,5 +183,6 @@ def inbound_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
     return [Route("/inbound", receive, methods=["POST"])]
 
 
-def routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
-    return [*whatsapp_routes(settings, engine), *inbound_routes(settings, engine)]
+def routes(settings: Settings, engine: Engine, on_stored: Callable[[], None] = lambda: None) -> list[BaseRoute]:
+    """`on_stored` runs after WhatsApp bodies were stored (the web process wakes its inbox consumer)."""
+    return [*whatsapp_routes(settings, engine, on_stored), *inbound_routes(settings, engine)]
