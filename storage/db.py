@@ -9,7 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError  # noqa: F401 - re-exported, see below
+from sqlalchemy.exc import (  # noqa: F401 - re-exported, see below
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+)
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -68,6 +73,18 @@ def engine_for(url: str) -> Engine:
 def database_password(url: str) -> str:
     """The password inside a database URL (the log filter redacts it), or ""."""
     return make_url(url).password or ""
+
+
+def database_location(url: str) -> dict[str, str]:
+    """Host, port, database name (or SQLite path) and password of a database URL, for error messages
+    that name what could not be reached (the password only to keep it out of them)."""
+    parsed = make_url(url)
+    return {
+        "host": parsed.host or "",
+        "port": str(parsed.port or ""),
+        "database": parsed.database or "",
+        "password": parsed.password or "",
+    }
 
 
 def ping(engine: Engine) -> None:

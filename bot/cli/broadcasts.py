@@ -9,7 +9,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.cli.common import open_engine
+from bot.cli.common import limit, open_engine
+from bot.cli.errors import require_whatsapp
 from bot.config.settings import Settings
 from bot.i18n import number, t
 from bot.services import audiences
@@ -23,6 +24,7 @@ def _actor() -> str:
 
 
 def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
+    require_whatsapp(settings)
     found = service.templates(settings, refresh=True)
     if args.json:
         print(json.dumps([service.template_def(tpl) for tpl in found], ensure_ascii=False, indent=2))
@@ -70,6 +72,7 @@ def _print_preview(preview: service.Preview, lang: str) -> None:
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     lang = args.lang
+    require_whatsapp(settings, phone=True)
     engine = open_engine(settings)
     try:
         template = service.find_template(settings, args.template, args.lang_code)
@@ -166,6 +169,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
         return 0
+    if not reports:
+        print(t("cli.broadcast.none", args.lang))
     for r in reports:
         b = r.broadcast
         when = (b.scheduled_at or b.created_at).strftime("%Y-%m-%d %H:%M")
@@ -206,9 +211,8 @@ def add_commands(sub: Any) -> None:
     bsub = bc.add_subparsers(dest="broadcast_command", required=True)
 
     def sp(name: str, help_: str) -> argparse.ArgumentParser:
-        parser = bsub.add_parser(name, help=help_)
-        parser.add_argument("--lang", choices=["de", "en"], default="de", help="language of the output")
-        return parser
+        # The output's language is the CLI's one (CONTACTBOT_LANG, else the locale): see bot/cli/__init__.py.
+        return bsub.add_parser(name, help=help_)  # type: ignore[no-any-return]
 
     p = sp("send", "create a broadcast (asks before sending unless --yes)")
     p.add_argument("--template", required=True)
@@ -232,7 +236,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--key", help="idempotency key: the same key never creates a second broadcast")
     p.set_defaults(run=cmd_send)
     p = sp("list", "recent broadcasts")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=limit(1000), default=20, help="1 to 1,000")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_list)
     p = sp("status", "counts and failure reasons of one broadcast")

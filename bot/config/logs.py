@@ -95,6 +95,7 @@ def setup(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     wanted = os.environ.get("LOG_LEVEL", level).upper()
     root.setLevel(wanted if wanted in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_routine_lines()
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
@@ -116,3 +117,37 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
         args.exc_type.__name__,
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )
+
+
+# Lines libraries log at INFO (Bolt's at WARNING) that say nothing an operator acts on: APScheduler's per-run
+# "Running job ..." / "Job ... executed successfully" (every second for the pump), httpx's line per request, and
+# Bolt's "As you gave `client` as well, `token` will be unused." (Bolt reads SLACK_BOT_TOKEN from the environment
+# itself; we hand it a configured client). With LOG_LEVEL=DEBUG they show, labelled DEBUG.
+ROUTINE = {
+    "apscheduler.executors.default": ("Running job ", "Job "),
+    "contactbot.bolt": ("As you gave `client`",),
+    "httpx": ("HTTP Request: ",),
+}
+
+
+class _DebugOnly(logging.Filter):
+    """Lets a routine line through only when DEBUG is on (then labelled DEBUG)."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING or not str(record.msg).startswith(self.prefixes):
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def quiet_routine_lines() -> None:
+    for name, prefixes in ROUTINE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DebugOnly) for f in logger.filters):
+            logger.addFilter(_DebugOnly(prefixes))

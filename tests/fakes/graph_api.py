@@ -33,6 +33,8 @@ TOKEN = "EAAtest-fake-graph-token"
 VERSION = "v23.0"
 PHONE_ID = "1234567890"
 WABA_ID = "9876543210"
+APP_ID = "5550001112223"
+APP_SECRET = "fake-graph-app-secret"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
@@ -54,7 +56,9 @@ TITLES = {
     131009: "Parameter value is not valid",
     80007: "Rate limit issues",
     4: "Application request limit reached",
+    15: "This method must be called with an app access_token.",
 }
+WEBHOOK_FIELDS = ("messages", "user_preferences", "message_template_status_update", "phone_number_quality_update")
 
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
@@ -128,6 +132,15 @@ class State:
     # They are posted before the send is answered, so they always arrive before the sender knows the id.
     webhook: dict[str, Any] | None = None
     client: Any = None
+    # The account as `contactbot doctor` reads it: the token's validity and permissions (debug_token), the
+    # number's quality and tier (phone_numbers), the app's webhook fields (/{app-id}/subscriptions).
+    token_valid: bool = True
+    token_scopes: list[str] = field(
+        default_factory=lambda: ["whatsapp_business_messaging", "whatsapp_business_management"]
+    )
+    quality_rating: str = "GREEN"
+    messaging_limit_tier: str = "TIER_1K"
+    subscribed_fields: list[str] = field(default_factory=lambda: list(WEBHOOK_FIELDS))
 
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
@@ -220,6 +233,59 @@ def error_body(code: int, detail: str = "") -> bytes:
 DROP = object()
 
 
+def _subscriptions(state: State, headers: dict[str, str]) -> tuple[int, bytes]:
+    """GET /{app-id}/subscriptions: only with the app access token `app_id|app_secret`; any other token gets
+    code 15 (https://developers.facebook.com/docs/graph-api/reference/app/subscriptions/,
+    https://developers.facebook.com/docs/facebook-login/guides/access-tokens#apptokens)."""
+    auth = headers.get("authorization", "").removeprefix("Bearer ")
+    if "|" not in auth:
+        return 400, error_body(15)
+    if auth != f"{APP_ID}|{APP_SECRET}":
+        return 400, error_body(190, "Invalid OAuth access token signature.")
+    fields = [{"name": name, "version": VERSION} for name in state.subscribed_fields]
+    subscription = {
+        "object": "whatsapp_business_account",
+        "callback_url": "https://contactbot.example/whatsapp/webhook",
+        "active": bool(fields),
+        "fields": fields,
+    }
+    return 200, json.dumps({"data": [subscription] if fields else []}).encode()
+
+
+def _debug_token(state: State, query: dict[str, str]) -> tuple[int, bytes]:
+    """GET /debug_token?input_token=...: what Meta knows of a token; an unknown one is `is_valid: false` with
+    the reason inside `data` (https://developers.facebook.com/docs/graph-api/reference/debug_token/)."""
+    if query.get("input_token") != TOKEN or not state.token_valid:
+        error = {"code": 190, "message": "Error validating access token: The session has been invalidated."}
+        return 200, json.dumps({"data": {"is_valid": False, "error": error, "scopes": []}}).encode()
+    data = {
+        "app_id": APP_ID,
+        "type": "SYSTEM_USER",
+        "application": "contactbot test",
+        "expires_at": 0,
+        "is_valid": True,
+        "scopes": state.token_scopes,
+        "granular_scopes": [{"scope": scope, "target_ids": [WABA_ID]} for scope in state.token_scopes],
+    }
+    return 200, json.dumps({"data": data}).encode()
+
+
+def _phone_numbers(state: State, waba: str) -> tuple[int, bytes]:
+    """GET /{waba-id}/phone_numbers with quality_rating and messaging_limit_tier
+    (https://developers.facebook.com/docs/whatsapp/business-management-api/manage-phone-numbers); an id that is
+    not this account answers code 100 like Meta's "Unsupported get request. Object with ID ... does not exist"."""
+    if waba != WABA_ID:
+        return 400, error_body(100, f"Unsupported get request. Object with ID '{waba}' does not exist")
+    number = {
+        "id": PHONE_ID,
+        "display_phone_number": "+49 30 1234567",
+        "verified_name": "Contactbot Test",
+        "quality_rating": state.quality_rating,
+        "messaging_limit_tier": state.messaging_limit_tier,
+    }
+    return 200, json.dumps({"data": [number]}).encode()
+
+
 async def answer(
     state: State, method: str, target: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, bytes] | object:
@@ -236,8 +302,14 @@ async def answer(
         for key, value in conf.items():
             setattr(state, key, value)
         return 200, b"{}"
+    if method == "GET" and path == f"/{VERSION}/{APP_ID}/subscriptions":
+        return _subscriptions(state, headers)
     if headers.get("authorization") != f"Bearer {TOKEN}":
         return 401, error_body(190, "Invalid OAuth access token")
+    if method == "GET" and path == f"/{VERSION}/debug_token":
+        return _debug_token(state, {k: v[0] for k, v in parse_qs(url.query).items()})
+    if method == "GET" and path.endswith("/phone_numbers"):
+        return _phone_numbers(state, path.split("/")[-2])
     if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         limit, start = int(query.get("limit", 25)), int(query.get("after") or 0)
