@@ -119,14 +119,17 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     )
 
 
-# Lines libraries log at INFO (Bolt's at WARNING) that say nothing an operator acts on: APScheduler's per-run
-# "Running job ..." / "Job ... executed successfully" (every second for the pump), httpx's line per request, and
-# Bolt's "As you gave `client` as well, `token` will be unused." (Bolt reads SLACK_BOT_TOKEN from the environment
-# itself; we hand it a configured client). With LOG_LEVEL=DEBUG they show, labelled DEBUG.
+# Lines libraries log that say nothing an operator acts on: APScheduler's per-run "Running job ..." / "Job ...
+# executed successfully" (every second for the pump), httpx's line per request, Bolt's warning "As you gave
+# `client` as well, `token` will be unused." (Bolt reads SLACK_BOT_TOKEN from the environment itself; we hand it a
+# configured client). With LOG_LEVEL=DEBUG they show, labelled DEBUG.
 ROUTINE = {
     "apscheduler.executors.default": ("Running job ", "Job "),
     "contactbot.bolt": ("As you gave `client`",),
     "httpx": ("HTTP Request: ",),
+    # slack_sdk narrates its own retries (ERROR before the retry that may succeed); a failure that stays a
+    # failure reaches our code as an exception, which says what happened once.
+    "slack_sdk.web.base_client": ("Failed to send a request to Slack API server", "A retry handler found", "Going to"),
 }
 
 
@@ -138,7 +141,7 @@ class _DebugOnly(logging.Filter):
         self.prefixes = prefixes
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.WARNING or not str(record.msg).startswith(self.prefixes):
+        if not str(record.msg).startswith(self.prefixes):
             return True
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
             return False
