@@ -99,6 +99,7 @@ def test_broadcast_send_status_and_report(
     monkeypatch.setenv("CONTACTBOT_LANG", "en")
     assert main(["broadcast", "status", "1"]) == 0
     assert "done" in capsys.readouterr().out
+    monkeypatch.setenv("CONTACTBOT_LANG", "de")
     assert main(["broadcast", "report", "1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("Nummer;Status") and len(lines) == 4
