@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,7 +73,10 @@ def _fail(exc: Exception, settings: Settings | None, lang: str, debug: bool) -> 
     if settings is not None:
         line = redact(line, secrets_of(settings, database_password(settings.database_url)))
     log = logging.getLogger("contactbot")
-    if debug:
+    if debug and not logging.getLogger().handlers:  # failed before logging was set up (a setting)
+        traceback.print_exception(exc, file=sys.stderr)
+        print(line, file=sys.stderr)
+    elif debug:
         log.critical("%s", line, exc_info=exc)
     elif os.environ.get("LOG_FORMAT") == "json" and logging.getLogger().handlers:
         log.critical("%s", line)  # one JSON line, redacted like every log line
