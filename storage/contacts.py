@@ -20,14 +20,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, select, text, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, or_, select, text, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session, col
 
-from bot.domain.contacts import SORT_FIELDS, ContactFilter, PageRequest
+from bot.domain.contacts import SORT_FIELDS, ContactFilter, PageRequest, search_keys
 from bot.domain.contacts import name_key as name_key  # noqa: F401 - still reachable as bot.domain.contacts.name_key
 from bot.domain.phone import search_digits
 from storage.audiences import audience_condition
@@ -87,14 +87,22 @@ def _unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> 
     return "+" + compiler.process(element.col, **kw)
 
 
-def _search_term(text_: str, region: str) -> tuple[str, str]:
-    """(what to look in, what to look for): the number's digits or the case-folded name.
-
-    A NUL byte is text like any other, but SQLite's FTS5 query parser ends a string at it and
-    PostgreSQL refuses it in a parameter: it becomes U+FFFD, which no stored name holds either."""
-    text_ = text_.replace("\x00", "\ufffd")
+def _search_terms(text_: str, region: str) -> tuple[str, list[str]]:
+    """(what to look in, what to look for): the number's digits, or the name keys the term stands for
+    (DIN 5007 keys; `mueller` also as `muller`, see bot.domain.contacts.search_keys)."""
+    text_ = text_.replace("\x00", "\ufffd")  # SQLite's FTS5 ends a string at NUL; PostgreSQL refuses it
     digits = search_digits(text_, region)
-    return ("digits", digits) if digits is not None else ("name_sort", text_.casefold())
+    return ("digits", [digits]) if digits is not None else ("name_sort", search_keys(text_) or [""])
+
+
+def _likes(target: Any, terms: list[str], wrap: bool = False) -> ColumnElement[bool]:
+    """`target LIKE '%term%'` for one term, OR'ed for several (each can use the trigram index)."""
+    column = (target + "") if wrap else target
+    likes = [
+        column.like("%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", escape="\\")
+        for t in terms
+    ]
+    return likes[0] if len(likes) == 1 else or_(*likes)
 
 
 def trigram_query(term: str) -> str:
@@ -111,19 +119,19 @@ def _search(session: Session, text_: str, region: str, walk: bool) -> ColumnElem
     `pg_trgm` GIN indexes, and its planner (it has statistics) picks the plan itself; a term
     under three characters is written so that it scans the table instead.
     """
-    column, term = _search_term(text_, region)
+    column, terms = _search_terms(text_, region)
     target: Any = Contact.phone if column == "digits" else Contact.name_sort
-    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    like: ColumnElement[bool] = target.like(pattern, escape="\\")
+    like = _likes(target, terms)
+    shortest = min(len(t) for t in terms)
     if session.get_bind().dialect.name != "sqlite":
-        if len(term) < TRIGRAM:  # pg_trgm would read its whole GIN index and recheck every row
-            scan: ColumnElement[bool] = (target + "").like(pattern, escape="\\")
-            return scan
+        if shortest < TRIGRAM:  # pg_trgm would read its whole GIN index and recheck every row
+            return _likes(target, terms, wrap=True)
         return like
     contact_id: Any = _Unindexed(Contact.id) if walk else Contact.id
-    if len(term) >= TRIGRAM:
+    if shortest >= TRIGRAM:
         table = "contact_digits_fts" if column == "digits" else "contact_name_fts"  # migration 0004
-        fts = text(f"SELECT rowid FROM {table} WHERE {table} MATCH :m").bindparams(m=trigram_query(term))
+        match = " OR ".join(f"({trigram_query(t)})" for t in terms) if len(terms) > 1 else trigram_query(terms[0])
+        fts = text(f"SELECT rowid FROM {table} WHERE {table} MATCH :m").bindparams(m=match)
         return and_(contact_id.in_(fts), like)  # the index finds rows with every trigram, LIKE the substring
     if walk:
         return like

@@ -23,6 +23,7 @@ from bot.domain.csv_format import (
     STATUS_WORDS,
     neutralise,
 )
+from bot.domain.phone import export_number
 from storage.contacts import SORT_COLUMNS, filter_conditions
 from storage.models import Contact, ContactAttribute, table_of
 
@@ -122,7 +123,7 @@ def write(
         elif col.key == "messenger":
             convert.append(lambda v: EXPORT_MESSENGER.get(v, v))
         elif col.key == "phone":
-            convert.append(_plain)
+            convert.append(export_number)  # `+49 173 7280285`: text to a spreadsheet, not 4,91737E+11
         else:
             convert.append(_text)
     with Session(bind=conn) as session:
@@ -181,11 +182,44 @@ def _copy_out(conn: Connection, out: IO[str], stmt: Any, header: list[str], deli
     sql = f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv, DELIMITER {COPY_DELIMITERS[delimiter]})"
     csv.writer(out, delimiter=delimiter, lineterminator="\n").writerow(header)  # COPY ends its rows with LF
     decode = codecs.getincrementaldecoder("utf-8")()  # a block may end inside a character
+    numbers = _NumberColumn(out, delimiter)
     raw = conn.connection.driver_connection
     assert raw is not None  # a checked-out connection always holds its driver's connection
     with raw.cursor() as cur:
         with cur.copy(sql, compiled.params) as copy:
             for block in copy:
-                out.write(decode.decode(block))
-        out.write(decode.decode(b"", final=True))
+                numbers.write(decode.decode(block))
+        numbers.write(decode.decode(b"", final=True))
+        numbers.close()
         return int(cur.rowcount)
+
+
+class _NumberColumn:
+    """Writes COPY's CSV text through, the first field of each row (the number, always first and never
+    quoted) in export format. A row is a line unless a quoted field holds a line break: the count of
+    quotes (doubled when escaped) says whether a line ends inside one."""
+
+    def __init__(self, out: IO[str], delimiter: str) -> None:
+        self.out, self.delimiter = out, delimiter
+        self.pending = ""
+        self.inside = False  # the previous line ended inside a quoted field
+
+    def write(self, text_: str) -> None:
+        lines = (self.pending + text_).split("\n")
+        self.pending = lines.pop()
+        self.out.write("".join(self._line(line) for line in lines))
+
+    def close(self) -> None:
+        if self.pending:
+            self.out.write(self._line(self.pending).removesuffix("\n"))
+            self.pending = ""
+
+    def _line(self, line: str) -> str:
+        starts_row = not self.inside
+        if line.count('"') % 2:
+            self.inside = not self.inside
+        if starts_row:
+            cut = line.find(self.delimiter)
+            if cut > 0:
+                return export_number(line[:cut]) + line[cut:] + "\n"
+        return line + "\n"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # alembic itself loads only when migrating or checking (start
 # module: storage is the only package that imports SQLAlchemy/SQLModel (checked by import-linter).
 
 __all__ = [  # what the layers above import from here, re-exported names included
+    "DatabaseError",
     "DataError",
     "Engine",
     "IntegrityError",
@@ -91,6 +92,18 @@ def engine_for(url: str) -> Engine:
 def database_password(url: str) -> str:
     """The password inside a database URL (the log filter redacts it), or ""."""
     return make_url(url).password or ""
+
+
+def database_location(url: str) -> dict[str, str]:
+    """Host, port, database name (or SQLite path) and password of a database URL, for error messages
+    that name what could not be reached (the password only to keep it out of them)."""
+    parsed = make_url(url)
+    return {
+        "host": parsed.host or "",
+        "port": str(parsed.port or ""),
+        "database": parsed.database or "",
+        "password": parsed.password or "",
+    }
 
 
 def ping(engine: Engine) -> None:

@@ -47,7 +47,11 @@ def test_templates_command_lists_templates_and_parameters(cli_env: dict, capsys:
 
 
 def test_broadcast_send_status_and_report(
-    cli_env: dict, engine: Engine, fake_graph: graph_api.FakeGraph, capsys: pytest.CaptureFixture
+    cli_env: dict,
+    engine: Engine,
+    fake_graph: graph_api.FakeGraph,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_reachable(engine, 3)
     code = main(
@@ -92,8 +96,10 @@ def test_broadcast_send_status_and_report(
     )
     assert "schon" in capsys.readouterr().out  # same key: no second broadcast
     assert sum(fake_graph.stats()["counts"].values()) == 3
-    assert main(["broadcast", "status", "1", "--lang", "en"]) == 0
+    monkeypatch.setenv("CONTACTBOT_LANG", "en")
+    assert main(["broadcast", "status", "1"]) == 0
     assert "done" in capsys.readouterr().out
+    monkeypatch.setenv("CONTACTBOT_LANG", "de")
     assert main(["broadcast", "report", "1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("Nummer;Status") and len(lines) == 4

@@ -19,8 +19,8 @@ from tests.factories import add_contact
 
 
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_"))}
-    environ |= {"DATABASE_URL": db_url, "USER": "tester", **(env or {})}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_", "LC_"))}
+    environ |= {"DATABASE_URL": db_url, "USER": "tester", "LANG": "C.UTF-8", **(env or {})}  # English output
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environ, timeout=120
     )
@@ -107,7 +107,7 @@ def test_groups_and_attributes_from_the_cli(db_url: str, engine) -> None:  # typ
     created = run(
         db_url, "groups", "create", "Aktive", "--filter", '{"conditions":[{"field":"status","value":"active"}]}'
     )
-    assert created.returncode == 0 and "(1 contacts)" in created.stdout
+    assert created.returncode == 0 and "(1 contact)" in created.stdout
     listed = json.loads(run(db_url, "groups", "list", "--json").stdout)
     assert [(g["name"], g["members"]) for g in listed] == [("Aktive", 1)]
     dup = run(db_url, "groups", "create", "aktive")

@@ -18,8 +18,8 @@ CORPUS = Path(__file__).parent / "data" / "csv"
 
 
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_"))}
-    environ |= {"DATABASE_URL": db_url, "USER": "tester", **(env or {})}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "WHATSAPP_", "LC_"))}
+    environ |= {"DATABASE_URL": db_url, "USER": "tester", "LANG": "C.UTF-8", **(env or {})}  # English output
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environ, timeout=120
     )
@@ -58,7 +58,7 @@ def test_import_needs_consent_for_new_contacts(db_url: str, engine: Engine) -> N
 
 
 def test_unreadable_file_is_one_line_on_stderr(db_url: str, engine: Engine) -> None:
-    result = run(db_url, "import", str(CORPUS / "login_page.csv"), "--lang", "de")
+    result = run(db_url, "import", str(CORPUS / "login_page.csv"), env={"CONTACTBOT_LANG": "de"})
     assert result.returncode == 1
     assert "login_page.csv kann ich nicht importieren: statt einer CSV-Datei kam eine HTML-Seite" in result.stderr
     too_big = run(db_url, "import", str(CORPUS / "duplicates.csv"), env={"CONTACTBOT_MAX_UPLOAD_BYTES": "10"})
@@ -70,7 +70,11 @@ def test_export_with_list_filters_then_import_back_unchanged(db_url: str, engine
     add_contact(engine, "+4917022222222", "Ina Inaktiv", active=False)
     add_contact(engine, "+4917033333333", "Tom Telegram", messenger="telegram")
     out = tmp_path / "out.csv"
-    result = run(db_url, "export", "--status", "all", "--messenger", "whatsapp", "--sort", "name:asc", "-o", str(out))
+    result = run(
+        db_url,
+        *("export", "--status", "all", "--messenger", "WhatsApp", "--sort", "name:asc", "-o", str(out)),
+        env={"LANG": "de_DE.UTF-8"},  # the header's language and delimiter follow the locale
+    )
     assert result.returncode == 0, result.stderr
     lines = out.read_text("utf-8-sig").splitlines()
     assert lines[0].startswith("Nummer;Messenger;") and len(lines) == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlmodel import Session
 
 from bot.domain.contacts import ContactFilter, name_key
 from bot.domain.csv_format import BOOL_WORDS, EXPORT_MESSENGER, STATUS_WORDS, unneutralise
+from bot.domain.phone import display, export_number
 from bot.services import exports, imports
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRun
 from tests.factories import BASE, add_contact
@@ -115,8 +117,10 @@ def test_export_opens_in_german_excel_and_neutralises_formulas(engine: Engine, t
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and result.count == 2
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["Nummer", "Messenger", "Name", "Erstkontakt", "Letzter Chat", "Blockiert", "Status"]
-    by_phone = {r[0]: r for r in rows[1:]}
+    headers = ["Nummer", "Messenger", "Name", "Erstkontakt (UTC)", "Letzter Chat (UTC)", "Blockiert", "Status"]
+    assert rows[0] == headers  # the times are UTC, and the header says so
+    assert {r[0] for r in rows[1:]} == {"+49 170 12345678", "+49 170 12345679"}  # text to Excel, not 4,917E+12
+    by_phone = {r[0].replace(" ", ""): r for r in rows[1:]}
     assert by_phone["+4917012345678"][2] == '\'=HYPERLINK("http://evil")'  # a phone number stays as it is
     assert by_phone["+4917012345679"][2:] == [
         'Jürgen; "Jo" Weiß',
@@ -142,7 +146,8 @@ def test_export_is_exactly_the_filtered_list_in_english(engine: Engine, tmp_path
     )
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
     assert result.count == 1
-    assert rows == [["Number", "Messenger", "Name", "Status"], ["+4917011111111", "WhatsApp", "Active Anna", "active"]]
+    header = ["Number", "Messenger", "Name", "Status"]
+    assert rows == [header, ["+49 170 11111111", "WhatsApp", "Active Anna", "active"]]
     assert name_key("Active Anna") == "active anna"
 
 
@@ -187,7 +192,8 @@ def test_formula_guard_is_the_same_whichever_database_writes_the_file(
     delimiter = exports.delimiter_for(lang)
     exports.export(engine, ContactFilter(status="all"), lang=lang, delimiter=delimiter, path=str(out))
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"), newline=""), delimiter=delimiter))
-    by_phone = {r[0]: r for r in rows[1:]}
+    by_phone = {r[0].replace(" ", ""): r for r in rows[1:]}
+    assert all(r[0].startswith("+49 170 ") for r in rows[1:])  # COPY's rows too, also after a multi-line cell
     yes, no = BOOL_WORDS[lang]
     on, off = STATUS_WORDS[lang]
     for i, name in enumerate(names):
@@ -195,3 +201,14 @@ def test_formula_guard_is_the_same_whichever_database_writes_the_file(
         assert row[1] == EXPORT_MESSENGER[("whatsapp", "telegram", "sms")[i % 3]]
         assert row[2] == cells[i][1] and unneutralise(row[2]) == name
         assert row[5:] == [yes if i % 2 == 0 else no, on if i % 3 != 0 else off]
+
+
+def test_export_numbers_are_the_international_format_of_phonenumbers() -> None:
+    """The fast formatter (grouping cached per prefix) writes exactly what phonenumbers would."""
+    rng = random.Random(7)
+    prefixes = ["49151", "49170", "49176", "4930", "4989", "496221", "4933203", "43664", "431", "4179", "4144"]
+    prefixes += ["1650", "1212", "336", "331", "90532", "447700", "4420", "393", "316", "312", "48601"]
+    for prefix in prefixes:
+        for _ in range(200):
+            number = "+" + prefix + "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 9)))
+            assert export_number(number) == display(number), number

@@ -77,11 +77,11 @@ def test_sort_buttons_sort_and_flip_direction(running_app: RunningApp) -> None:
     check_blocks(by_name["blocks"])
     assert by_name["replace_original"] is True
     names = [r.split("*")[1] if r.startswith("*") else "(none)" for r in _rows(by_name)]
-    assert names == ["anton", "Bertha", "Ärger Ärna", "(none)"]  # case-insensitive, no name last
+    assert names == ["anton", "Ärger Ärna", "Bertha", "(none)"]  # DIN 5007: Ä with A, case-insensitive, no name last
     assert "Name ▲" in json.dumps(_block(by_name, "sort|"), ensure_ascii=False)
     flipped = _click(running_app, by_name, "sort|", "list_sort_name")
     names = [r.split("*")[1] if r.startswith("*") else "(none)" for r in _rows(flipped)]
-    assert names == ["Ärger Ärna", "Bertha", "anton", "(none)"]
+    assert names == ["Bertha", "Ärger Ärna", "anton", "(none)"]
     assert "sortiert nach Name ▼" in flipped["blocks"][0]["text"]["text"]
 
 

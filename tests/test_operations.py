@@ -334,7 +334,7 @@ def test_a_process_without_our_http_server_can_expose_metrics_on_its_own_port(en
     assert _value(samples, "contactbot_broadcast_queue_depth", status="pending") == 2
 
 
-def test_a_start_up_failure_is_logged_as_json_without_the_database_password() -> None:
+def test_a_start_up_failure_is_one_json_line_without_the_database_password() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTACTBOT_", "DATABASE_", "LOG_"))}
     env |= {
         "DATABASE_URL": "postgresql+psycopg://contactbot:hunter2-db-password@127.0.0.1:9/contactbot",
@@ -349,8 +349,20 @@ def test_a_start_up_failure_is_logged_as_json_without_the_database_password() ->
         text=True,
         timeout=60,
     )
-    assert result.returncode != 0
+    assert result.returncode == 1  # runtime: the database is down, the settings may be right
     lines = [json.loads(line) for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    failure = next(line for line in lines if line["level"] == "CRITICAL")
-    assert "OperationalError" in failure["msg"] and "Traceback" in failure["exc"]  # the reason, for the operator
+    [failure] = lines  # one line: what failed and what to do, no traceback
+    assert failure["level"] == "CRITICAL" and "exc" not in failure
+    assert "cannot reach the database at 127.0.0.1:9" in failure["msg"] and "DATABASE_URL" in failure["msg"]
     assert "hunter2-db-password" not in result.stdout + result.stderr
+    debug = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        env=env | {"LOG_LEVEL": "DEBUG"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [json.loads(line) for line in (debug.stdout + debug.stderr).splitlines() if line.strip()]
+    failure = next(line for line in lines if line["level"] == "CRITICAL")
+    assert "OperationalError" in failure["exc"] and "Traceback" in failure["exc"]  # the details, when asked for
+    assert "hunter2-db-password" not in debug.stdout + debug.stderr

@@ -136,10 +136,10 @@ def test_out_of_order_message_does_not_move_last_chat_back(running_app: RunningA
 def test_closed_ticket_means_the_next_message_opens_a_new_one(running_app: RunningApp) -> None:
     post_meta(running_app, data("text.json"))
     [first] = tickets(running_app.engine, contact(running_app.engine, ERIKA).id)
-    result = run(running_app.settings.database_url, "tickets", "close", str(first.id))
+    result = run(running_app.settings.database_url, "tickets", "close", str(first.id), env={"CONTACTBOT_LANG": "de"})
     assert result.returncode == 0, result.stderr
     assert f"Ticket {first.id} geschlossen" in result.stdout
-    again = run(running_app.settings.database_url, "tickets", "close", str(first.id), "--lang", "en")
+    again = run(running_app.settings.database_url, "tickets", "close", str(first.id), env={"CONTACTBOT_LANG": "en"})
     assert again.returncode == 0 and "already closed" in again.stdout
     missing = run(running_app.settings.database_url, "tickets", "close", "999999")
     assert missing.returncode == 1 and "999999" in missing.stderr

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import open_engine
+from bot.cli.common import limit, open_engine
+from bot.cli.errors import require_whatsapp
 from bot.config.settings import Settings
 from bot.domain.statuses import BroadcastStatus
 from bot.i18n import number, t
@@ -29,6 +30,7 @@ def _actor() -> str:
 
 
 def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
+    require_whatsapp(settings)
     found = service.templates(settings, refresh=True)
     if args.json:
         print(json.dumps([service.template_def(tpl) for tpl in found], ensure_ascii=False, indent=2))
@@ -98,6 +100,7 @@ def output_lang(environ: Mapping[str, str] | None = None) -> str:
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     lang = output_lang()
+    require_whatsapp(settings, phone=True)
     engine = open_engine(settings)
     try:
         template = service.find_template(settings, args.template, args.lang_code)
@@ -198,6 +201,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
         return 0
+    if not reports:
+        print(t("cli.broadcast.none", args.lang))
     for r in reports:
         b = r.broadcast
         when = (b.scheduled_at or b.created_at).strftime("%Y-%m-%d %H:%M")
@@ -238,9 +243,8 @@ def add_commands(sub: Any) -> None:
     bsub = bc.add_subparsers(dest="broadcast_command", required=True)
 
     def sp(name: str, help_: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = bsub.add_parser(name, help=help_)
-        parser.add_argument("--lang", choices=["de", "en"], default="de", help="language of the output")
-        return parser
+        # The output's language is the CLI's one (CONTACTBOT_LANG, else the locale): see bot/cli/__init__.py.
+        return bsub.add_parser(name, help=help_)
 
     # `send` keeps the README's contract: --lang is the template's language code; the output
     # language comes from CONTACTBOT_LANG or the locale (see output_lang).
@@ -268,7 +272,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--key", help="idempotency key: the same key never creates a second broadcast")
     p.set_defaults(run=cmd_send)
     p = sp("list", "recent broadcasts")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=limit(1000), default=20, help="1 to 1,000")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_list)
     p = sp("status", "counts and failure reasons of one broadcast")

@@ -9,15 +9,18 @@ import sys
 import time
 from typing import Any
 
-from bot.cli.common import filter_args, open_engine, parse_filter, parse_sort
+from bot.cli.common import filter_args, limit, messenger, open_engine, parse_filter, parse_sort
+from bot.cli.errors import config_error, runtime_error
 from bot.config.settings import Settings
-from bot.domain.contacts import PageRequest
+from bot.domain.contacts import MESSENGERS, PageRequest
 from bot.domain.phone import PhoneError, to_e164
-from bot.i18n import t
+from bot.i18n import number, t
 from bot.services import audit_log, tickets
 from bot.services import contacts as contacts_service
 from bot.services.contacts import list_contacts
 from bot.services.demo_data import generate
+
+MAX_LIST = 1_000_000  # `--limit`: rows a terminal list or the audit log may print
 
 
 def contact_json(contact: Any) -> dict[str, Any]:
@@ -43,11 +46,17 @@ def cmd_contacts_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"total": page.total, "contacts": rows}, ensure_ascii=False, indent=2))
         return 0
-    print(f"{len(rows)} of {page.total} contacts")
+    lang = args.lang
+    if not rows:
+        print(t("cli.contacts.none_for", lang, term=args.search) if args.search else t("cli.contacts.none", lang))
+        return 0
+    print(t("cli.contacts.count", lang, shown=number(len(rows), lang), total=number(page.total, lang)))
     for r in rows:
+        status = t(f"cli.contacts.{r['status']}", lang)
+        blocked = t("cli.contacts.blocked", lang) if r["blocked"] else ""
+        last_chat = t("cli.contacts.last_chat", lang, when=r["last_chat"] or "-")
         print(
-            f"{r['phone']:<17} {r['messenger']:<10} {(r['name'] or '-')[:30]:<30} {r['status']:<8} "
-            f"{'blocked' if r['blocked'] else '':<7} last chat {r['last_chat'] or '-'}"
+            f"{r['phone']:<17} {r['messenger']:<10} {(r['name'] or '-')[:30]:<30} {status:<8} {blocked:<9} {last_chat}"
         )
     return 0
 
@@ -56,29 +65,30 @@ def cmd_contacts_change(args: argparse.Namespace, settings: Settings) -> int:
     try:
         phone = to_e164(args.number, settings.default_region)
     except PhoneError as exc:
-        print(f"{args.number!r} is not a valid phone number ({exc.code})", file=sys.stderr)
-        return 2
+        raise config_error("cli.error.bad_phone", value=repr(args.number), code=exc.code) from None
     engine = open_engine(settings)
     found = contacts_service.by_phone(engine, phone, args.messenger)
     if not found:
-        print("no such contact", file=sys.stderr)
-        return 1
+        raise runtime_error("cli.error.no_contact")
     if len(found) > 1:
-        print(
-            f"{len(found)} contacts have this number; pick one with --messenger "
-            f"({', '.join(c.messenger for c in found)})",
-            file=sys.stderr,
+        raise runtime_error(
+            "cli.error.several_contacts", n=len(found), messengers=", ".join(c.messenger for c in found)
         )
-        return 1
     actor = f"cli:{getpass.getuser()}"
+    lang = args.lang
     if args.action == "delete":
         removed = contacts_service.erase(engine, found[0].id or 0, actor)
-        print(f"deleted contact {found[0].id} and {sum(removed.values())} related rows")
+        print(t("cli.contacts.deleted", lang, id=found[0].id, n=sum(removed.values())))
     else:
         contact = contacts_service.change(engine, found[0].id or 0, args.action, actor)
         print(
-            f"contact {contact.id}: {'blocked' if contact.blocked else 'not blocked'}, "
-            f"{'active' if contact.active else 'inactive'}"
+            t(
+                "cli.contacts.changed",
+                lang,
+                id=contact.id,
+                blocked=t("cli.contacts.blocked" if contact.blocked else "cli.contacts.not_blocked", lang),
+                active=t("cli.contacts.active" if contact.active else "cli.contacts.inactive", lang),
+            )
         )
     return 0
 
@@ -87,7 +97,8 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     started = time.perf_counter()
     n = generate(engine, args.count, tickets=args.tickets, seed=args.seed)
-    print(f"inserted {n} demo contacts in {time.perf_counter() - started:.1f} s")
+    seconds = f"{time.perf_counter() - started:.1f}"
+    print(t("cli.demo.inserted", args.lang, n=n, seconds=seconds.replace(".", ",") if args.lang == "de" else seconds))
     return 0
 
 
@@ -113,6 +124,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         return 0
+    if not entries:
+        print(t("cli.audit.none", args.lang))
     for e in entries:
         detail = json.dumps(e.detail, ensure_ascii=False) if e.detail else ""
         print(f"{e.at:%Y-%m-%d %H:%M:%S}Z  {e.actor:<16} {e.action:<22} {e.object_type}:{e.object_id or '-'} {detail}")
@@ -134,13 +147,13 @@ def add_commands(sub: Any) -> None:
     csub = contacts.add_subparsers(dest="contacts_command", required=True)
     p = csub.add_parser("list")
     filter_args(p)
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=limit(MAX_LIST), default=20, help=f"1 to {MAX_LIST:,}")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_contacts_list)
     for action in ("block", "unblock", "activate", "deactivate", "delete"):
         p = csub.add_parser(action)
         p.add_argument("number")
-        p.add_argument("--messenger")
+        p.add_argument("--messenger", type=messenger, choices=MESSENGERS)
         p.set_defaults(run=cmd_contacts_change, action=action)
 
     p = sub.add_parser("demo-data", help="insert realistic fake contacts")
@@ -150,7 +163,7 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(run=cmd_demo_data)
 
     p = sub.add_parser("audit", help="show the audit log")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=limit(MAX_LIST), default=50, help=f"1 to {MAX_LIST:,}")
     p.add_argument("--action")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_audit)
@@ -159,5 +172,4 @@ def add_commands(sub: Any) -> None:
     tsub = tickets_parser.add_subparsers(dest="tickets_command", required=True)
     p = tsub.add_parser("close", help="close a ticket; the contact's next message opens a new one")
     p.add_argument("id", type=int)
-    p.add_argument("--lang", choices=["de", "en"], default="de")
     p.set_defaults(run=cmd_tickets_close)

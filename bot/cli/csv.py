@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from bot.cli.common import filter_args, open_engine, parse_filter, parse_sort
+from bot.cli.errors import config_error
 from bot.config.settings import Settings
 from bot.domain.uploads import limit_text
 from bot.i18n import number, t
@@ -22,9 +23,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import imports
 
     lang = args.lang
+    if os.path.isdir(args.file):
+        raise config_error("cli.error.is_dir", path=args.file)
     if not os.path.isfile(args.file):
-        print(f"contactbot: no such file: {args.file}", file=sys.stderr)
-        return 2
+        raise config_error("cli.error.no_file", path=args.file)
     name = os.path.basename(args.file)
     if os.path.getsize(args.file) > settings.max_upload_bytes:
         limit = limit_text(settings.max_upload_bytes)
@@ -55,7 +57,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         except imports.ImportRefused as exc:
             imports.cancel_run(engine, preview.run_id, actor)
             _print(preview, lang, args.json, applied=False)
-            print(t(exc.code, lang, **exc.values), file=sys.stderr)
+            singular = exc.code == "import.consent_needed" and exc.values.get("count") == 1
+            print(t("cli.import.consent_needed_one" if singular else exc.code, lang, **exc.values), file=sys.stderr)
             return 3
     else:
         imports.cancel_run(engine, preview.run_id, actor)  # a dry run leaves no staging rows behind
@@ -75,7 +78,7 @@ def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any 
         return
     c = result.counts
     print(
-        ("applied: " if applied else "dry run: ")
+        t("cli.import.applied" if applied else "cli.import.dry_run", lang)
         + ", ".join(
             f"{number(getattr(c, k), lang)} {t(f'import.count.{k}', lang)}"
             for k in ("created", "updated", "unchanged", "activated", "deactivated", "rejected")
@@ -97,7 +100,7 @@ def _print(result: Any, lang: str, as_json: bool, *, applied: bool, errors: Any 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     sort, desc = parse_sort(args.sort)
-    lang = args.lang
+    lang = args.header_lang or args.lang  # header names and delimiter follow the CLI's language unless given
     delimiter = exports.delimiter_for(lang, settings.csv_delimiter)
     engine = open_engine(settings)
     to_stdout = args.output in (None, "-")
@@ -118,7 +121,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         os.unlink(result.path)
         sys.stdout.flush()
     else:
-        print(f"exported {result.count} contacts to {args.output}", file=sys.stderr)
+        print(t("cli.export.done", args.lang, n=number(result.count, args.lang), path=args.output), file=sys.stderr)
     return 0
 
 
@@ -132,13 +135,16 @@ def add_commands(sub: Any) -> None:
         action="store_true",
         help="the new contacts in the file consented to be contacted (needed to create contacts)",
     )
-    p.add_argument("--lang", choices=["de", "en"], default="en")
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("export", help="export contacts as CSV (the same filters as `contacts list`)")
     filter_args(p)
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     p.add_argument(
-        "--lang", choices=["de", "en"], default="de", help="header names and the delimiter (de: `;`, en: `,`)"
+        "--header-lang",
+        "--lang",
+        dest="header_lang",
+        choices=["de", "en"],
+        help="header names and the delimiter (de: `;`, en: `,`); default: the CLI's language (CONTACTBOT_LANG)",
     )
     p.set_defaults(run=cmd_export)

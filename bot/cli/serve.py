@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.cli.common import open_engine
 from bot.config.settings import Settings
+from bot.i18n import t
 from storage.db import current_revision, engine_for, upgrade
 
 log = logging.getLogger("contactbot")
@@ -52,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url)
-    print(f"database at revision {current_revision(engine_for(settings.database_url))}")
+    print(t("cli.db.revision", args.lang, revision=current_revision(engine_for(settings.database_url))))
     return 0
 
 

@@ -121,6 +121,7 @@ def setup(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     root.setLevel(wanted if wanted in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     quiet_libraries()
+    quiet_routine_lines()
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
@@ -148,3 +149,40 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
         args.exc_type.__name__,
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )
+
+
+# Lines libraries log that say nothing an operator acts on: APScheduler's per-run "Running job ..." / "Job ...
+# executed successfully" (every second for the pump), httpx's line per request, Bolt's warning "As you gave
+# `client` as well, `token` will be unused." (Bolt reads SLACK_BOT_TOKEN from the environment itself; we hand it a
+# configured client). With LOG_LEVEL=DEBUG they show, labelled DEBUG.
+ROUTINE = {
+    "apscheduler.executors.default": ("Running job ", "Job "),
+    "contactbot.bolt": ("As you gave `client`",),
+    "httpx": ("HTTP Request: ",),
+    # slack_sdk narrates its own retries (ERROR before the retry that may succeed); a failure that stays a
+    # failure reaches our code as an exception, which says what happened once.
+    "slack_sdk.web.base_client": ("Failed to send a request to Slack API server", "A retry handler found", "Going to"),
+}
+
+
+class _DebugOnly(logging.Filter):
+    """Lets a routine line through only when DEBUG is on (then labelled DEBUG)."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(self.prefixes):
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def quiet_routine_lines() -> None:
+    for name, prefixes in ROUTINE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DebugOnly) for f in logger.filters):
+            logger.addFilter(_DebugOnly(prefixes))

@@ -117,10 +117,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_db(cls, value: str) -> str:
+        # postgres:// (Heroku, many hosting panels) and postgresql:// mean the same server: we speak psycopg 3.
+        for plain in ("postgres://", "postgresql://"):
+            if value.startswith(plain):
+                value = "postgresql+psycopg://" + value.removeprefix(plain)
         if not value.startswith(("sqlite:", "postgresql")):
-            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
-        if value.startswith("postgresql://"):
-            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+            raise ValueError("must start with sqlite:///, postgres:// or postgresql://")
         return value
 
     @field_validator("slack_api_url")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from functools import lru_cache
 
 from bot.i18n import catalog as _catalog_pkg
@@ -49,3 +50,17 @@ def number(value: int, lang: str) -> str:
     """Thousands separators as each language writes them (12.345 / 12,345)."""
     formatted = f"{value:,}"
     return formatted.replace(",", ".") if lang == "de" else formatted
+
+
+def cli_language(environ: Mapping[str, str]) -> str:
+    """The command line's one language setting: CONTACTBOT_LANG, else the POSIX locale (LC_ALL, LC_MESSAGES,
+    LANG, the first one set wins); `de*` is German, anything else English (a terminal is not a German Slack
+    workspace: with no hint, English is the safer guess)."""
+    explicit = environ.get("CONTACTBOT_LANG", "").strip().lower()
+    if explicit:
+        return "de" if explicit.startswith("de") else "en"
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").strip()
+        if value:
+            return "de" if value.lower().startswith("de") else "en"
+    return "en"

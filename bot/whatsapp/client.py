@@ -204,3 +204,46 @@ class AsyncSender:
         except httpx.HTTPError as exc:
             raise Ambiguous(type(exc).__name__) from None
         return parse_accepted(response.status_code, content)
+
+
+# --- account checks (`contactbot doctor`) -------------------------------------------------------------
+
+
+def _get(settings: Settings, path: str, params: dict[str, str], token: str | None = None) -> dict[str, Any]:
+    """One Graph GET; Meta's error becomes WhatsAppError (its code says which setting is wrong)."""
+    url = f"{settings.whatsapp_api_url.rstrip('/')}/{path.lstrip('/')}"
+    with httpx.Client(timeout=TIMEOUT) as http:
+        response = http.get(url, params=params, headers={"Authorization": f"Bearer {token or settings.whatsapp_token}"})
+    if response.status_code != 200:
+        parse_send(response.status_code, response.content)
+    data = response.json()
+    return data if isinstance(data, dict) else {}
+
+
+def debug_token(settings: Settings) -> dict[str, Any]:
+    """What Meta knows about WHATSAPP_TOKEN: is_valid, app_id, scopes, granular_scopes (target ids).
+
+    https://developers.facebook.com/docs/graph-api/reference/debug_token/ (a token may inspect itself).
+    """
+    return dict(_get(settings, "debug_token", {"input_token": settings.whatsapp_token}).get("data") or {})
+
+
+def phone_numbers(settings: Settings) -> list[dict[str, Any]]:
+    """The business account's phone numbers with quality rating and messaging tier.
+
+    https://developers.facebook.com/docs/whatsapp/business-management-api/manage-phone-numbers and the
+    number's fields (quality_rating, messaging_limit_tier):
+    https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account-to-number-current-status/
+    """
+    fields = "id,display_phone_number,verified_name,quality_rating,messaging_limit_tier"
+    data = _get(settings, f"{settings.whatsapp_business_account_id}/phone_numbers", {"fields": fields})
+    return [row for row in data.get("data") or [] if isinstance(row, dict)]
+
+
+def app_subscriptions(settings: Settings, app_id: str) -> list[dict[str, Any]]:
+    """The app's webhook subscriptions (object, callback_url, active, fields[].name); needs the app access
+    token `app_id|app_secret`. https://developers.facebook.com/docs/graph-api/reference/app/subscriptions/
+    """
+    token = f"{app_id}|{settings.whatsapp_app_secret}"
+    data = _get(settings, f"{app_id}/subscriptions", {}, token=token)
+    return [row for row in data.get("data") or [] if isinstance(row, dict)]

@@ -37,7 +37,8 @@ TOKEN = "EAAtest-fake-graph-token"
 VERSION = "v23.0"
 PHONE_ID = "1234567890"
 WABA_ID = "9876543210"
-APP_ID = "5550001112"
+APP_ID = "5550001112223"
+APP_SECRET = "fake-graph-app-secret"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
@@ -59,8 +60,10 @@ TITLES = {
     131009: "Parameter value is not valid",
     80007: "Rate limit issues",
     4: "Application request limit reached",
+    15: "This method must be called with an app access_token.",
 }
 TITLES |= {k: v for k, v in graph_rules.TITLES.items() if k not in TITLES}
+WEBHOOK_FIELDS = ("messages", "user_preferences", "message_template_status_update", "phone_number_quality_update")
 
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
@@ -144,6 +147,15 @@ class State:
     # GET /{app-id}/subscriptions (answered only with the app token `{app-id}|{app_secret}`).
     app_secret: str = ""
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    # The account as `contactbot doctor` reads it: the token's validity and permissions (debug_token), the
+    # number's quality and tier (phone_numbers), the app's webhook fields (/{app-id}/subscriptions).
+    token_valid: bool = True
+    token_scopes: list[str] = field(
+        default_factory=lambda: ["whatsapp_business_messaging", "whatsapp_business_management"]
+    )
+    quality_rating: str = "GREEN"
+    messaging_limit_tier: str = "TIER_1K"
+    subscribed_fields: list[str] = field(default_factory=lambda: list(WEBHOOK_FIELDS))
 
     # --- validation, like Meta ---
     def _template(self, tpl: dict[str, Any]) -> tuple[int, str] | None:
@@ -225,6 +237,59 @@ def wa_id_for(to: str) -> str:
     return d
 
 
+def _subscriptions(state: State, headers: dict[str, str]) -> tuple[int, bytes]:
+    """GET /{app-id}/subscriptions: only with the app access token `app_id|app_secret`; any other token gets
+    code 15 (https://developers.facebook.com/docs/graph-api/reference/app/subscriptions/,
+    https://developers.facebook.com/docs/facebook-login/guides/access-tokens#apptokens)."""
+    auth = headers.get("authorization", "").removeprefix("Bearer ")
+    if "|" not in auth:
+        return 400, error_body(15)
+    if auth != f"{APP_ID}|{APP_SECRET}":
+        return 400, error_body(190, "Invalid OAuth access token signature.")
+    fields = [{"name": name, "version": VERSION} for name in state.subscribed_fields]
+    subscription = {
+        "object": "whatsapp_business_account",
+        "callback_url": "https://contactbot.example/whatsapp/webhook",
+        "active": bool(fields),
+        "fields": fields,
+    }
+    return 200, json.dumps({"data": [subscription] if fields else []}).encode()
+
+
+def _debug_token(state: State, query: dict[str, str]) -> tuple[int, bytes]:
+    """GET /debug_token?input_token=...: what Meta knows of a token; an unknown one is `is_valid: false` with
+    the reason inside `data` (https://developers.facebook.com/docs/graph-api/reference/debug_token/)."""
+    if query.get("input_token") != TOKEN or not state.token_valid:
+        error = {"code": 190, "message": "Error validating access token: The session has been invalidated."}
+        return 200, json.dumps({"data": {"is_valid": False, "error": error, "scopes": []}}).encode()
+    data = {
+        "app_id": APP_ID,
+        "type": "SYSTEM_USER",
+        "application": "contactbot test",
+        "expires_at": 0,
+        "is_valid": True,
+        "scopes": state.token_scopes,
+        "granular_scopes": [{"scope": scope, "target_ids": [WABA_ID]} for scope in state.token_scopes],
+    }
+    return 200, json.dumps({"data": data}).encode()
+
+
+def _phone_numbers(state: State, waba: str) -> tuple[int, bytes]:
+    """GET /{waba-id}/phone_numbers with quality_rating and messaging_limit_tier
+    (https://developers.facebook.com/docs/whatsapp/business-management-api/manage-phone-numbers); an id that is
+    not this account answers code 100 like Meta's "Unsupported get request. Object with ID ... does not exist"."""
+    if waba != WABA_ID:
+        return 400, error_body(100, f"Unsupported get request. Object with ID '{waba}' does not exist")
+    number = {
+        "id": PHONE_ID,
+        "display_phone_number": "+49 30 1234567",
+        "verified_name": "Contactbot Test",
+        "quality_rating": state.quality_rating,
+        "messaging_limit_tier": state.messaging_limit_tier,
+    }
+    return 200, json.dumps({"data": [number]}).encode()
+
+
 async def answer(
     state: State, method: str, target: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, bytes] | object:
@@ -251,12 +316,18 @@ async def answer(
             setattr(state, key, value)
         return 200, b"{}"
     if method == "GET" and path == f"/{VERSION}/{APP_ID}/subscriptions":
-        # Graph API: an app's subscriptions need the app access token, not a user or system token.
-        if not state.app_secret or headers.get("authorization") != f"Bearer {APP_ID}|{state.app_secret}":
-            return 400, error_body(100, "Requires an app access token")
-        return 200, json.dumps({"data": state.subscriptions}).encode()
+        if state.app_secret:  # a test that set the app secret by hand (issue 14's subscription check)
+            # Graph API: an app's subscriptions need the app access token, not a user or system token.
+            if headers.get("authorization") != f"Bearer {APP_ID}|{state.app_secret}":
+                return 400, error_body(100, "Requires an app access token")
+            return 200, json.dumps({"data": state.subscriptions}).encode()
+        return _subscriptions(state, headers)
     if headers.get("authorization") != f"Bearer {TOKEN}":
         return 401, error_body(190, "Invalid OAuth access token")
+    if method == "GET" and path == f"/{VERSION}/debug_token":
+        return _debug_token(state, {k: v[0] for k, v in parse_qs(url.query).items()})
+    if method == "GET" and path.endswith("/phone_numbers"):
+        return _phone_numbers(state, path.split("/")[-2])
     if method == "GET" and path == f"/{VERSION}/{WABA_ID}/message_templates":
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         state.template_queries.append(query)

@@ -28,6 +28,17 @@ from tests import blockkit
 
 MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
 VIEW_METHODS = ("views.open", "views.update", "views.push", "views.publish")
+MANIFEST_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "users:read",
+    "files:read",
+    "files:write",
+    "im:write",
+    "im:history",
+    "channels:history",
+    "groups:history",
+)
 
 # "trigger_id ... expires in three seconds", "a trigger_id can only be used once"
 # (https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses); views.open answers
@@ -84,6 +95,11 @@ class FakeSlack:
     frozen: float | None = None
     skew: float = 0.0  # seconds added to the fake's clock (a test moves time forward with `advance`)
     _ids: Any = field(default_factory=lambda: count(1))
+    # The bot token's scopes, sent like Slack in the `x-oauth-scopes` header of every Web API answer (the only way
+    # to read a token's scopes: https://github.com/slack-ruby/slack-ruby-client/issues/378); manifest.yml's by default.
+    scopes: list[str] = field(default_factory=lambda: list(MANIFEST_BOT_SCOPES))
+    refused_tokens: set[str] = field(default_factory=set)  # auth.test and every call: `invalid_auth`
+    missing_users: set[str] = field(default_factory=set)  # users.info: `user_not_found`
 
     @property
     def base(self) -> str:
@@ -268,6 +284,19 @@ class FakeSlack:
                 return 200, {"Content-Type": ctype}, data
             return 404, {"Content-Type": "text/plain"}, b"not found"
         body: dict[str, Any] = {"ok": True}
+        token = call.headers.get("authorization", "").removeprefix("Bearer ")
+        if token and token in self.refused_tokens:
+            return _json({"ok": False, "error": "invalid_auth"})
+        if call.method == "apps.connections.open":
+            # Only an app-level token (xapp-, scope connections:write) may open a Socket Mode connection; a bot
+            # token gets `not_allowed_token_type` (https://docs.slack.dev/reference/methods/apps.connections.open).
+            if not token.startswith("xapp-"):
+                return _json({"ok": False, "error": "not_allowed_token_type"})
+            return _json({"ok": True, "url": f"wss://wss-primary.slack.com/link/?ticket={len(self.calls)}"})
+        if call.method == "users.info" and str(call.body.get("user", "")) in self.missing_users:
+            return _json(
+                {"ok": False, "error": "user_not_found"}
+            )  # https://docs.slack.dev/reference/methods/users.info
         if call.method == "auth.test":
             body |= {"user_id": "UBOT", "team_id": "T111", "bot_id": "B111", "user": "contactbot"}
         elif call.method == "users.info":
@@ -294,7 +323,15 @@ class FakeSlack:
             return 200, {"Content-Type": "text/plain"}, b"OK - " + str(len(call.raw)).encode()
         elif call.method == "response_url":
             return 200, {"Content-Type": "text/plain"}, b"ok"
-        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        return (
+            200,
+            {"Content-Type": "application/json", "x-oauth-scopes": ",".join(self.scopes)},
+            json.dumps(body).encode(),
+        )
+
+
+def _json(body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
