@@ -16,12 +16,15 @@ from tests.conftest import ADMIN, RunningApp, block_actions, wait_until
 from tests.fakes.slack_api import Call
 
 
-def _share(file_id: str, ts: str) -> dict[str, Any]:
+SECOND_ADMIN = "UADMIN02"
+
+
+def _share(file_id: str, ts: str, user: str = ADMIN) -> dict[str, Any]:
     return {
         "type": "message",
         "subtype": "file_share",
         "text": "",
-        "user": ADMIN,
+        "user": user,
         "channel": "C111",
         "channel_type": "channel",
         "ts": ts,
@@ -40,6 +43,8 @@ def test_modal_and_list_come_while_four_previews_are_stuck(running_app: RunningA
         return 200, {"Content-Type": "text/csv"}, b"Nummer\n+4917012345678\n"
 
     running_app.fake.responders["download"] = slow_download
+    # Two admins upload: each person may run one preview at a time (issue 13), so two previews fill the job pool.
+    running_app.settings.admins = frozenset({ADMIN, SECOND_ADMIN})
     for i in range(4):
         running_app.fake.file_infos[f"F{i}"] = {
             "id": f"F{i}",
@@ -51,7 +56,9 @@ def test_modal_and_list_come_while_four_previews_are_stuck(running_app: RunningA
         }
     try:
         for i in range(4):
-            assert running_app.event(_share(f"F{i}", f"1700000000.00030{i}"), event_id=f"EvBusy{i}").status_code == 200
+            user = ADMIN if i % 2 == 0 else SECOND_ADMIN
+            shared = _share(f"F{i}", f"1700000000.00030{i}", user)
+            assert running_app.event(shared, event_id=f"EvBusy{i}").status_code == 200
         wait_until(lambda: len(held) >= 2, "the previews to start")  # all that the job pool runs at once
         action = {"type": "button", "action_id": "list_table_settings", "value": "x", "action_ts": str(time.time())}
         assert running_app.interact(block_actions(action)).status_code == 200
