@@ -15,7 +15,6 @@ from typing import Any
 from tests.conftest import ADMIN, RunningApp, block_actions, wait_until
 from tests.fakes.slack_api import Call
 
-
 SECOND_ADMIN = "UADMIN02"
 
 
