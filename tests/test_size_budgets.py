@@ -16,12 +16,13 @@ from handlers.blocks.broadcasts import params_view
 from handlers.blocks.contact_card import contact_cards
 from storage.models import Attribute, Contact
 from tests.blockkit import check_blocks, check_view
-from tests.conftest import RunningApp
+from tests.conftest import RunningApp, app_seal
 from tests.factories import add_contact
 
 
-def _seal(value: str) -> str:
-    return value + "~sealsealseal"
+def _seal(value: str, purpose: str) -> str:
+    """As long as the app's seal (value, separator, MAC), without needing a workspace key."""
+    return app_seal(value, purpose)
 
 
 def _attribute(i: int, choices: list[str] | None = None) -> Attribute:
