@@ -214,13 +214,21 @@ def release_lease(session: Session, broadcast_id: int, owner: str) -> None:
 
 
 def recover_stale(session: Session, broadcast_id: int, lease_seconds: float) -> int:
-    """Rows a dead sender left `sending`: Meta may have accepted them, so they become `unknown`."""
-    cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    return session.execute(
+    """Rows a dead sender left `sending`: those it had started a request for may have been accepted by
+    Meta, so they become `unknown`; those it had only claimed go back to `pending` (sent by whoever
+    goes on). Returns how many became unknown."""
+    now = utcnow()
+    stale = and_(
+        D.c.broadcast_id == broadcast_id,
+        D.c.status == "sending",
+        D.c.claimed_at < now - timedelta(seconds=lease_seconds),
+    )
+    session.execute(
         update(D)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status == "sending", D.c.claimed_at < cutoff)
-        .values(status="unknown", updated_at=utcnow())
-    ).rowcount
+        .where(stale, D.c.requested_at.is_(None))
+        .values(status="pending", attempts=D.c.attempts - 1, updated_at=now)
+    )
+    return session.execute(update(D).where(stale).values(status="unknown", unknown_at=now, updated_at=now)).rowcount
 
 
 @dataclass(frozen=True)
@@ -248,7 +256,7 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
     stmt = (
         update(D)
         .where(D.c.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_at=now, updated_at=now, attempts=D.c.attempts + 1)
+        .values(status="sending", claimed_at=now, updated_at=now, attempts=D.c.attempts + 1, requested_at=None)
         .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts)
     )
     rows = [Claimed(*r) for r in session.execute(stmt).all()]
@@ -322,6 +330,9 @@ def write_outcomes(session: Session, outcomes: Sequence[dict[str, Any]]) -> None
         for o in outcomes
     ]
     conn.exec_driver_sql(sql, rows)
+    ambiguous = [o["id"] for o in outcomes if o["status"] == "unknown"]
+    if ambiguous:  # rare: a lost answer; stamped so the report can say how many were ever ambiguous
+        session.execute(update(D).where(D.c.id.in_(ambiguous), D.c.status == "unknown").values(unknown_at=utcnow()))
 
 
 def counts(session: Session, broadcast_id: int) -> dict[str, int]:
@@ -465,3 +476,106 @@ def deliveries(session: Session, broadcast_id: int, after_id: int = 0, limit: in
         .limit(limit)
     )
     return list(session.execute(stmt).all())
+
+
+# --- crash safety: the in-flight marker, ambiguous rows settled or resent (issue 22) ---------------
+
+
+def mark_requested(
+    session: Session, broadcast_id: int, owner: str, ids: Sequence[int], outcomes: Sequence[dict[str, Any]]
+) -> set[int]:
+    """Write the outcomes so far and mark these rows as requested, in one transaction; returns the
+    rows marked. Only while `owner` holds a live lease on the running broadcast: rows of a sender
+    that lost its lease may already be someone else's, and are not sent.
+
+    Outcomes first: a sender marks a row only after its previous row's outcome is durable, so a
+    crash leaves at most one ambiguous row per concurrent request."""
+    write_outcomes(session, outcomes)
+    if not ids:
+        return set()
+    now = utcnow()
+    ours = exists(
+        select(B.c.id).where(
+            B.c.id == broadcast_id, B.c.status == "running", B.c.lease_owner == owner, B.c.lease_until > now
+        )
+    )
+    stmt = (
+        update(D)
+        .where(D.c.id.in_(list(ids)), D.c.status == "sending", D.c.requested_at.is_(None), ours)
+        .values(requested_at=now)
+        .returning(D.c.id)
+    )
+    return set(session.execute(stmt).scalars())
+
+
+def settle_unknown(session: Session, statuses: Iterable[StatusUpdate]) -> int:
+    """Statuses naming an `unknown` delivery by its id (`biz_opaque_callback_data`): the request did
+    reach Meta, so the row takes the message id and the status. Returns how many rows were settled."""
+    rows = [
+        {
+            "b_did": s.delivery_id,
+            "b_id": s.wa_message_id,
+            "b_status": s.status,
+            "b_at": s.timestamp,
+            "b_code": s.error_code if s.status == "failed" else None,
+            "b_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
+        }
+        for s in strongest(statuses)
+        if s.delivery_id is not None
+    ]
+    if not rows:
+        return 0
+    result = session.connection().execute(
+        update(D)
+        .where(D.c.id == bindparam("b_did"), D.c.status == "unknown", D.c.wa_message_id.is_(None))
+        .values(
+            status=bindparam("b_status"),
+            wa_message_id=bindparam("b_id"),
+            status_at=bindparam("b_at", type_=UtcDateTime()),
+            error_code=bindparam("b_code"),
+            error_title=bindparam("b_title"),
+            updated_at=utcnow(),
+        ),
+        rows,
+    )
+    return max(0, result.rowcount)
+
+
+def resend_unknown(session: Session, broadcast_id: int, before: datetime) -> int:
+    """Policy BROADCAST_RESEND_UNKNOWN_AFTER: rows ambiguous since before then, with no status webhook
+    since, go back to `pending` (stamped `resent_at`, so the report says so)."""
+    now = utcnow()
+    return session.execute(
+        update(D)
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == "unknown", D.c.unknown_at < before)
+        .values(status="pending", attempts=0, next_attempt_at=None, resent_at=now, updated_at=now)
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """How many rows were ever ambiguous, how many a status webhook settled, how many were resent."""
+
+    ambiguous: int = 0
+    settled: int = 0
+    resent: int = 0
+    unknown: int = 0  # still unknown now
+
+
+def ambiguity(session: Session, broadcast_id: int) -> Ambiguity:
+    stamped = D.c.unknown_at.is_not(None)
+    row = session.execute(
+        select(
+            func.sum(case((stamped, 1), else_=0)),
+            func.sum(case((and_(stamped, D.c.resent_at.is_(None), D.c.status != "unknown"), 1), else_=0)),
+            func.sum(case((D.c.resent_at.is_not(None), 1), else_=0)),
+            func.sum(case((D.c.status == "unknown", 1), else_=0)),
+        ).where(D.c.broadcast_id == broadcast_id, or_(stamped, D.c.resent_at.is_not(None), D.c.status == "unknown"))
+    ).one()
+    return Ambiguity(*(int(v or 0) for v in row))
+
+
+def unknown_broadcasts(session: Session, before: datetime) -> list[int]:
+    """Broadcasts with rows ambiguous since before then (for the resend policy)."""
+    stmt = select(D.c.broadcast_id).where(D.c.status == "unknown", D.c.unknown_at < before).distinct()
+    return [int(b) for b in session.execute(stmt).scalars()]

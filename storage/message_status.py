@@ -33,6 +33,7 @@ class StatusUpdate:
     recipient: str | None = None  # the recipient's wa_id as WhatsApp reports it
     error_code: int | None = None
     error_title: str | None = None
+    delivery_id: int | None = None  # a broadcast delivery named by `biz_opaque_callback_data`
 
     @property
     def rank(self) -> int:

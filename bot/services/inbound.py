@@ -19,9 +19,11 @@ from typing import Any
 from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import PhoneError, to_e164
+from bot.whatsapp import callback
 from storage import early_status
 from storage import inbound as store
 from storage.broadcasts import apply_statuses as broadcast_statuses
+from storage.broadcasts import settle_unknown
 from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
 from storage.inbound import IncomingMessage, OptOut, Outcome
 from storage.message_status import StatusUpdate, apply_statuses
@@ -199,6 +201,7 @@ def _meta_status(raw: dict[str, Any]) -> StatusUpdate | None:
         recipient=_str(raw.get("recipient_id")),
         error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
         error_title=_cut(_str(errors[0].get("title")) if errors else None, 300),
+        delivery_id=callback.delivery_of(raw.get("biz_opaque_callback_data")),
     )
 
 
@@ -368,11 +371,13 @@ def _store(
             with session_scope(engine) as session:
                 outcome = store.apply(session, messages, opt_outs, actor=actor)
                 apply_statuses(session, statuses)
+                settle_unknown(session, statuses)  # an answer-less send named by its delivery id
                 broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
                 early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
             if early:  # it may have written it meanwhile: look again now that ours is committed
                 with session_scope(engine) as session:
                     early_status.settle(session, early)
+                    early_status.settle_ambiguous(session, early)  # or its sender died: the row is `unknown`
             return outcome
         except OperationalError:  # a lock timeout or deadlock with a concurrent request: try again
             if attempt == ATTEMPTS - 1:

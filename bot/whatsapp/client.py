@@ -41,6 +41,26 @@ def _raise(code: int | None, title: str, status: int, details: str) -> str:
     raise WhatsAppError(code, title, status, details)
 
 
+GATEWAY = (502, 504)  # a proxy in front of Meta gave up waiting: the request may have been accepted
+
+
+def parse_accepted(status: int, content: bytes) -> tuple[str, str]:
+    """(wamid, message_status) of an accepted send; `Ambiguous` for a gateway error without a Graph
+    error body (Meta may have accepted it: never resent), else like `parse_send`."""
+    try:
+        data = json.loads(content) if content else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    if status in GATEWAY and not isinstance(data.get("error"), dict):
+        raise Ambiguous(f"HTTP {status}")
+    wamid = parse_send(status, content)
+    message = data["messages"][0]
+    meta_status = message.get("message_status") if isinstance(message, dict) else None
+    return wamid, meta_status if isinstance(meta_status, str) else "accepted"
+
+
 # --- clients ---------------------------------------------------------------------------------------
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0, pool=30.0)
@@ -121,6 +141,13 @@ class AsyncSender:
             await transport.aclose()
 
     async def send(self, body: bytes, client_no: int | None = None) -> str:
+        return parse_send(*await self._exchange(body, client_no))
+
+    async def send_accepted(self, body: bytes, client_no: int | None = None) -> tuple[str, str]:
+        """The broadcast send: (wamid, Meta's message_status); a gateway error is `Ambiguous`."""
+        return parse_accepted(*await self._exchange(body, client_no))
+
+    async def _exchange(self, body: bytes, client_no: int | None) -> tuple[int, bytes]:
         no = client_no if client_no is not None else next(self._next)
         transport = self.transports[no % len(self.transports)]
         request = httpx.Request("POST", self.url, headers=self.headers, content=body, extensions=self.timeout)
@@ -134,4 +161,4 @@ class AsyncSender:
             raise WhatsAppError(None, type(exc).__name__, 503) from None  # never left this machine
         except httpx.HTTPError as exc:
             raise Ambiguous(type(exc).__name__) from None
-        return parse_send(response.status_code, content)
+        return response.status_code, content

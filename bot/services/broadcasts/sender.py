@@ -6,6 +6,13 @@ writes results back every half second (one executemany). Errors are handled by `
 throttling slows the whole broadcast and retries, 131056 delays that recipient, transient errors
 retry with backoff a bounded number of times, recipient errors fail that row, fatal ones stop the
 broadcast. Nothing ambiguous is resent: a lost answer makes the row `unknown`.
+
+Crash safety: a worker marks its row as requested just before the request leaves, and the marking
+transaction first writes every outcome gathered so far (workers wait together a few milliseconds,
+so one transaction marks several). A worker's next row is marked only after its previous outcome is
+durable, so a crash leaves at most `concurrency` rows that may have reached Meta (`unknown`, settled
+later by their status webhook through `biz_opaque_callback_data`); claimed rows that were never
+requested go back to `pending` when the lease runs out and are sent by whoever goes on.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from bot.config.settings import Settings
 from bot.domain.phone import mask
 from bot.services.broadcasts import service
 from bot.services.broadcasts.throttle import TokenBucket
+from bot.whatsapp import callback
 from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError
 from bot.whatsapp.templates import components, send_body
@@ -42,7 +50,9 @@ MAX_ATTEMPTS = 4  # transient errors: first try plus three retries
 MAX_PAIR_DELAYS = 5  # 131056: 6 s, 24 s, 96 s, ... then give up on this recipient
 BATCH_SECONDS = 0.5  # claimed-but-unsent rows become `unknown` after a crash: keep few out
 FLUSH_SECONDS = 0.5
+MARK_GATHER = 0.003  # workers about to send wait this long for each other: one marking transaction for several
 Progress = Callable[[int, bool], None]  # (broadcast id, final?)
+ACCEPTED_AS = {"held_for_quality_assessment": "held", "paused": "paused"}  # send answer -> delivery status
 
 
 @dataclass
@@ -65,6 +75,7 @@ class Run:
     lost: bool = False  # the lease went to another process: send nothing more
     throttles: int = 0
     sent: int = 0
+    written: list[str] = field(default_factory=list)  # message ids written since the last early-status look
 
 
 def owner_id() -> str:
@@ -93,6 +104,9 @@ class BroadcastSender:
         self.run = Run(broadcast_id, owner)
         self.quota_left: float = math.inf
         self.quota_checked = 0.0
+        self.marking: list[tuple[int, asyncio.Future[bool]]] = []
+        self.marker: asyncio.Task[None] | None = None
+        self.writing: asyncio.Lock | None = None  # outcome writes one at a time (made on the loop)
 
     # --- database steps, each its own short transaction on a worker thread ---
 
@@ -110,7 +124,8 @@ class BroadcastSender:
         """Renew the lease, retire a dead sender's rows, claim: one transaction. None: not ours any more."""
         if not self._still_ours(session):
             return None
-        store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds)
+        if store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds):
+            early_status.settle_ambiguous(session, since=utcnow() - timedelta(hours=1))
         return self._claim(session, limit)
 
     def _claim(self, session: Any, limit: int) -> list[Job]:
@@ -127,6 +142,7 @@ class BroadcastSender:
                 jobs.append(Job(r.id, r.phone, r.attempts, None, missing=empty))
                 continue
             body = send_body(r.phone, self.template.name, self.template.language, components(self.template, filled))
+            body["biz_opaque_callback_data"] = callback.for_delivery(r.id)  # echoed in its status webhooks
             jobs.append(Job(r.id, r.phone, r.attempts, json.dumps(body, separators=(",", ":")).encode()))
         return jobs
 
@@ -136,15 +152,47 @@ class BroadcastSender:
     # --- the loop ---
 
     async def _flush(self) -> None:
-        batch, self.run.results = self.run.results, []
-        if batch:
-            await self.db(store.write_outcomes, batch)
-            ids = [o["wamid"] for o in batch if o.get("wamid")]
-            if ids:  # statuses Meta reported before these ids were written: apply them now
+        assert self.writing is not None
+        async with self.writing:
+            batch, self.run.results = self.run.results, []
+            if batch:
+                await self.db(store.write_outcomes, batch)
+                self.run.written.extend(o["wamid"] for o in batch if o.get("wamid"))
+        ids, self.run.written = self.run.written, []
+        if ids:  # statuses Meta reported before these ids were written: apply them now
+            try:
+                await self.db(early_status.settle, ids)
+            except Exception as exc:  # the runner's sweep applies them a little later
+                log.warning("broadcast %s: early statuses not applied yet: %s", self.bid, type(exc).__name__)
+
+    async def _mark(self, job: Job) -> bool:
+        """Wait until this row is marked requested (every outcome so far written first): True = send it."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.marking.append((job.id, future))
+        if self.marker is None or self.marker.done():
+            self.marker = asyncio.create_task(self._mark_loop())
+        return await future
+
+    async def _mark_loop(self) -> None:
+        assert self.writing is not None
+        while self.marking:
+            await asyncio.sleep(MARK_GATHER)
+            async with self.writing:
+                waiting, self.marking = self.marking, []
+                outcomes, self.run.results = self.run.results, []
                 try:
-                    await self.db(early_status.settle, ids)
-                except Exception as exc:  # the runner's sweep applies them a little later
-                    log.warning("broadcast %s: early statuses not applied yet: %s", self.bid, type(exc).__name__)
+                    ids = [i for i, _ in waiting]
+                    marked = await self.db(store.mark_requested, self.bid, self.owner, ids, outcomes)
+                except Exception as exc:  # nothing was written: send none of these, write the outcomes later
+                    log.warning("broadcast %s: in-flight marker not written: %s", self.bid, type(exc).__name__)
+                    self.run.results[:0] = outcomes
+                    marked = set()
+                else:
+                    self.run.written.extend(o["wamid"] for o in outcomes if o.get("wamid"))
+            if len(marked) < len(waiting):
+                self.run.lost = True  # lease gone, broadcast paused/cancelled, or no database: stop here
+            for i, future in waiting:
+                future.set_result(i in marked)
 
     async def _flusher(self, done: asyncio.Event) -> None:
         last_report = last_renewal = time.monotonic()
@@ -171,9 +219,10 @@ class BroadcastSender:
     async def _worker(self, queue: asyncio.Queue[Job | None], sender: AsyncSender, no: int) -> None:
         while (job := await queue.get()) is not None:
             outcome = await self._send(job, sender, no)
-            self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
+            if outcome is not None:  # None: not marked, the row may be another sender's by now
+                self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
 
-    async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any]:
+    async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any] | None:
         if job.body is None:
             return {"id": job.id, "status": "skipped", "title": "missing_param"}
         if self.run.stop is not None or self.run.lost:
@@ -181,15 +230,19 @@ class BroadcastSender:
         await self.bucket.take()
         if self.run.stop is not None or self.run.lost:
             return {"id": job.id, "status": "pending", "attempts_back": 1}
+        if not await self._mark(job):
+            return None
         try:
-            wamid = await sender.send(job.body, no)
+            wamid, meta_status = await sender.send_accepted(job.body, no)
         except Ambiguous as exc:
             log.warning("broadcast %s: no answer for %s (%s): marked unknown", self.bid, mask(job.phone), exc)
             return {"id": job.id, "status": "unknown", "title": str(exc)[:300]}
         except WhatsAppError as exc:
             return self._on_error(job, exc)
         self.run.sent += 1
-        return {"id": job.id, "status": "sent", "wamid": wamid, "sent_at": utcnow()}
+        # `held_for_quality_assessment` / `paused`: accepted, not sent yet; a status webhook moves it on
+        status = ACCEPTED_AS.get(meta_status, "sent")
+        return {"id": job.id, "status": status, "wamid": wamid, "sent_at": utcnow()}
 
     def _on_error(self, job: Job, exc: WhatsAppError) -> dict[str, Any]:
         base = {"id": job.id, "code": exc.code, "title": (exc.details or exc.title)[:300]}
@@ -269,6 +322,7 @@ class BroadcastSender:
         if not await self.db(self._still_ours):
             return "busy"
         log.info("broadcast %s: sending (%s, max %s/s)", self.bid, self.template.name, self.bucket.max_rate)
+        self.writing = asyncio.Lock()
         sender = AsyncSender(self.settings, min(self.concurrency, 64))
         queue: asyncio.Queue[Job | None] = asyncio.Queue()
         done = asyncio.Event()
