@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from bot.cli.common import open_engine
 from bot.config.settings import Settings
 from bot.i18n import number, t
 from bot.services import audiences
-from bot.services.broadcasts import service
+from bot.services.broadcasts import ambiguity, service
 from bot.services.broadcasts.delivery_report import write_csv
 from bot.services.broadcasts.sender import Runner
 
@@ -134,6 +135,7 @@ def _report_json(report: service.Report) -> dict[str, Any]:
         "finished_at": b.finished_at.isoformat() if b.finished_at else None,
         "counts": report.counts,
         "reasons": [{"status": r.status, "code": r.code, "title": r.title, "count": r.count} for r in report.reasons],
+        "ambiguous": asdict(report.ambiguity),
     }
 
 
@@ -154,6 +156,8 @@ def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> i
         print("  " + t("broadcast.stopped_by", lang, code=data["stop_code"], reason=data["stop_reason"] or ""))
     for r in report.reasons:
         print(f"  {t(f'broadcast.state.{r.status}', lang)} {r.code or '-'}: {r.title} ({number(r.count, lang)})")
+    for line in ambiguity.lines(report, lang):
+        print(f"  {line}")
     return 0
 
 

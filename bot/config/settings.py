@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     broadcast_lease_seconds: float = Field(default=60.0, gt=0, alias="BROADCAST_LEASE_SECONDS")
     # First delay after 131056 (Meta's pair limit is about one message per 6 s per recipient); x4 each time.
     broadcast_pair_delay: float = Field(default=6.0, gt=0, alias="BROADCAST_PAIR_DELAY_SECONDS")
+    # Off (0) by default: an `unknown` row (its request may have reached Meta) with no status webhook after
+    # this many seconds is resent; the report says how many. Risk: a message Meta accepted arrives twice.
+    broadcast_resend_unknown_after: float = Field(default=0.0, ge=0, alias="BROADCAST_RESEND_UNKNOWN_AFTER")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset({"STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE"}), alias="CONTACTBOT_OPT_OUT_KEYWORDS"

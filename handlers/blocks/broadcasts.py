@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.i18n import number, t
+from bot.services.broadcasts import ambiguity
 from bot.services.broadcasts.service import Preview, Report
 from bot.whatsapp.templates import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
@@ -319,6 +320,8 @@ def report_message(report: Report, lang: str, *, seal: Seal) -> dict[str, Any]:
     b = report.broadcast
     title = t("broadcast.report.title", lang, id=b.id, template=escape(b.template))
     text = f"*{title}*\n{_status_text(report, lang)}\n{_counts_text(report, lang)}"
+    if extra := ambiguity.lines(report, lang):
+        text += "\n" + "\n".join(extra)
     if b.stop_code:
         text += "\n:octagonal_sign: " + t(
             "broadcast.stopped_by", lang, code=b.stop_code, reason=_reason_text(b.stop_code, b.stop_reason or "", lang)

@@ -5,8 +5,9 @@ in a thread (`start()`) or in its own process (`spawn()`, or `python -m tests.fa
 Tests steer and read it over HTTP (`/_fake/config`, `/_fake/stats`), so both modes work alike.
 
 Per-recipient scripts (`rules`: E.164 -> list of steps, used one per request) make it answer with
-an error code, slowly, or drop the connection after accepting; `throttle_mps` answers 130429 above a
-rate. It counts accepted messages per recipient and keeps the accept times for window checks.
+an error code, slowly, with a `message_status` other than `accepted`, or drop the connection after
+accepting; `throttle_mps` answers 130429 above a rate. It counts accepted messages per recipient and
+keeps the accept times for window checks.
 """
 
 from __future__ import annotations
@@ -178,6 +179,9 @@ class State:
             return 100, "messaging_product/type"
         if not isinstance(body.get("to"), str) or not E164.match(body["to"]):
             return 131009, f"to is not E.164: {body.get('to')!r}"
+        opaque = body.get("biz_opaque_callback_data")  # string, at most 512 characters (Meta's OpenAPI spec)
+        if opaque is not None and (not isinstance(opaque, str) or len(opaque) > 512):
+            return 100, "biz_opaque_callback_data must be a string of at most 512 characters"
         return self._template(body.get("template") or {})
 
     def window_max(self) -> int:
@@ -281,20 +285,22 @@ async def answer(
     state.recent.append(now)
     wamid = f"wamid.FAKE{os.getpid()}x{state.seq:09d}"
     if state.webhook:
-        await post_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
+        statuses = step.get("statuses", state.webhook.get("statuses", []))
+        await post_statuses(state, wamid, to, statuses, data.get("biz_opaque_callback_data"))
     if step.get("drop"):  # accepted, but the answer never arrives
         return DROP
     return 200, json.dumps(
         {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
-            "messages": [{"id": wamid, "message_status": "accepted"}],
+            "messages": [{"id": wamid, "message_status": step.get("message_status", "accepted")}],
         }
     ).encode()
 
 
-async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) -> None:
-    """Status webhooks for one message, signed with the app secret, in the given order (repeats allowed)."""
+async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any], opaque: str | None = None) -> None:
+    """Status webhooks for one message, signed with the app secret, in the given order (repeats allowed);
+    each echoes the send's `biz_opaque_callback_data` like Meta's do."""
     if not statuses or state.webhook is None:
         return
     items = []
@@ -306,6 +312,8 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
             "timestamp": str(int(time.time()) + i),
             "recipient_id": to.lstrip("+"),
         }
+        if opaque is not None:
+            entry["biz_opaque_callback_data"] = opaque
         if item.get("code"):
             entry["errors"] = [{"code": item["code"], "title": TITLES.get(item["code"], "Error")}]
         items.append(entry)

@@ -395,7 +395,8 @@ class Runner:
         self.tidied = 0.0
 
     def tidy(self) -> None:
-        """Once a minute: apply early statuses a crash left behind, forget those older than a week."""
+        """Once a minute: apply early statuses a crash left behind (also to `unknown` rows, by delivery id),
+        forget those older than a week, resend long-unknown rows when that policy is on."""
         if time.monotonic() - self.tidied < 60.0 and self.tidied:
             return
         self.tidied = time.monotonic()
@@ -403,6 +404,8 @@ class Runner:
         with session_scope(self.engine) as session:
             early_status.settle(session, since=now - timedelta(hours=1))
             early_status.purge(session, now - timedelta(days=early_status.EARLY_STATUS_DAYS))
+            early_status.settle_ambiguous(session, since=now - timedelta(days=early_status.EARLY_STATUS_DAYS))
+        service.resend_unknown(self.engine, self.settings)  # only when BROADCAST_RESEND_UNKNOWN_AFTER is set
 
     def pump(self) -> int:
         """One pass over every broadcast that needs work; returns how many it touched."""

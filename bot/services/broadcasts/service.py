@@ -332,6 +332,7 @@ class Report:
     broadcast: Broadcast
     counts: dict[str, int]
     reasons: list[store.Reason]
+    ambiguity: store.Ambiguity = field(default_factory=store.Ambiguity)
 
     def n(self, *statuses: str) -> int:
         return sum(self.counts.get(s, 0) for s in statuses)
@@ -352,7 +353,12 @@ def report(engine: Engine, broadcast_id: int) -> Report:
         row = store.get(session, broadcast_id)
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
-        return Report(row, store.counts(session, broadcast_id), store.failure_reasons(session, broadcast_id))
+        return Report(
+            row,
+            store.counts(session, broadcast_id),
+            store.failure_reasons(session, broadcast_id),
+            store.ambiguity(session, broadcast_id),
+        )
 
 
 def recent(engine: Engine, limit: int = 20) -> list[Report]:
@@ -382,3 +388,28 @@ def test_send(
         raise BroadcastError("broadcast.error.test_unknown") from None
     finally:
         client.close()
+
+
+def ambiguity(engine: Engine, broadcast_id: int) -> store.Ambiguity:
+    """How many rows were ambiguous (a request without an answer), settled by a status webhook, resent."""
+    with Session(engine) as session:
+        return store.ambiguity(session, broadcast_id)
+
+
+def resend_unknown(engine: Engine, settings: Settings) -> int:
+    """Policy BROADCAST_RESEND_UNKNOWN_AFTER (off when 0): rows still `unknown` that long after they
+    became ambiguous (no status webhook settled them) are sent again; a finished broadcast runs again
+    for them. Returns how many rows were put back."""
+    after = settings.broadcast_resend_unknown_after
+    if not after:
+        return 0
+    total = 0
+    with session_scope(engine) as session:
+        for bid in store.unknown_broadcasts(session, utcnow() - timedelta(seconds=after)):
+            n = store.resend_unknown(session, bid, utcnow() - timedelta(seconds=after))
+            if n:
+                store.set_status(session, bid, ("done",), "running", finished_at=None)
+                audit.record(session, "system", "broadcast.resend_unknown", "broadcast", bid, rows=n)
+                log.warning("broadcast %s: %s rows without a status after %ss resent (policy)", bid, n, after)
+            total += n
+    return total
