@@ -213,15 +213,20 @@ def release_lease(session: Session, broadcast_id: int, owner: str) -> None:
     )
 
 
-def recover_stale(session: Session, broadcast_id: int, lease_seconds: float) -> int:
+def recover_stale(
+    session: Session, broadcast_id: int, lease_seconds: float, claimed_before: datetime | None = None
+) -> int:
     """Rows a dead sender left `sending`: those it had started a request for may have been accepted by
     Meta, so they become `unknown`; those it had only claimed go back to `pending` (sent by whoever
-    goes on). Returns how many became unknown."""
+    goes on). `claimed_before`: the caller's own first claim, so it never takes back rows it still holds.
+    Returns how many became unknown."""
     now = utcnow()
+    cutoff = now - timedelta(seconds=lease_seconds)
+    cutoff = min(cutoff, claimed_before) if claimed_before is not None else cutoff
     stale = and_(
         D.c.broadcast_id == broadcast_id,
         D.c.status == "sending",
-        D.c.claimed_at < now - timedelta(seconds=lease_seconds),
+        D.c.claimed_at < cutoff,
     )
     session.execute(
         update(D)
@@ -493,19 +498,18 @@ def mark_requested(
     write_outcomes(session, outcomes)
     if not ids:
         return set()
-    now = utcnow()
-    ours = exists(
-        select(B.c.id).where(
-            B.c.id == broadcast_id, B.c.status == "running", B.c.lease_owner == owner, B.c.lease_until > now
-        )
-    )
-    stmt = (
-        update(D)
-        .where(D.c.id.in_(list(ids)), D.c.status == "sending", D.c.requested_at.is_(None), ours)
-        .values(requested_at=now)
-        .returning(D.c.id)
-    )
-    return set(session.execute(stmt).scalars())
+    conn = session.connection()  # the hot path (a hundred times a second): plain DBAPI, as in write_outcomes
+    p = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    now = _stamp(conn.dialect.name, utcnow())
+    sql = MARK_SQL.format(p=p, ids=", ".join([p] * len(ids)))
+    return {int(r[0]) for r in conn.exec_driver_sql(sql, (now, *ids, broadcast_id, owner, now)).fetchall()}
+
+
+MARK_SQL = (
+    "UPDATE delivery SET requested_at = {p} WHERE id IN ({ids}) AND status = 'sending' AND requested_at IS NULL "
+    "AND EXISTS (SELECT 1 FROM broadcast WHERE broadcast.id = {p} AND broadcast.status = 'running' "
+    "AND broadcast.lease_owner = {p} AND broadcast.lease_until > {p}) RETURNING id"
+)
 
 
 def settle_unknown(session: Session, statuses: Iterable[StatusUpdate]) -> int:

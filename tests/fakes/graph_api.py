@@ -121,6 +121,7 @@ class State:
     accepted_at: list[float] = field(default_factory=list)
     recent: deque[float] = field(default_factory=deque)
     requests: int = 0
+    active: int = 0  # sends being answered now (a test waits for 0 after killing the sender)
     errors: Counter[int] = field(default_factory=Counter)
     invalid: list[str] = field(default_factory=list)
     seq: int = 0
@@ -199,6 +200,7 @@ class State:
             "counts": dict(self.counts),
             "accepted": len(times),
             "requests": self.requests,
+            "active": self.active,
             "errors": {str(k): v for k, v in self.errors.items()},
             "invalid": self.invalid[-20:],
             "window_max": self.window_max(),
@@ -262,6 +264,14 @@ async def answer(
         state.invalid.append(problem[1])
         state.errors[problem[0]] += 1
         return 400, error_body(*problem)
+    state.active += 1
+    try:
+        return await _accept(state, data)
+    finally:
+        state.active -= 1
+
+
+async def _accept(state: State, data: dict[str, Any]) -> tuple[int, bytes] | object:
     to = data["to"]
     step = state.rules[to].pop(0) if state.rules.get(to) else {}
     delay = step.get("delay", state.delay)

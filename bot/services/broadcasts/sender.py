@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config.settings import Settings
@@ -50,7 +50,7 @@ MAX_ATTEMPTS = 4  # transient errors: first try plus three retries
 MAX_PAIR_DELAYS = 5  # 131056: 6 s, 24 s, 96 s, ... then give up on this recipient
 BATCH_SECONDS = 0.5  # claimed-but-unsent rows become `unknown` after a crash: keep few out
 FLUSH_SECONDS = 0.5
-MARK_GATHER = 0.003  # workers about to send wait this long for each other: one marking transaction for several
+MARK_GATHER = 0.010  # workers about to send wait up to this long for each other: one marking transaction for several
 Progress = Callable[[int, bool], None]  # (broadcast id, final?)
 ACCEPTED_AS = {"held_for_quality_assessment": "held", "paused": "paused"}  # send answer -> delivery status
 
@@ -104,8 +104,11 @@ class BroadcastSender:
         self.run = Run(broadcast_id, owner)
         self.quota_left: float = math.inf
         self.quota_checked = 0.0
+        self.first_claim: datetime | None = None
         self.marking: list[tuple[int, asyncio.Future[bool]]] = []
         self.marker: asyncio.Task[None] | None = None
+        self.mark_group = max(1, self.concurrency // 4)  # a quarter of the workers waiting: mark them at once
+        self.mark_now = asyncio.Event()
         self.writing: asyncio.Lock | None = None  # outcome writes one at a time (made on the loop)
 
     # --- database steps, each its own short transaction on a worker thread ---
@@ -124,7 +127,11 @@ class BroadcastSender:
         """Renew the lease, retire a dead sender's rows, claim: one transaction. None: not ours any more."""
         if not self._still_ours(session):
             return None
-        if store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds):
+        if self.first_claim is None:
+            self.first_claim = utcnow()
+        # Only rows claimed before this sender's first claim: a row still waiting in our own queue past the
+        # lease must not go back to `pending` (it would be claimed, and sent, a second time).
+        if store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds, self.first_claim):
             early_status.settle_ambiguous(session, since=utcnow() - timedelta(hours=1))
         return self._claim(session, limit)
 
@@ -169,6 +176,8 @@ class BroadcastSender:
         """Wait until this row is marked requested (every outcome so far written first): True = send it."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.marking.append((job.id, future))
+        if len(self.marking) >= self.mark_group:
+            self.mark_now.set()  # enough waiting: no need to wait out the gathering time
         if self.marker is None or self.marker.done():
             self.marker = asyncio.create_task(self._mark_loop())
         return await future
@@ -176,7 +185,9 @@ class BroadcastSender:
     async def _mark_loop(self) -> None:
         assert self.writing is not None
         while self.marking:
-            await asyncio.sleep(MARK_GATHER)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.mark_now.wait(), MARK_GATHER)
+            self.mark_now.clear()
             async with self.writing:
                 waiting, self.marking = self.marking, []
                 outcomes, self.run.results = self.run.results, []
@@ -393,10 +404,11 @@ class Runner:
         self.owner = owner_id()
         self.stopping = threading.Event()  # set on shutdown: finish what is in flight, release, return
         self.tidied = 0.0
+        self.resend_checked = 0.0
 
     def tidy(self) -> None:
         """Once a minute: apply early statuses a crash left behind (also to `unknown` rows, by delivery id),
-        forget those older than a week, resend long-unknown rows when that policy is on."""
+        forget those older than a week."""
         if time.monotonic() - self.tidied < 60.0 and self.tidied:
             return
         self.tidied = time.monotonic()
@@ -405,12 +417,19 @@ class Runner:
             early_status.settle(session, since=now - timedelta(hours=1))
             early_status.purge(session, now - timedelta(days=early_status.EARLY_STATUS_DAYS))
             early_status.settle_ambiguous(session, since=now - timedelta(days=early_status.EARLY_STATUS_DAYS))
-        service.resend_unknown(self.engine, self.settings)  # only when BROADCAST_RESEND_UNKNOWN_AFTER is set
+
+    def resend_unknown(self) -> None:
+        """Policy BROADCAST_RESEND_UNKNOWN_AFTER (off by default): looked at twice per that period."""
+        after = self.settings.broadcast_resend_unknown_after
+        if after and time.monotonic() - self.resend_checked >= min(60.0, after / 2):
+            self.resend_checked = time.monotonic()
+            service.resend_unknown(self.engine, self.settings)
 
     def pump(self) -> int:
         """One pass over every broadcast that needs work; returns how many it touched."""
         try:
             self.tidy()
+            self.resend_unknown()
         except Exception:  # never in the way of sending; the next pass tries again
             log.exception("early statuses: tidying failed")
         with session_scope(self.engine) as session:
