@@ -76,6 +76,7 @@ class Run:
     throttles: int = 0
     sent: int = 0
     written: list[str] = field(default_factory=list)  # message ids written since the last early-status look
+    ambiguous: bool = False  # an `unknown` outcome was written: its status may already be kept (by delivery id)
 
 
 def owner_id() -> str:
@@ -164,13 +165,27 @@ class BroadcastSender:
             batch, self.run.results = self.run.results, []
             if batch:
                 await self.db(store.write_outcomes, batch)
-                self.run.written.extend(o["wamid"] for o in batch if o.get("wamid"))
+                self._written(batch)
         ids, self.run.written = self.run.written, []
         if ids:  # statuses Meta reported before these ids were written: apply them now
             try:
                 await self.db(early_status.settle, ids)
             except Exception as exc:  # the runner's sweep applies them a little later
                 log.warning("broadcast %s: early statuses not applied yet: %s", self.bid, type(exc).__name__)
+        if self.run.ambiguous:  # a status that came while the row was `sending` settles it now it is `unknown`
+            self.run.ambiguous = False
+            try:
+                await self.db(early_status.settle_ambiguous, None, utcnow() - timedelta(hours=1))
+            except Exception as exc:  # the runner's sweep does it a little later
+                log.warning("broadcast %s: kept statuses not applied yet: %s", self.bid, type(exc).__name__)
+
+    def _written(self, outcomes: list[dict[str, Any]]) -> None:
+        """Note what a committed outcome write needs looked at again (kept statuses by id or delivery)."""
+        for o in outcomes:
+            if o.get("wamid"):
+                self.run.written.append(o["wamid"])
+            elif o["status"] == "unknown":
+                self.run.ambiguous = True
 
     async def _mark(self, job: Job) -> bool:
         """Wait until this row is marked requested (every outcome so far written first): True = send it."""
@@ -199,7 +214,7 @@ class BroadcastSender:
                     self.run.results[:0] = outcomes
                     marked = set()
                 else:
-                    self.run.written.extend(o["wamid"] for o in outcomes if o.get("wamid"))
+                    self._written(outcomes)
             if len(marked) < len(waiting):
                 self.run.lost = True  # lease gone, broadcast paused/cancelled, or no database: stop here
             for i, future in waiting:
