@@ -406,7 +406,8 @@ def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
 def recipients_since(session: Session, since: datetime) -> int:
     """Unique numbers messaged (or possibly messaged) since then: what Meta's daily tier counts."""
     stmt = select(func.count(func.distinct(D.c.phone))).where(
-        D.c.claimed_at >= since, D.c.status.in_(("sending", "sent", "delivered", "read", "unknown"))
+        D.c.claimed_at >= since,
+        D.c.status.in_(("sending", "sent", "delivered", "read", "unknown", "held", "paused")),
     )
     return int(session.scalar(stmt) or 0)
 

@@ -48,7 +48,7 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4  # transient errors: first try plus three retries
 MAX_PAIR_DELAYS = 5  # 131056: 6 s, 24 s, 96 s, ... then give up on this recipient
-BATCH_SECONDS = 0.5  # claimed-but-unsent rows become `unknown` after a crash: keep few out
+BATCH_SECONDS = 0.5  # claimed ahead (never requested: back to `pending` after a crash, see recover_stale)
 FLUSH_SECONDS = 0.5
 MARK_GATHER = 0.010  # workers about to send wait up to this long for each other: one marking transaction for several
 Progress = Callable[[int, bool], None]  # (broadcast id, final?)
@@ -109,8 +109,8 @@ class BroadcastSender:
         self.marking: list[tuple[int, asyncio.Future[bool]]] = []
         self.marker: asyncio.Task[None] | None = None
         self.mark_group = max(1, self.concurrency // 4)  # a quarter of the workers waiting: mark them at once
-        self.mark_now = asyncio.Event()
-        self.writing: asyncio.Lock | None = None  # outcome writes one at a time (made on the loop)
+        self.mark_now: asyncio.Event | None = None  # made on the loop, like the lock
+        self.writing: asyncio.Lock | None = None  # outcome writes one at a time
 
     # --- database steps, each its own short transaction on a worker thread ---
 
@@ -191,14 +191,14 @@ class BroadcastSender:
         """Wait until this row is marked requested (every outcome so far written first): True = send it."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.marking.append((job.id, future))
-        if len(self.marking) >= self.mark_group:
+        if len(self.marking) >= self.mark_group and self.mark_now is not None:
             self.mark_now.set()  # enough waiting: no need to wait out the gathering time
         if self.marker is None or self.marker.done():
             self.marker = asyncio.create_task(self._mark_loop())
         return await future
 
     async def _mark_loop(self) -> None:
-        assert self.writing is not None
+        assert self.writing is not None and self.mark_now is not None
         while self.marking:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.mark_now.wait(), MARK_GATHER)
@@ -348,7 +348,7 @@ class BroadcastSender:
         if not await self.db(self._still_ours):
             return "busy"
         log.info("broadcast %s: sending (%s, max %s/s)", self.bid, self.template.name, self.bucket.max_rate)
-        self.writing = asyncio.Lock()
+        self.writing, self.mark_now = asyncio.Lock(), asyncio.Event()
         sender = AsyncSender(self.settings, min(self.concurrency, 64))
         queue: asyncio.Queue[Job | None] = asyncio.Queue()
         done = asyncio.Event()
