@@ -116,8 +116,7 @@ def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
         def stuck() -> bool:
             if graph_process.stats()["accepted"] < 10 + 150:
                 return False
-            rows = _rows(engine, b1.id or 0)
-            return all(rows.get(number) == "sending" for number in held)
+            return set(held) <= _requested(engine, b1.id or 0)  # all six requests started (and unanswered)
 
         _wait(stuck, 120, "the broadcast did not reach the held recipients")
         owner = _broadcast(engine, b1.id or 0).lease_owner or ""
