@@ -3,7 +3,8 @@
 Guarantees live here, in SQL: a broadcast starts once (a guarded status UPDATE in the same
 transaction as the one INSERT ... SELECT that freezes its recipients); a delivery is claimed by one
 sender (`FOR UPDATE SKIP LOCKED`), and a lease keeps one sending process per WhatsApp number (its
-throughput limit is per number); a row left `sending` past the lease becomes `unknown`, never `pending`.
+throughput limit is per number); a row left `sending` past the lease becomes `unknown` if its request
+had started (the in-flight marker `requested_at`), else `pending` again.
 """
 
 from __future__ import annotations
@@ -227,13 +228,28 @@ def release_lease(session: Session, broadcast_id: int, owner: str) -> None:
     )
 
 
-def recover_stale(session: Session, broadcast_id: int, lease_seconds: float) -> int:
-    """Rows a dead sender left `sending`: Meta may have accepted them, so they become `unknown`."""
-    cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    return session.exec(
+def recover_stale(
+    session: Session, broadcast_id: int, lease_seconds: float, claimed_before: datetime | None = None
+) -> int:
+    """Rows a dead sender left `sending`: those it had started a request for may have been accepted by
+    Meta, so they become `unknown`; those it had only claimed go back to `pending` (sent by whoever
+    goes on). `claimed_before`: the caller's own first claim, so it never takes back rows it still holds.
+    Returns how many became unknown."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=lease_seconds)
+    cutoff = min(cutoff, claimed_before) if claimed_before is not None else cutoff
+    stale = and_(
+        D.c.broadcast_id == broadcast_id,
+        D.c.status == DeliveryStatus.SENDING,
+        D.c.claimed_at < cutoff,
+    )
+    session.execute(
         update(D)
-        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.SENDING, D.c.claimed_at < cutoff)
-        .values(status=DeliveryStatus.UNKNOWN, updated_at=utcnow())
+        .where(stale, D.c.requested_at.is_(None))
+        .values(status=DeliveryStatus.PENDING, attempts=D.c.attempts - 1, updated_at=now)
+    )
+    return session.exec(
+        update(D).where(stale).values(status=DeliveryStatus.UNKNOWN, unknown_at=now, updated_at=now)
     ).rowcount
 
 
@@ -303,6 +319,7 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
             claimed_at=case((send, literal(now, UtcDateTime())), else_=D.c.claimed_at),
             updated_at=now,
             attempts=D.c.attempts + case((send, 1), else_=0),
+            requested_at=None,
         )
         .returning(D.c.id, D.c.contact_id, D.c.phone, D.c.attempts, D.c.status)
     )
@@ -381,6 +398,11 @@ def write_outcomes(session: Session, outcomes: Sequence[dict[str, Any]]) -> None
         for o in outcomes
     ]
     conn.exec_driver_sql(sql, rows)
+    ambiguous = [o["id"] for o in outcomes if o["status"] == DeliveryStatus.UNKNOWN]
+    if ambiguous:  # rare: a lost answer; stamped so the report can say how many were ever ambiguous
+        session.execute(
+            update(D).where(D.c.id.in_(ambiguous), D.c.status == DeliveryStatus.UNKNOWN).values(unknown_at=utcnow())
+        )
 
 
 def counts(session: Session, broadcast_id: int) -> dict[str, int]:
@@ -459,6 +481,8 @@ def recipients_since(session: Session, since: datetime) -> int:
                 DeliveryStatus.DELIVERED,
                 DeliveryStatus.READ,
                 DeliveryStatus.UNKNOWN,
+                DeliveryStatus.HELD,
+                DeliveryStatus.PAUSED,
             )
         ),
     )
@@ -535,3 +559,108 @@ def deliveries(session: Session, broadcast_id: int, after_id: int = 0, limit: in
         .limit(limit)
     )
     return list(session.execute(stmt).all())
+
+
+# --- crash safety: the in-flight marker, ambiguous rows settled or resent (issue 22) ---------------
+
+
+def mark_requested(
+    session: Session, broadcast_id: int, owner: str, ids: Sequence[int], outcomes: Sequence[dict[str, Any]]
+) -> set[int]:
+    """Write the outcomes so far and mark these rows as requested, in one transaction; returns the
+    rows marked. Only while `owner` holds a live lease on the running broadcast: rows of a sender
+    that lost its lease may already be someone else's, and are not sent.
+
+    Outcomes first: a sender marks a row only after its previous row's outcome is durable, so a
+    crash leaves at most one ambiguous row per concurrent request."""
+    write_outcomes(session, outcomes)
+    if not ids:
+        return set()
+    conn = session.connection()  # the hot path (a hundred times a second): plain DBAPI, as in write_outcomes
+    p = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    now = _stamp(conn.dialect.name, utcnow())
+    sql = MARK_SQL.format(p=p, ids=", ".join([p] * len(ids)))
+    return {int(r[0]) for r in conn.exec_driver_sql(sql, (now, *ids, broadcast_id, owner, now)).fetchall()}
+
+
+MARK_SQL = (
+    "UPDATE delivery SET requested_at = {p} WHERE id IN ({ids}) AND status = 'sending' AND requested_at IS NULL "
+    "AND EXISTS (SELECT 1 FROM broadcast WHERE broadcast.id = {p} AND broadcast.status = 'running' "
+    "AND broadcast.lease_owner = {p} AND broadcast.lease_until > {p}) RETURNING id"
+)
+
+
+def settle_unknown(session: Session, statuses: Iterable[StatusUpdate]) -> int:
+    """Statuses naming an `unknown` delivery by its id (`biz_opaque_callback_data`): the request did
+    reach Meta, so the row takes the message id and the status. Returns how many rows were settled."""
+    rows = [
+        {
+            "b_did": s.delivery_id,
+            "b_id": s.wa_message_id,
+            "b_status": s.status,
+            "b_at": s.timestamp,
+            "b_code": s.error_code if s.status == "failed" else None,
+            "b_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
+        }
+        for s in strongest(statuses)
+        if s.delivery_id is not None
+    ]
+    if not rows:
+        return 0
+    result = session.connection().execute(
+        update(D)
+        .where(D.c.id == bindparam("b_did"), D.c.status == DeliveryStatus.UNKNOWN, D.c.wa_message_id.is_(None))
+        .values(
+            status=bindparam("b_status"),
+            wa_message_id=bindparam("b_id"),
+            status_at=bindparam("b_at", type_=UtcDateTime()),
+            error_code=bindparam("b_code"),
+            error_title=bindparam("b_title"),
+            updated_at=utcnow(),
+        ),
+        rows,
+    )
+    return max(0, result.rowcount)
+
+
+def resend_unknown(session: Session, broadcast_id: int, before: datetime) -> int:
+    """Policy BROADCAST_RESEND_UNKNOWN_AFTER: rows ambiguous since before then, with no status webhook
+    since, go back to `pending` (stamped `resent_at`, so the report says so)."""
+    now = utcnow()
+    return session.exec(
+        update(D)
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.UNKNOWN, D.c.unknown_at < before)
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, resent_at=now, updated_at=now)
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """How many rows were ever ambiguous, how many a status webhook settled, how many were resent."""
+
+    ambiguous: int = 0
+    settled: int = 0
+    resent: int = 0
+    unknown: int = 0  # still unknown now
+
+
+def ambiguity(session: Session, broadcast_id: int) -> Ambiguity:
+    stamped = D.c.unknown_at.is_not(None)
+    row = session.execute(
+        select(
+            func.sum(case((stamped, 1), else_=0)),
+            func.sum(case((and_(stamped, D.c.resent_at.is_(None), D.c.status != DeliveryStatus.UNKNOWN), 1), else_=0)),
+            func.sum(case((D.c.resent_at.is_not(None), 1), else_=0)),
+            func.sum(case((D.c.status == DeliveryStatus.UNKNOWN, 1), else_=0)),
+        ).where(
+            D.c.broadcast_id == broadcast_id,
+            or_(stamped, D.c.resent_at.is_not(None), D.c.status == DeliveryStatus.UNKNOWN),
+        )
+    ).one()
+    return Ambiguity(*(int(v or 0) for v in row))
+
+
+def unknown_broadcasts(session: Session, before: datetime) -> list[int]:
+    """Broadcasts with rows ambiguous since before then (for the resend policy)."""
+    stmt = select(D.c.broadcast_id).where(D.c.status == DeliveryStatus.UNKNOWN, D.c.unknown_at < before).distinct()
+    return [int(b) for b in session.execute(stmt).scalars()]

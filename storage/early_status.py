@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from bot.domain.statuses import DeliveryStatus
 from storage import broadcasts, message_status, status_effects
 from storage.message_status import StatusUpdate, strongest
 from storage.models import Delivery, EarlyStatus, Message, table_of, utcnow
@@ -64,6 +65,7 @@ def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[s
             "error_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
             "received_at": utcnow(),
             "effect": s.effect if s.status == "failed" else None,
+            "delivery_id": s.delivery_id,
         }
         for s in best
         if s.wa_message_id not in known
@@ -108,3 +110,42 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
 def purge(session: Session, before: datetime) -> int:
     """Forget kept statuses received before then (their id never turned up)."""
     return session.exec(delete(E).where(E.c.received_at < before)).rowcount
+
+
+def settle_ambiguous(session: Session, ids: Sequence[str] | None = None, since: datetime | None = None) -> int:
+    """Kept statuses that name an `unknown` delivery by its id (`biz_opaque_callback_data`): the status
+    came while the row was still `sending`, then its sender died before writing the message id. The
+    row takes the id and the status (then any further kept statuses for that id apply by rank)."""
+    unknown = exists(
+        select(D.c.id).where(
+            D.c.id == E.c.delivery_id, D.c.status == DeliveryStatus.UNKNOWN, D.c.wa_message_id.is_(None)
+        )
+    )
+    stmt = select(
+        E.c.wa_message_id, E.c.status, E.c.status_at, E.c.error_code, E.c.error_title, E.c.effect, E.c.delivery_id
+    )
+    rows: list[Any] = []
+    if ids is None:
+        recent = E.c.received_at >= since if since is not None else E.c.id.is_not(None)
+        rows = list(session.execute(stmt.where(recent, E.c.delivery_id.is_not(None), unknown)).all())
+    else:
+        for part in _chunks(sorted(set(ids))):
+            rows.extend(session.execute(stmt.where(E.c.wa_message_id.in_(part), unknown)).all())
+    if not rows:
+        return 0
+    rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
+    updates = [
+        StatusUpdate(
+            r.wa_message_id,
+            r.status,
+            r.status_at,
+            error_code=r.error_code,
+            error_title=r.error_title,
+            effect=r.effect,
+            delivery_id=r.delivery_id,
+        )
+        for r in rows
+    ]
+    settled = broadcasts.settle_unknown(session, updates)
+    settle(session, sorted({r.wa_message_id for r in rows}))  # the rest of each id's statuses, by rank
+    return settled

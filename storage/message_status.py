@@ -36,6 +36,7 @@ class StatusUpdate:
     # What a failure means beyond this message (storage.status_effects), decided by the service layer
     # from the error code: marketing_opt_out | undeliverable | stop_broadcast; None for nothing.
     effect: str | None = None
+    delivery_id: int | None = None  # a broadcast delivery named by `biz_opaque_callback_data`
 
     @property
     def rank(self) -> int:

@@ -313,6 +313,11 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _when()
     status_at: datetime | None = _when()
     updated_at: datetime = _when(now=True)
+    # Crash safety (migration 0008): set just before the request leaves, cleared by each claim; a row
+    # left `sending` by a dead sender goes back to `pending` without it, `unknown` with it.
+    requested_at: datetime | None = _when()
+    unknown_at: datetime | None = _when()  # when it became ambiguous (kept after a status webhook settled it)
+    resent_at: datetime | None = _when()  # resent after staying ambiguous (BROADCAST_RESEND_UNKNOWN_AFTER)
 
 
 class EarlyStatus(SQLModel, table=True):
@@ -335,6 +340,9 @@ class EarlyStatus(SQLModel, table=True):
     error_title: str | None = Field(default=None, max_length=300)
     received_at: datetime = _when(now=True)
     effect: str | None = Field(default=None, max_length=20)  # storage.status_effects, applied on settle
+    delivery_id: int | None = Field(  # from `biz_opaque_callback_data`: settles an `unknown` delivery without its id
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
+    )
 
 
 class Suppression(SQLModel, table=True):

@@ -159,24 +159,27 @@ def test_an_expired_token_stops_the_broadcast_with_nothing_lost(
     assert all(d.attempts == 0 for d in _deliveries(engine, row.id or 0).values())
 
 
-def test_sending_rows_of_a_dead_sender_become_unknown_and_are_not_resent(
+def test_rows_a_dead_sender_requested_become_unknown_the_others_are_sent_once(
     engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
 ) -> None:
     add_reachable(engine, 4)
     row, _ = service.create(engine, wa_settings, draft(wa_settings))
     service.start(engine, wa_settings, row.id or 0)
-    with session_scope(engine) as s:  # a sender claimed two rows, then died (lease long gone)
+    with session_scope(engine) as s:  # a sender claimed two rows, started a request for one, then died
         claimed = store.claim(s, row.id or 0, 2)
         s.execute(
             update(Delivery)
             .where(Delivery.id.in_([c.id for c in claimed]))  # type: ignore[union-attr]
             .values(claimed_at=utcnow().replace(year=2020))
         )
+        s.execute(update(Delivery).where(Delivery.id == claimed[0].id).values(requested_at=utcnow()))
     _run(wa_settings, engine)
-    rows = _deliveries(engine, row.id or 0)
-    assert Counter(d.status for d in rows.values()) == {"unknown": 2, "sent": 2}
-    assert sum(fake_graph.stats()["counts"].values()) == 2
-    assert service.retry_failed(engine, row.id or 0, "cli:test", include_unknown=True) == 2  # only on request
+    rows = {d.id: d for d in _deliveries(engine, row.id or 0).values()}
+    assert rows[claimed[0].id].status == "unknown"  # may have reached Meta: never resent blindly
+    assert rows[claimed[1].id].status == "sent" and rows[claimed[1].id].attempts == 1  # never requested: sent
+    assert Counter(d.status for d in rows.values()) == {"unknown": 1, "sent": 3}
+    assert sum(fake_graph.stats()["counts"].values()) == 3
+    assert service.retry_failed(engine, row.id or 0, "cli:test", include_unknown=True) == 1  # only on request
     _run(wa_settings, engine)
     assert sum(fake_graph.stats()["counts"].values()) == 4
 

@@ -49,6 +49,17 @@ def _broadcast(engine: Engine, bid: int) -> Broadcast:
         return row
 
 
+def _requested(engine: Engine, bid: int) -> set[str]:
+    """Rows left `sending` with the in-flight marker: their request was started."""
+    with Session(engine) as s:
+        stmt = select(Delivery.phone).where(
+            Delivery.broadcast_id == bid,
+            Delivery.status == "sending",
+            Delivery.requested_at.is_not(None),  # type: ignore[union-attr]
+        )
+        return set(s.scalars(stmt))
+
+
 def _rows(engine: Engine, bid: int) -> dict[str, str]:
     with Session(engine) as s:
         return {d.phone: d.status for d in s.scalars(select(Delivery).where(Delivery.broadcast_id == bid))}
@@ -105,8 +116,7 @@ def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
         def stuck() -> bool:
             if graph_process.stats()["accepted"] < 10 + 150:
                 return False
-            rows = _rows(engine, b1.id or 0)
-            return all(rows.get(number) == "sending" for number in held)
+            return set(held) <= _requested(engine, b1.id or 0)  # all six requests started (and unanswered)
 
         _wait(stuck, 120, "the broadcast did not reach the held recipients")
         owner = _broadcast(engine, b1.id or 0).lease_owner or ""
@@ -114,8 +124,10 @@ def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(timeout=10)
         survivor = next(p for p in procs if p is not holder)
-        in_flight = {p for p, status in _rows(engine, b1.id or 0).items() if status == "sending"}
-        assert set(held) <= in_flight
+        claimed = {p for p, status in _rows(engine, b1.id or 0).items() if status == "sending"}
+        in_flight = _requested(engine, b1.id or 0)  # a request was started: may have reached Meta
+        assert set(held) <= in_flight <= claimed
+        assert len(in_flight) <= 6  # at most one per concurrent request
         assert _broadcast(engine, b1.id or 0).status == "running", "the kill must land in the middle"
 
         # Due while the sending worker is dead: the survivor runs it too, once.
@@ -142,6 +154,7 @@ def test_two_workers_share_the_work_and_the_survivor_of_a_kill_9_finishes_it(
     assert _broadcast(engine, b1.id or 0).status == "done"
     rows = _rows(engine, b1.id or 0)
     assert {p for p, status in rows.items() if status == "unknown"} == in_flight  # exactly those, not resent
+    assert {p for p in claimed - in_flight if rows[p] == "sent"} == claimed - in_flight  # never requested: sent
     assert {p for p, status in rows.items() if status != "unknown"} == {phone(i) for i in range(300)} - in_flight
     assert {status for p, status in rows.items() if p not in in_flight} == {"sent"}
     sent = {p for p, status in rows.items() if status == "sent"}

@@ -9,6 +9,7 @@ import mimetypes
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from bot.config.settings import Settings
 from bot.domain.statuses import BroadcastStatus
 from bot.i18n import number, t
 from bot.services import audiences
-from bot.services.broadcasts import service
+from bot.services.broadcasts import ambiguity, service
 from bot.services.broadcasts.delivery_report import write_csv
 from bot.services.broadcasts.sender import Runner
 from storage.broadcasts import EXCLUSIONS
@@ -168,6 +169,7 @@ def _report_json(report: service.Report) -> dict[str, Any]:
         "finished_at": b.finished_at.isoformat() if b.finished_at else None,
         "counts": report.counts,
         "reasons": [{"status": r.status, "code": r.code, "title": r.title, "count": r.count} for r in report.reasons],
+        "ambiguous": asdict(report.ambiguity),
     }
 
 
@@ -189,6 +191,8 @@ def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> i
         print("  " + t(key, lang, code=data["stop_code"], reason=data["stop_reason"] or ""))
     for r in report.reasons:
         print(f"  {t(f'broadcast.state.{r.status}', lang)} {r.code or '-'}: {r.title} ({number(r.count, lang)})")
+    for line in ambiguity.lines(report, lang):
+        print(f"  {line}")
     return 0
 
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # The same error code on this many recipients in a row pauses the broadcast with that reason
     # instead of failing everyone (a template or account problem Meta reports per message).
     broadcast_breaker: int = Field(default=5, ge=1, alias="BROADCAST_BREAKER")
+    # Off (0) by default: an `unknown` row (its request may have reached Meta) with no status webhook after
+    # this many seconds is resent; the report says how many. Risk: a message Meta accepted arrives twice.
+    broadcast_resend_unknown_after: float = Field(default=0.0, ge=0, alias="BROADCAST_RESEND_UNKNOWN_AFTER")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
     # A whole message that is one of these (case-insensitive) withdraws consent; also WhatsApp's
     # "Stop promotions" marketing button. Comma-separated in the environment.

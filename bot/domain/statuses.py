@@ -32,7 +32,9 @@ class DeliveryStatus(StrEnum):
     READ = "read"
     FAILED = "failed"
     SKIPPED = "skipped"
-    UNKNOWN = "unknown"  # Meta may have accepted it: a dead sender left it `sending`
+    UNKNOWN = "unknown"  # Meta may have accepted it: a dead sender left it `sending`, or no answer came
+    HELD = "held"  # accepted as `held_for_quality_assessment`: a status webhook moves it on
+    PAUSED = "paused"  # accepted as `paused` (marketing messages held back by Meta)
 
 
 class ImportStatus(StrEnum):

@@ -21,9 +21,11 @@ from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import PhoneError, to_e164
 from bot.services.status_effects import effect_of
+from bot.whatsapp import callback
 from storage import early_status, status_effects
 from storage import inbound as inbound_store
 from storage.broadcasts import apply_statuses as broadcast_statuses
+from storage.broadcasts import settle_unknown
 from storage.db import DataError, Engine, IntegrityError, OperationalError, Session, session_scope
 from storage.inbound import IncomingMessage, OptOut, Outcome
 from storage.message_status import StatusUpdate, apply_statuses
@@ -240,6 +242,7 @@ def _meta_status(raw: dict[str, Any]) -> StatusUpdate | None:
         error_code=code,
         error_title=_cut(_str(errors[0].get("title")) if errors else None, 300),
         effect=effect_of(code) if status == "failed" else None,
+        delivery_id=callback.delivery_of(raw.get("biz_opaque_callback_data")),
     )
 
 
@@ -446,6 +449,7 @@ def apply_in(
     outcome = inbound_store.apply(session, messages, opt_outs, actor=actor)
     status_effects.apply(session, statuses)  # before the rows turn `failed` (once per id)
     apply_statuses(session, statuses)
+    settle_unknown(session, statuses)  # an answer-less send named by its delivery id (biz_opaque_callback_data)
     broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
     early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
     return outcome, early
@@ -456,6 +460,7 @@ def settle_early(engine: Engine, early: list[str]) -> None:
     if early:
         with session_scope(engine) as session:
             early_status.settle(session, early)
+            early_status.settle_ambiguous(session, early)  # or its sender died: the row is `unknown`
 
 
 def _store(

@@ -23,31 +23,52 @@ from bot.whatsapp.templates import TEMPLATE_FIELDS, Template, components, parse_
 
 @dataclass(frozen=True)
 class Accepted:
-    """Meta accepted a send: the message id, and the wa_id Meta knows the recipient by
-    (`contacts[0].wa_id`; in Mexico and Brazil it differs from the number we sent to)."""
+    """Meta accepted a send: the message id, the wa_id Meta knows the recipient by (`contacts[0].wa_id`;
+    in Mexico and Brazil it differs from the number we sent to), and Meta's `message_status`
+    (`accepted`, or `held_for_quality_assessment`/`paused` for a marketing message held back)."""
 
     wamid: str
     wa_id: str | None = None
+    message_status: str = "accepted"
 
 
 def parse_send(status: int, content: bytes) -> str:
     """The accepted message's wamid, or WhatsAppError with Meta's code."""
-    return parse_accepted(status, content).wamid
+    return _parse(status, _json(content)).wamid
+
+
+GATEWAY = (502, 504)  # a proxy in front of Meta gave up waiting: the request may have been accepted
 
 
 def parse_accepted(status: int, content: bytes) -> Accepted:
-    """The accepted message's wamid and recipient wa_id, or WhatsAppError with Meta's code."""
+    """The broadcast send's answer: wamid, recipient wa_id and message_status; `Ambiguous` for a gateway
+    error without a Graph error body (Meta may have accepted it: never resent), else WhatsAppError."""
+    data = _json(content)
+    if status in GATEWAY and not isinstance(data.get("error"), dict):
+        raise Ambiguous(f"HTTP {status}")
+    return _parse(status, data)
+
+
+def _json(content: bytes) -> dict[str, Any]:
     try:
         data = json.loads(content) if content else {}
     except ValueError:
         data = {}
-    if not isinstance(data, dict):
-        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+def _parse(status: int, data: dict[str, Any]) -> Accepted:
     if status == 200 and data.get("messages"):
         contacts = data.get("contacts")
         first = contacts[0] if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict) else {}
         wa_id = first.get("wa_id")
-        return Accepted(str(data["messages"][0]["id"]), str(wa_id) if isinstance(wa_id, str | int) else None)
+        message = data["messages"][0]
+        meta_status = message.get("message_status") if isinstance(message, dict) else None
+        return Accepted(
+            str(message["id"]),
+            str(wa_id) if isinstance(wa_id, str | int) else None,
+            meta_status if isinstance(meta_status, str) else "accepted",
+        )
     error = data.get("error") or {}
     code = error.get("code")
     details = (error.get("error_data") or {}).get("details") or ""
@@ -186,10 +207,13 @@ class AsyncSender:
             await transport.aclose()
 
     async def send(self, body: bytes, client_no: int | None = None) -> str:
-        return (await self.send_accepted(body, client_no)).wamid
+        return parse_send(*await self._exchange(body, client_no))
 
     async def send_accepted(self, body: bytes, client_no: int | None = None) -> Accepted:
-        """Like `send`, with the recipient's wa_id as Meta reports it."""
+        """The broadcast send: wamid, recipient wa_id and Meta's message_status; a gateway error is `Ambiguous`."""
+        return parse_accepted(*await self._exchange(body, client_no))
+
+    async def _exchange(self, body: bytes, client_no: int | None) -> tuple[int, bytes]:
         no = client_no if client_no is not None else next(self._next)
         transport = self.transports[no % len(self.transports)]
         request = httpx.Request("POST", self.url, headers=self.headers, content=body, extensions=self.timeout)
@@ -203,7 +227,7 @@ class AsyncSender:
             raise WhatsAppError(None, type(exc).__name__, 503) from None  # never left this machine
         except httpx.HTTPError as exc:
             raise Ambiguous(type(exc).__name__) from None
-        return parse_accepted(response.status_code, content)
+        return response.status_code, content
 
 
 # --- account checks (`contactbot doctor`) -------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.i18n import number, t
+from bot.services.broadcasts import ambiguity
 from bot.services.broadcasts.service import Preview, Report
 from bot.whatsapp.templates import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
@@ -355,6 +356,8 @@ def report_message(report: Report, lang: str, *, seal: Seal) -> dict[str, Any]:
     b = report.broadcast
     title = t("broadcast.report.title", lang, id=b.id, template=escape(b.template))
     text = f"*{title}*\n{_status_text(report, lang)}\n{_counts_text(report, lang)}"
+    if extra := ambiguity.lines(report, lang):
+        text += "\n" + "\n".join(extra)
     if b.stop_code:
         text += "\n:octagonal_sign: " + t(
             "broadcast.paused_by" if b.status == "paused" else "broadcast.stopped_by",

@@ -6,8 +6,9 @@ in a thread (`start()`) or in its own process (`spawn()`, or `python -m tests.fa
 Tests steer and read it over HTTP (`/_fake/config`, `/_fake/stats`), so both modes work alike.
 
 Per-recipient scripts (`rules`: E.164 -> list of steps, used one per request) make it answer with
-an error code, slowly, or drop the connection after accepting; `throttle_mps` answers 130429 above a
-rate. It counts accepted messages per recipient and keeps the accept times for window checks.
+an error code, slowly, with a `message_status` other than `accepted`, or drop the connection after
+accepting; `throttle_mps` answers 130429 above a rate. It counts accepted messages per recipient and
+keeps the accept times for window checks.
 What a send body must look like, component by component, and the error titles: graph_rules.py.
 """
 
@@ -129,6 +130,7 @@ class State:
     accepted_at: list[float] = field(default_factory=list)
     recent: deque[float] = field(default_factory=deque)
     requests: int = 0
+    active: int = 0  # sends being answered now (a test waits for 0 after killing the sender)
     errors: Counter[int] = field(default_factory=Counter)
     invalid: list[str] = field(default_factory=list)
     seq: int = 0
@@ -173,6 +175,9 @@ class State:
             return 100, "messaging_product/type"
         if not isinstance(body.get("to"), str) or not E164.match(body["to"]):
             return 131009, f"to is not E.164: {body.get('to')!r}"
+        opaque = body.get("biz_opaque_callback_data")  # string, at most 512 characters (Meta's OpenAPI spec)
+        if opaque is not None and (not isinstance(opaque, str) or len(opaque) > 512):
+            return 100, "biz_opaque_callback_data must be a string of at most 512 characters"
         return self._template(body.get("template") or {})
 
     def window_max(self) -> int:
@@ -190,6 +195,7 @@ class State:
             "counts": dict(self.counts),
             "accepted": len(times),
             "requests": self.requests,
+            "active": self.active,
             "errors": {str(k): v for k, v in self.errors.items()},
             "invalid": self.invalid[-20:],
             "media_ids": sorted(self.media_ids),
@@ -353,6 +359,14 @@ async def answer(
         state.invalid.append(problem[1])
         state.errors[problem[0]] += 1
         return 400, error_body(*problem)
+    state.active += 1
+    try:
+        return await _accept(state, data)
+    finally:
+        state.active -= 1
+
+
+async def _accept(state: State, data: dict[str, Any]) -> tuple[int, bytes] | object:
     to = data["to"]
     step = state.rules[to].pop(0) if state.rules.get(to) else {}
     delay = step.get("delay", state.delay)
@@ -375,23 +389,25 @@ async def answer(
     state.accepted_at.append(now)
     state.recent.append(now)
     wamid = f"wamid.FAKE{os.getpid()}x{state.seq:09d}"
+    opaque = data.get("biz_opaque_callback_data")
     if state.webhook and state.webhook.get("after"):
-        schedule_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
+        schedule_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])), opaque)
     elif state.webhook:
-        await post_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])))
+        await post_statuses(state, wamid, to, step.get("statuses", state.webhook.get("statuses", [])), opaque)
     if step.get("drop"):  # accepted, but the answer never arrives
         return DROP
     return 200, json.dumps(
         {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": wa_id_for(to)}],
-            "messages": [{"id": wamid, "message_status": "accepted"}],
+            "messages": [{"id": wamid, "message_status": step.get("message_status", "accepted")}],
         }
     ).encode()
 
 
-async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) -> None:
-    """Status webhooks for one message, signed with the app secret, in the given order (repeats allowed)."""
+async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any], opaque: str | None = None) -> None:
+    """Status webhooks for one message, signed with the app secret, in the given order (repeats allowed);
+    each echoes the send's `biz_opaque_callback_data` like Meta's do."""
     if not statuses or state.webhook is None:
         return
     items = []
@@ -403,6 +419,8 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any]) 
             "timestamp": str(int(time.time()) + i),
             "recipient_id": wa_id_for(to),
         }
+        if opaque is not None:
+            entry["biz_opaque_callback_data"] = opaque
         if item.get("code"):
             entry["errors"] = [{"code": item["code"], "title": TITLES.get(item["code"], "Error")}]
         items.append(entry)
@@ -463,13 +481,13 @@ def media_upload(state: State, headers: dict[str, str], body: bytes) -> tuple[in
     return 200, json.dumps({"id": media_id}).encode()
 
 
-def schedule_statuses(state: State, wamid: str, to: str, statuses: list[Any]) -> None:
+def schedule_statuses(state: State, wamid: str, to: str, statuses: list[Any], opaque: str | None = None) -> None:
     """Meta's way: the send is answered first; the statuses follow on their own, each message's in
     order, many messages' at the same time (webhook config `"after": true`)."""
 
     async def post() -> None:
         try:
-            await post_statuses(state, wamid, to, statuses)
+            await post_statuses(state, wamid, to, statuses, opaque)
             state.hooks_posted += len(statuses)
         except Exception as exc:  # a webhook the app did not take is a finding, not a crash of the fake
             state.invalid.append(f"webhook not delivered: {type(exc).__name__}")

@@ -6,6 +6,13 @@ writes results back every half second (one executemany). Errors are handled by `
 throttling slows the whole broadcast and retries, 131056 delays that recipient, transient errors
 retry with backoff a bounded number of times, recipient errors fail that row, fatal ones stop the
 broadcast. Nothing ambiguous is resent: a lost answer makes the row `unknown`.
+
+Crash safety: a worker marks its row as requested just before the request leaves, and the marking
+transaction first writes every outcome gathered so far (workers wait together a few milliseconds,
+so one transaction marks several). A worker's next row is marked only after its previous outcome is
+durable, so a crash leaves at most `concurrency` rows that may have reached Meta (`unknown`, settled
+later by their status webhook through `biz_opaque_callback_data`); claimed rows that were never
+requested go back to `pending` when the lease runs out and are sent by whoever goes on.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.config.settings import Settings
@@ -30,6 +37,7 @@ from bot.domain.phone import mask
 from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.services.broadcasts import limits, service
 from bot.services.broadcasts.throttle import TokenBucket
+from bot.whatsapp import callback
 from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Breaker, Kind, WhatsAppError
 from bot.whatsapp.templates import components, send_body
@@ -42,9 +50,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 4  # transient errors: first try plus three retries
 MAX_PAIR_DELAYS = 5  # 131056: 6 s, 24 s, 96 s, ... then give up on this recipient
-BATCH_SECONDS = 0.5  # claimed-but-unsent rows become `unknown` after a crash: keep few out
+BATCH_SECONDS = 0.5  # claimed ahead (never requested: back to `pending` after a crash, see recover_stale)
 FLUSH_SECONDS = 0.5
+MARK_GATHER = 0.010  # workers about to send wait up to this long for each other: one marking transaction for several
 Progress = Callable[[int, bool], None]  # (broadcast id, final?)
+# send answer's message_status -> delivery status
+ACCEPTED_AS = {"held_for_quality_assessment": DeliveryStatus.HELD, "paused": DeliveryStatus.PAUSED}
+ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.HELD, DeliveryStatus.PAUSED)  # Meta took the message
 
 
 @dataclass
@@ -68,6 +80,9 @@ class Run:
     lost: bool = False  # the lease went to another process: send nothing more
     throttles: int = 0
     sent: int = 0
+    written: list[str] = field(default_factory=list)  # message ids written since the last early-status look
+    learned: list[tuple[int, str]] = field(default_factory=list)  # (delivery id, wa_id) from send answers
+    ambiguous: bool = False  # an `unknown` outcome was written: its status may already be kept (by delivery id)
 
 
 def owner_id() -> str:
@@ -98,6 +113,12 @@ class BroadcastSender:
         self.quota_left: float = math.inf
         self.quota_checked = -math.inf
         self.restricted = False
+        self.first_claim: datetime | None = None
+        self.marking: list[tuple[int, asyncio.Future[bool]]] = []
+        self.marker: asyncio.Task[None] | None = None
+        self.mark_group = max(1, self.concurrency // 4)  # a quarter of the workers waiting: mark them at once
+        self.mark_now: asyncio.Event | None = None  # made on the loop, like the lock
+        self.writing: asyncio.Lock | None = None  # outcome writes one at a time
 
     # --- database steps, each its own short transaction on a worker thread ---
 
@@ -115,7 +136,12 @@ class BroadcastSender:
         """Renew the lease, retire a dead sender's rows, claim: one transaction. None: not ours any more."""
         if not self._still_ours(session):
             return None
-        broadcasts_store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds)
+        if self.first_claim is None:
+            self.first_claim = utcnow()
+        # Only rows claimed before this sender's first claim: a row still waiting in our own queue past the
+        # lease must not go back to `pending` (it would be claimed, and sent, a second time).
+        if broadcasts_store.recover_stale(session, self.bid, self.settings.broadcast_lease_seconds, self.first_claim):
+            early_status.settle_ambiguous(session, since=utcnow() - timedelta(hours=1))
         return self._claim(session, limit)
 
     def _claim(self, session: Any, limit: int) -> list[Job]:
@@ -132,6 +158,7 @@ class BroadcastSender:
                 jobs.append(Job(r.id, r.phone, r.attempts, None, missing=empty))
                 continue
             body = send_body(r.phone, self.template.name, self.template.language, components(self.template, filled))
+            body["biz_opaque_callback_data"] = callback.for_delivery(r.id)  # echoed in its status webhooks
             jobs.append(Job(r.id, r.phone, r.attempts, json.dumps(body, separators=(",", ":")).encode()))
         return jobs
 
@@ -141,18 +168,73 @@ class BroadcastSender:
     # --- the loop ---
 
     async def _flush(self) -> None:
-        batch, self.run.results = self.run.results, []
-        if batch:
-            await self.db(broadcasts_store.write_outcomes, batch)
-            learned = [(o["id"], o["wa_id"]) for o in batch if o.get("wa_id")]
-            if learned:  # replies come from that wa_id: the contact must be found by it (issue 14)
+        assert self.writing is not None
+        async with self.writing:
+            batch, self.run.results = self.run.results, []
+            if batch:
+                await self.db(broadcasts_store.write_outcomes, batch)
+                self._written(batch)
+        learned, self.run.learned = self.run.learned, []
+        if learned:  # replies come from that wa_id: the contact must be found by it (issue 14)
+            try:
                 await self.db(status_effects.learn_wa_ids, learned)
-            ids = [o["wamid"] for o in batch if o.get("wamid")]
-            if ids:  # statuses Meta reported before these ids were written: apply them now
+            except Exception as exc:  # a later send to the same person learns it again
+                log.warning("broadcast %s: wa_ids not learnt: %s", self.bid, type(exc).__name__)
+        ids, self.run.written = self.run.written, []
+        if ids:  # statuses Meta reported before these ids were written: apply them now
+            try:
+                await self.db(early_status.settle, ids)
+            except Exception as exc:  # the runner's sweep applies them a little later
+                log.warning("broadcast %s: early statuses not applied yet: %s", self.bid, type(exc).__name__)
+        if self.run.ambiguous:  # a status that came while the row was `sending` settles it now it is `unknown`
+            self.run.ambiguous = False
+            try:
+                await self.db(early_status.settle_ambiguous, None, utcnow() - timedelta(hours=1))
+            except Exception as exc:  # the runner's sweep does it a little later
+                log.warning("broadcast %s: kept statuses not applied yet: %s", self.bid, type(exc).__name__)
+
+    def _written(self, outcomes: list[dict[str, Any]]) -> None:
+        """Note what a committed outcome write needs looked at again (kept statuses by id or delivery)."""
+        for o in outcomes:
+            if o.get("wa_id"):
+                self.run.learned.append((o["id"], o["wa_id"]))
+            if o.get("wamid"):
+                self.run.written.append(o["wamid"])
+            elif o["status"] == DeliveryStatus.UNKNOWN:
+                self.run.ambiguous = True
+
+    async def _mark(self, job: Job) -> bool:
+        """Wait until this row is marked requested (every outcome so far written first): True = send it."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.marking.append((job.id, future))
+        if len(self.marking) >= self.mark_group and self.mark_now is not None:
+            self.mark_now.set()  # enough waiting: no need to wait out the gathering time
+        if self.marker is None or self.marker.done():
+            self.marker = asyncio.create_task(self._mark_loop())
+        return await future
+
+    async def _mark_loop(self) -> None:
+        assert self.writing is not None and self.mark_now is not None
+        while self.marking:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.mark_now.wait(), MARK_GATHER)
+            self.mark_now.clear()
+            async with self.writing:
+                waiting, self.marking = self.marking, []
+                outcomes, self.run.results = self.run.results, []
                 try:
-                    await self.db(early_status.settle, ids)
-                except Exception as exc:  # the runner's sweep applies them a little later
-                    log.warning("broadcast %s: early statuses not applied yet: %s", self.bid, type(exc).__name__)
+                    ids = [i for i, _ in waiting]
+                    marked = await self.db(broadcasts_store.mark_requested, self.bid, self.owner, ids, outcomes)
+                except Exception as exc:  # nothing was written: send none of these, write the outcomes later
+                    log.warning("broadcast %s: in-flight marker not written: %s", self.bid, type(exc).__name__)
+                    self.run.results[:0] = outcomes
+                    marked = set()
+                else:
+                    self._written(outcomes)
+            if len(marked) < len(waiting):
+                self.run.lost = True  # lease gone, broadcast paused/cancelled, or no database: stop here
+            for i, future in waiting:
+                future.set_result(i in marked)
 
     async def _flusher(self, done: asyncio.Event) -> None:
         last_report = last_renewal = time.monotonic()
@@ -179,10 +261,11 @@ class BroadcastSender:
     async def _worker(self, queue: asyncio.Queue[Job | None], sender: AsyncSender, no: int) -> None:
         while (job := await queue.get()) is not None:
             outcome = await self._send(job, sender, no)
-            self._watch(outcome)
-            self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
+            if outcome is not None:  # None: not marked, the row may be another sender's by now
+                self._watch(outcome)
+                self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
 
-    async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any]:
+    async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any] | None:
         if job.body is None:
             return {"id": job.id, "status": DeliveryStatus.SKIPPED, "title": "missing_param"}
         if self._halted():
@@ -190,6 +273,8 @@ class BroadcastSender:
         await self.bucket.take()
         if self._halted():
             return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
+        if not await self._mark(job):
+            return None
         try:
             accepted = await sender.send_accepted(job.body, no)
         except Ambiguous as exc:
@@ -198,7 +283,9 @@ class BroadcastSender:
         except WhatsAppError as exc:
             return self._on_error(job, exc)
         self.run.sent += 1
-        outcome = {"id": job.id, "status": DeliveryStatus.SENT, "wamid": accepted.wamid, "sent_at": utcnow()}
+        # `held_for_quality_assessment` / `paused`: accepted, not sent yet; a status webhook moves it on
+        status = ACCEPTED_AS.get(accepted.message_status, DeliveryStatus.SENT)
+        outcome = {"id": job.id, "status": status, "wamid": accepted.wamid, "sent_at": utcnow()}
         if accepted.wa_id and accepted.wa_id != job.phone.lstrip("+"):  # Meta knows the person by another id
             outcome["wa_id"] = accepted.wa_id
         return outcome
@@ -208,11 +295,11 @@ class BroadcastSender:
         return self.run.stop is not None or self.run.pause is not None or self.run.lost
 
     def _watch(self, outcome: dict[str, Any]) -> None:
-        """Feed the breaker: a send resets it; one code failing recipient after recipient trips it."""
-        if outcome["status"] == "sent":
+        """Feed the breaker: an accepted send resets it; one code failing recipient after recipient trips it."""
+        if outcome["status"] in ACCEPTED:
             self.breaker.success()
             return
-        tripped = outcome["status"] == "failed" and self.breaker.failure(outcome.get("code"))
+        tripped = outcome["status"] == DeliveryStatus.FAILED and self.breaker.failure(outcome.get("code"))
         if tripped and self.run.pause is None and self.run.stop is None:
             self.run.pause = WhatsAppError(outcome.get("code"), str(outcome.get("title") or ""), 400)
             log.error("broadcast %s paused: error %s on recipients in a row", self.bid, outcome.get("code"))
@@ -308,6 +395,7 @@ class BroadcastSender:
         if not await self.db(self._still_ours):
             return "busy"
         log.info("broadcast %s: sending (%s, max %s/s)", self.bid, self.template.name, self.bucket.max_rate)
+        self.writing, self.mark_now = asyncio.Lock(), asyncio.Event()
         sender = AsyncSender(self.settings, min(self.concurrency, 64))
         queue: asyncio.Queue[Job | None] = asyncio.Queue()
         done = asyncio.Event()
@@ -395,9 +483,11 @@ class Runner:
         self.owner = owner_id()
         self.stopping = threading.Event()  # set on shutdown: finish what is in flight, release, return
         self.tidied = 0.0
+        self.resend_checked = 0.0
 
     def tidy(self) -> None:
-        """Once a minute: apply early statuses a crash left behind, forget those older than a week."""
+        """Once a minute: apply early statuses a crash left behind (also to `unknown` rows, by delivery id),
+        forget those older than a week."""
         if time.monotonic() - self.tidied < 60.0 and self.tidied:
             return
         self.tidied = time.monotonic()
@@ -405,11 +495,20 @@ class Runner:
         with session_scope(self.engine) as session:
             early_status.settle(session, since=now - timedelta(hours=1))
             early_status.purge(session, now - timedelta(days=early_status.EARLY_STATUS_DAYS))
+            early_status.settle_ambiguous(session, since=now - timedelta(days=early_status.EARLY_STATUS_DAYS))
+
+    def resend_unknown(self) -> None:
+        """Policy BROADCAST_RESEND_UNKNOWN_AFTER (off by default): looked at twice per that period."""
+        after = self.settings.broadcast_resend_unknown_after
+        if after and time.monotonic() - self.resend_checked >= min(60.0, after / 2):
+            self.resend_checked = time.monotonic()
+            service.resend_unknown(self.engine, self.settings)
 
     def pump(self) -> int:
         """One pass over every broadcast that needs work; returns how many it touched."""
         try:
             self.tidy()
+            self.resend_unknown()
         except Exception:  # never in the way of sending; the next pass tries again
             log.exception("early statuses: tidying failed")
         with session_scope(self.engine) as session:

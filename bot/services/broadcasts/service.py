@@ -387,6 +387,7 @@ class Report:
     broadcast: Broadcast
     counts: dict[str, int]
     reasons: list[broadcasts_store.Reason]
+    ambiguity: broadcasts_store.Ambiguity = field(default_factory=broadcasts_store.Ambiguity)
 
     def n(self, *statuses: str) -> int:
         return sum(self.counts.get(s, 0) for s in statuses)
@@ -408,7 +409,10 @@ def report(engine: Engine, broadcast_id: int) -> Report:
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
         return Report(
-            row, broadcasts_store.counts(session, broadcast_id), broadcasts_store.failure_reasons(session, broadcast_id)
+            row,
+            broadcasts_store.counts(session, broadcast_id),
+            broadcasts_store.failure_reasons(session, broadcast_id),
+            broadcasts_store.ambiguity(session, broadcast_id),
         )
 
 
@@ -439,3 +443,30 @@ def test_send(
         raise BroadcastError("broadcast.error.test_unknown") from None
     finally:
         client.close()
+
+
+def ambiguity(engine: Engine, broadcast_id: int) -> broadcasts_store.Ambiguity:
+    """How many rows were ambiguous (a request without an answer), settled by a status webhook, resent."""
+    with Session(engine) as session:
+        return broadcasts_store.ambiguity(session, broadcast_id)
+
+
+def resend_unknown(engine: Engine, settings: Settings) -> int:
+    """Policy BROADCAST_RESEND_UNKNOWN_AFTER (off when 0): rows still `unknown` that long after they
+    became ambiguous (no status webhook settled them) are sent again; a finished broadcast runs again
+    for them. Returns how many rows were put back."""
+    after = settings.broadcast_resend_unknown_after
+    if not after:
+        return 0
+    total = 0
+    with session_scope(engine) as session:
+        for bid in broadcasts_store.unknown_broadcasts(session, utcnow() - timedelta(seconds=after)):
+            n = broadcasts_store.resend_unknown(session, bid, utcnow() - timedelta(seconds=after))
+            if n:
+                broadcasts_store.set_status(
+                    session, bid, (BroadcastStatus.DONE,), BroadcastStatus.RUNNING, finished_at=None
+                )
+                audit.record(session, "system", "broadcast.resend_unknown", "broadcast", bid, rows=n)
+                log.warning("broadcast %s: %s rows without a status after %ss resent (policy)", bid, n, after)
+            total += n
+    return total

@@ -6,7 +6,7 @@ accents); the `(name_sort, id)` index, the trigram indexes and SQLite's FTS trig
 UPDATE by themselves. Downgrade writes the case-folded names back.
 
 Revision ID: 0010_din5007_name_keys
-Revises: 0008_webhook_inbox
+Revises: 0009_inflight_marker
 """
 
 from collections.abc import Callable
@@ -17,7 +17,7 @@ from alembic import op
 from bot.domain.contacts import name_key
 
 revision = "0010_din5007_name_keys"
-down_revision = "0008_webhook_inbox"
+down_revision = "0009_inflight_marker"
 branch_labels = None
 depends_on = None
 
