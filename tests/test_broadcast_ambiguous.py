@@ -18,7 +18,7 @@ from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.conftest import RunningApp
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack
-from tests.webhooks import APP_SECRET, meta_body, post_meta, webhook_settings
+from tests.webhooks import APP_SECRET, meta_body, post_meta, wait_applied, webhook_settings
 
 pytest_plugins = ("tests.broadcast_fixtures",)
 
@@ -63,6 +63,7 @@ def test_the_status_webhook_settles_a_send_whose_answer_was_lost(
     row, _ = service.create(engine, settings, draft(settings))
     Runner(settings, engine).run_forever(poll=0.05, until_idle=True)
     assert fake_graph.stats()["invalid"] == []
+    wait_applied(engine)  # the fake's webhooks were answered; the inbox consumer applies them
     rows = _rows(running_app)
     assert {p: d.status for p, d in rows.items()} == {phone(0): "sent", phone(1): "delivered", phone(2): "sent"}
     assert rows[phone(1)].wa_message_id and rows[phone(1)].unknown_at is not None  # was ambiguous, now settled
