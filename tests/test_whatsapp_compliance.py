@@ -147,7 +147,7 @@ def test_who_stops_after_the_audience_froze_is_skipped_with_the_reason(
         ("skipped", "blocked"): 1,
         ("skipped", "inactive"): 1,
     }
-    status = run(db_url, "broadcast", "status", str(row.id), "--lang", "en")
+    status = run(db_url, "broadcast", "status", str(row.id), env={"CONTACTBOT_LANG": "en"})
     assert status.returncode == 0, status.stderr
     assert "opted_out (2)" in status.stdout and "blocked (1)" in status.stdout
 

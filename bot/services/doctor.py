@@ -27,9 +27,6 @@ REQUIRED_BOT_SCOPES = frozenset(
         "files:read",
         "files:write",
         "im:write",
-        "im:history",
-        "channels:history",
-        "groups:history",
     }
 )
 # Webhook fields the app handles: messages (and statuses), opt-outs, template and quality changes.

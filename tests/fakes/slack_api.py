@@ -21,23 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+import yaml
 
 from tests import blockkit
 
 MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
 VIEW_METHODS = ("views.open", "views.update", "views.push", "views.publish")
-MANIFEST_BOT_SCOPES = (
-    "commands",
-    "chat:write",
-    "users:read",
-    "files:read",
-    "files:write",
-    "im:write",
-    "im:history",
-    "channels:history",
-    "groups:history",
+# The bot scopes manifest.yml asks for: what an installed app's token carries.
+MANIFEST_BOT_SCOPES = tuple(
+    yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"]
 )
 
 # "trigger_id ... expires in three seconds", "a trigger_id can only be used once"
