@@ -28,11 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from bench_db import fresh_schema  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from storage import webhook_inbox  # noqa: E402
-from storage.db import make_engine, upgrade  # noqa: E402
+from storage.db import make_engine  # noqa: E402
 from storage.models import Contact, Message  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_a"
@@ -41,17 +42,7 @@ SECRET = "bench-app-secret"
 
 
 def fresh_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-    else:
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
+    fresh_schema(url)
 
 
 def serve(url: str) -> None:

@@ -34,12 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from bench_db import fresh_schema  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy import inspect as sa_inspect  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from storage import webhook_inbox  # noqa: E402
-from storage.db import make_engine, upgrade  # noqa: E402
+from storage.db import make_engine  # noqa: E402
 from storage.models import Contact, Message, Ticket, utcnow  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_a"
@@ -49,17 +50,7 @@ STATUSES = ("sent", "delivered", "read")
 
 
 def fresh_database(url: str, messages: int) -> None:
-    if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-    else:
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
+    fresh_schema(url)
     engine = make_engine(url)
     now = utcnow()
     with engine.begin() as conn:
