@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.config.settings import Settings
 from bot.i18n import DEFAULT_LANGUAGE, t
 from handlers.actions import app_home as app_home_actions
+from handlers.actions import approval as approval_actions
 from handlers.actions import attributes as attribute_actions
 from handlers.actions import audiences as audience_actions
 from handlers.actions import broadcasts as broadcast_actions  # also registers /contacts notify|broadcasts
@@ -120,6 +121,7 @@ def register(app: App) -> None:
     ticket_actions.register(app)
     contact_delete.register(app)
     broadcast_actions.register(app)
+    approval_actions.register(app)
     broadcast_composer.register(app)
     audience_actions.register(app)
     audience_views.register(app)

@@ -303,6 +303,8 @@ def claim(session: Session, broadcast_id: int, limit: int) -> list[Claimed]:
             D.c.broadcast_id == broadcast_id,
             D.c.status == DeliveryStatus.PENDING,
             or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now),
+            or_(D.c.not_before.is_(None), D.c.not_before <= now),  # the recipient's window is open (issue 18)
+            or_(D.c.not_after.is_(None), D.c.not_after > now),
         )
         .order_by(D.c.id)
         .limit(limit)
@@ -437,14 +439,14 @@ def failure_reasons(session: Session, broadcast_id: int, limit: int = 8) -> list
 
 
 def open_work(session: Session, broadcast_id: int) -> tuple[int, int, datetime | None]:
-    """(pending, sending, earliest next attempt of the pending ones)."""
+    """(pending, sending, earliest moment a pending one may go: its next attempt, or its window's opening)."""
+    attempt = func.coalesce(D.c.next_attempt_at, literal(utcnow(), UtcDateTime()))
+    may_go = case((D.c.not_before > attempt, D.c.not_before), else_=attempt)
     row = session.execute(
         select(
             func.sum(case((D.c.status == DeliveryStatus.PENDING, 1), else_=0)),
             func.sum(case((D.c.status == DeliveryStatus.SENDING, 1), else_=0)),
-            func.min(
-                case((D.c.status == DeliveryStatus.PENDING, func.coalesce(D.c.next_attempt_at, literal(utcnow()))))
-            ),
+            func.min(case((D.c.status == DeliveryStatus.PENDING, may_go))),
         ).where(D.c.broadcast_id == broadcast_id, D.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)))
     ).one()
     return int(row[0] or 0), int(row[1] or 0), row[2]
@@ -461,7 +463,10 @@ def due(session: Session, now: datetime | None = None) -> list[Broadcast]:
                     col(Broadcast.status).in_((BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED)),
                     or_(col(Broadcast.scheduled_at).is_(None), col(Broadcast.scheduled_at) <= now),
                 ),
-                col(Broadcast.status) == BroadcastStatus.RUNNING,
+                and_(  # every recipient's window closed: not before the next one opens
+                    col(Broadcast.status) == BroadcastStatus.RUNNING,
+                    or_(col(Broadcast.next_window_at).is_(None), col(Broadcast.next_window_at) <= now),
+                ),
                 and_(col(Broadcast.status) == BroadcastStatus.PAUSED, col(Broadcast.pause_reason) == "daily_limit"),
             )
         )
@@ -664,3 +669,96 @@ def unknown_broadcasts(session: Session, before: datetime) -> list[int]:
     """Broadcasts with rows ambiguous since before then (for the resend policy)."""
     stmt = select(D.c.broadcast_id).where(D.c.status == DeliveryStatus.UNKNOWN, D.c.unknown_at < before).distinct()
     return [int(b) for b in session.execute(stmt).scalars()]
+
+
+# --- approval and send windows (issue 18) ---------------------------------------------------------
+
+
+def sample_recipient(session: Session, flt: ContactFilter, region: str, required_fields: Sequence[str]) -> int | None:
+    """The first contact that would receive the broadcast (its values fill the approval's preview)."""
+    missing = [missing_condition(session, f) for f in required_fields]
+    stmt = (
+        select(col(Contact.id))
+        .where(*filter_conditions(session, flt, region), *reachable(), *([not_(or_(*missing))] if missing else []))
+        .order_by(col(Contact.id))
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+TIMEZONE_ATTRIBUTE = "timezone"  # a contact attribute naming an IANA zone overrides the number's zone
+
+
+def window_rows(session: Session, broadcast_id: int, after_id: int, limit: int) -> list[tuple[int, str, str | None]]:
+    """Pending deliveries in id order (keyset), each with its phone and `timezone` attribute, if any."""
+    attr_id = session.scalar(select(col(Attribute.id)).where(col(Attribute.key) == TIMEZONE_ATTRIBUTE))
+    tz: Any = literal(None)
+    if attr_id is not None:
+        tz = (
+            select(col(ContactAttribute.value))
+            .where(col(ContactAttribute.contact_id) == D.c.contact_id, col(ContactAttribute.attribute_id) == attr_id)
+            .scalar_subquery()
+        )
+    stmt = (
+        select(D.c.id, D.c.phone, tz)
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.PENDING, D.c.id > after_id)
+        .order_by(D.c.id)
+        .limit(limit)
+    )
+    return [(int(i), str(p), v) for i, p, v in session.execute(stmt)]
+
+
+WINDOW_SQL = "UPDATE delivery SET not_before = {p}, not_after = {p}, local_zone = {p} WHERE id = {p}"
+
+
+def set_windows(session: Session, rows: Sequence[tuple[int, datetime, datetime | None, str]]) -> None:
+    """(id, not_before, not_after, zone) per delivery: one driver-level executemany (a freeze may hold a million)."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect.name
+    sql = WINDOW_SQL.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
+    conn.exec_driver_sql(sql, [(_stamp(dialect, nb), _stamp(dialect, na), zone[:40], i) for i, nb, na, zone in rows])
+
+
+def missed_windows(session: Session, broadcast_id: int, now: datetime, limit: int) -> list[tuple[int, str, str | None]]:
+    """Pending rows whose window closed before they went out (throttled, paused): they need the next one."""
+    stmt = (
+        select(D.c.id, D.c.phone, D.c.local_zone)
+        .where(D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.PENDING, D.c.not_after <= now)
+        .order_by(D.c.id)
+        .limit(limit)
+    )
+    return [(int(i), str(p), z) for i, p, z in session.execute(stmt)]
+
+
+def waiting(session: Session, broadcast_id: int, now: datetime | None = None) -> int:
+    """Pending rows waiting for their recipient's window to open (the report says how many)."""
+    now = now or utcnow()
+    stmt = select(func.count()).where(
+        D.c.broadcast_id == broadcast_id,
+        D.c.status == DeliveryStatus.PENDING,
+        or_(D.c.not_before > now, D.c.not_after <= now),
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def next_window(session: Session, broadcast_id: int, now: datetime | None = None) -> datetime | None:
+    """When the next closed window opens (the `ix_delivery_window` index answers it)."""
+    now = now or utcnow()
+    opens: datetime | None = session.scalar(
+        select(func.min(D.c.not_before)).where(
+            D.c.broadcast_id == broadcast_id, D.c.status == DeliveryStatus.PENDING, D.c.not_before > now
+        )
+    )
+    return opens
+
+
+def update_fields(session: Session, broadcast_id: int, allowed_from: Iterable[str], **values: Any) -> bool:
+    """Change a broadcast's own fields only while it is in one of these states (a guarded UPDATE)."""
+    result = session.exec(
+        update(B)
+        .where(B.c.id == broadcast_id, B.c.status.in_(tuple(allowed_from)))
+        .values(updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1

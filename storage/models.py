@@ -284,6 +284,20 @@ class Broadcast(SQLModel, table=True):
     started_at: datetime | None = _when()
     finished_at: datetime | None = _when()
     updated_at: datetime = _when(now=True)
+    # Four-eyes approval (issue 18, migration 0011): `fingerprint` is what the broadcast is now (template,
+    # parameters, audience, schedule, window), `approved_fingerprint` what a second admin approved.
+    approval_required: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    fingerprint: str | None = Field(default=None, max_length=64)
+    approved_fingerprint: str | None = Field(default=None, max_length=64)
+    approved_by: str | None = Field(default=None, max_length=50)
+    approved_at: datetime | None = _when()
+    approval_expires_at: datetime | None = _when()
+    decision_reason: str | None = Field(default=None, max_length=300)
+    approval_posts: list[list[str]] | None = Field(default=None, sa_column=Column(JSON))  # [channel, ts] to update
+    # Recipient-local send windows: "HH:MM" and "HH:MM-HH:MM" in each recipient's own time.
+    local_time: str | None = Field(default=None, max_length=5)
+    quiet_hours: str | None = Field(default=None, max_length=11)
+    next_window_at: datetime | None = _when()  # every window closed: the runner looks again then
 
 
 class Delivery(SQLModel, table=True):
@@ -292,6 +306,7 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("broadcast_id", "contact_id", name="uq_delivery_broadcast_contact"),
         Index("ix_delivery_claim", "broadcast_id", "status", "id"),
         Index("ix_delivery_claimed_at", "claimed_at"),
+        Index("ix_delivery_window", "broadcast_id", "status", "not_before"),
     )
 
     id: int | None = Field(
@@ -318,6 +333,10 @@ class Delivery(SQLModel, table=True):
     requested_at: datetime | None = _when()
     unknown_at: datetime | None = _when()  # when it became ambiguous (kept after a status webhook settled it)
     resent_at: datetime | None = _when()  # resent after staying ambiguous (BROADCAST_RESEND_UNKNOWN_AFTER)
+    # Send window in the recipient's time (migration 0011), computed at the freeze; NULL: any time.
+    not_before: datetime | None = _when()
+    not_after: datetime | None = _when()
+    local_zone: str | None = Field(default=None, max_length=40)
 
 
 class EarlyStatus(SQLModel, table=True):

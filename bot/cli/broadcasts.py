@@ -20,9 +20,11 @@ from bot.config.settings import Settings
 from bot.domain.statuses import BroadcastStatus
 from bot.i18n import number, t
 from bot.services import audiences
-from bot.services.broadcasts import ambiguity, service
+from bot.services.broadcasts import ambiguity, approval, service
 from bot.services.broadcasts.delivery_report import write_csv
 from bot.services.broadcasts.sender import Runner
+from handlers.blocks.approval import window_text
+from handlers.clients.approval import cli_client, note, post_request, update_posts
 from storage.broadcasts import EXCLUSIONS
 
 
@@ -122,11 +124,15 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             scheduled_at=_when(args.at),
             report_lang=lang,
             request_key=args.key,
+            local_time=args.local_time,
+            quiet_hours=settings.quiet_hours if args.quiet_hours is None else args.quiet_hours,
         )
         preview = service.preview(engine, settings, draft)
         if preview.problems:
             raise service.BroadcastError("broadcast.error.params", problems=", ".join(preview.problems))
         _print_preview(preview, lang)
+        if window := window_text(*service.window_values(draft.local_time, draft.quiet_hours), lang):
+            print(t("broadcast.cli.window", lang, window=window))
         if not args.yes:
             answer = input(
                 t("broadcast.cli.confirm", lang, template=template.name, n=number(preview.recipients, lang)) + " [y/N] "
@@ -146,6 +152,11 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             status=t(f"broadcast.status.{row.status}", lang),
         )
     )
+    if row.status == BroadcastStatus.AWAITING_APPROVAL:
+        if created:
+            print(_post_request(settings, engine, row.id or 0, lang))
+        print(t("broadcast.cli.awaiting", lang, id=row.id))
+        return 0
     if row.status == BroadcastStatus.QUEUED and not args.queue:
         Runner(settings, engine).pump()
         return _print_status(engine, row.id or 0, lang, as_json=False)
@@ -227,6 +238,89 @@ def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _post_request(settings: Settings, engine: Any, broadcast_id: int, lang: str) -> str:
+    """Post the approval request to Slack (audit channel, else the other admins' DMs) when a token is set."""
+    slack = cli_client(settings)
+    if slack is None:
+        return note("", broadcast_id, lang)
+    client, sealer = slack
+    return note(post_request(client, engine, settings, broadcast_id, sealer.seal), broadcast_id, lang)
+
+
+def _identity(settings: Settings, as_user: str | None) -> str:
+    """The CLI's own identity, or an admin it acts for (`--as`), who must be in CONTACTBOT_ADMINS."""
+    if as_user is None:
+        return _actor()
+    if not settings.is_admin(as_user.strip()):
+        raise service.BroadcastError("broadcast.error.not_admin_as", user=as_user)
+    return f"slack:{as_user.strip()}"
+
+
+def _update_posts(settings: Settings, row: Any, decider: str) -> None:
+    if row.approval_posts and (slack := cli_client(settings)) is not None:
+        update_posts(slack[0], row, decider)
+
+
+def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    """`broadcast approve|reject ID [--as USER_ID] [--reason TEXT]`."""
+    lang = output_lang()
+    engine = open_engine(settings)
+    try:
+        who = _identity(settings, args.as_user)
+        if args.decision == "approve":
+            row = approval.approve(engine, settings, args.id, who)
+        else:
+            row = approval.reject(engine, args.id, who, args.reason or "")
+    except service.BroadcastError as exc:
+        print(t(exc.code, lang, **exc.values), file=sys.stderr)
+        return 2
+    _update_posts(settings, row, who)
+    if args.decision == "approve":
+        until = row.approval_expires_at.strftime("%Y-%m-%d %H:%M") if row.approval_expires_at else "-"
+        print(
+            t("broadcast.cli.approved", lang, id=row.id, status=t(f"broadcast.status.{row.status}", lang), until=until)
+        )
+    else:
+        print(t("broadcast.cli.rejected", lang, id=row.id, reason=row.decision_reason or ""))
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
+    """`broadcast edit ID [--at] [--param ...] [--local-time] [--quiet-hours]`: before it starts; a broadcast
+    that needs approval needs a new one afterwards (the request is posted again)."""
+    lang = output_lang()
+    engine = open_engine(settings)
+    try:
+        params = None
+        if args.param:
+            params = {}
+            for raw in args.param:
+                key, sep, value = raw.partition("=")
+                if not sep:
+                    raise service.BroadcastError("broadcast.error.param_syntax", value=raw)
+                params[key.strip()] = service.ParamSource.parse(value)
+        before = service.report(engine, args.id).broadcast
+        row = approval.edit(
+            engine,
+            settings,
+            args.id,
+            _actor(),
+            scheduled_at=_when(args.at),
+            params=params,
+            local_time=args.local_time,
+            quiet_hours=args.quiet_hours,
+        )
+    except service.BroadcastError as exc:
+        print(t(exc.code, lang, **exc.values), file=sys.stderr)
+        return 2
+    print(t("broadcast.cli.edited", lang, id=row.id, status=t(f"broadcast.status.{row.status}", lang)))
+    if row.status == BroadcastStatus.AWAITING_APPROVAL:
+        if before.approval_posts and (slack := cli_client(settings)) is not None:
+            update_posts(slack[0], before, None, outdated=True)
+        print(_post_request(settings, engine, row.id or 0, lang))
+    return 0
+
+
 def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
     n = service.retry_failed(open_engine(settings), args.id, _actor(), include_unknown=args.unknown)
     print(t("broadcast.cli.requeued", args.lang, n=number(n, args.lang), id=args.id))
@@ -274,7 +368,28 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--queue", action="store_true", help="leave sending to `contactbot worker`/`serve`")
     p.add_argument("--key", help="idempotency key: the same key never creates a second broadcast")
+    p.add_argument("--local-time", help="HH:MM: each recipient gets it at this time in their own time zone")
+    p.add_argument(
+        "--quiet-hours",
+        help="HH:MM-HH:MM in each recipient's time when nothing is sent (default CONTACTBOT_QUIET_HOURS; off: none)",
+    )
     p.set_defaults(run=cmd_send)
+    for decision, help_ in (
+        ("approve", "approve a broadcast another admin requested (four-eyes)"),
+        ("reject", "reject a broadcast awaiting approval, or revoke an approval"),
+    ):
+        p = sp(decision, help_)
+        p.add_argument("id", type=int)
+        p.add_argument("--as", dest="as_user", metavar="USER_ID", help="act as this admin (from CONTACTBOT_ADMINS)")
+        p.add_argument("--reason", help="why (required to reject)")
+        p.set_defaults(run=cmd_decide, decision=decision)
+    p = sp("edit", "change a broadcast that has not started (needs a new approval when approval is on)")
+    p.add_argument("id", type=int)
+    p.add_argument("--at", help="ISO 8601 time with offset")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE")
+    p.add_argument("--local-time")
+    p.add_argument("--quiet-hours")
+    p.set_defaults(run=cmd_edit)
     p = sp("list", "recent broadcasts")
     p.add_argument("--limit", type=limit(1000), default=20, help="1 to 1,000")
     p.add_argument("--json", action="store_true")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import Field, ValidationError, field_validator
@@ -13,6 +14,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+# HH:MM-HH:MM (the parsing itself is bot.domain.send_windows, which config may not import)
+QUIET_HOURS = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d-([01]?\d|2[0-3]):[0-5]\d$")
+
+
+def _quiet(value: str) -> str:
+    value = value.strip()
+    if value.lower() in ("", "off"):
+        return ""
+    start, _, end = value.partition("-")
+    if not QUIET_HOURS.match(value) or start.zfill(5) == end.zfill(5):
+        raise ValueError("must be HH:MM-HH:MM (e.g. 21:00-08:00) or empty")
+    return f"{start.zfill(5)}-{end.zfill(5)}"
 
 
 class SettingsError(Exception):
@@ -65,6 +78,19 @@ class Settings(BaseSettings):
     # Off (0) by default: an `unknown` row (its request may have reached Meta) with no status webhook after
     # this many seconds is resent; the report says how many. Risk: a message Meta accepted arrives twice.
     broadcast_resend_unknown_after: float = Field(default=0.0, ge=0, alias="BROADCAST_RESEND_UNKNOWN_AFTER")
+    # Four-eyes approval of broadcasts: off | above:N (more than N recipients) | always.
+    broadcast_approval: str = Field(default="off", alias="CONTACTBOT_BROADCAST_APPROVAL")
+    # An approval covers a start within this many hours after it was given (or after the scheduled time).
+    approval_hours: float = Field(default=24.0, gt=0, le=24 * 90, alias="CONTACTBOT_APPROVAL_HOURS")
+    # Quiet hours every broadcast gets unless it says otherwise (HH:MM-HH:MM in the recipient's time; empty: none).
+    quiet_hours: str = Field(default="", alias="CONTACTBOT_QUIET_HOURS")
+    # Per country (ISO code) quiet hours that replace the broadcast's for its recipients there, e.g.
+    # `FR=20:00-10:00,DE=21:00-08:00`; they apply to every broadcast.
+    quiet_hours_by_country: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, alias="CONTACTBOT_QUIET_HOURS_BY_COUNTRY"
+    )
+    # The zone of a number that maps to none (and has no `timezone` attribute).
+    default_timezone: str = Field(default="Europe/Berlin", alias="CONTACTBOT_DEFAULT_TIMEZONE")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
     # A whole message that is one of these (case-insensitive) withdraws consent; also WhatsApp's
     # "Stop promotions" marketing button. Comma-separated in the environment.
@@ -108,6 +134,47 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(p.strip().upper() for p in value.split(",") if p.strip())
         return frozenset(str(v).upper() for v in (value or ()))
+
+    @field_validator("broadcast_approval")
+    @classmethod
+    def _check_approval(cls, value: str) -> str:
+        value = value.strip().lower() or "off"
+        if value in ("off", "always") or re.fullmatch(r"above:\d{1,9}", value):
+            return value
+        raise ValueError("must be off, always or above:N (N recipients)")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet(cls, value: str) -> str:
+        return _quiet(value)
+
+    @field_validator("quiet_hours_by_country", mode="before")
+    @classmethod
+    def _parse_country_quiet(cls, value: str | dict[str, str] | None) -> dict[str, str]:
+        pairs = (
+            value.items()
+            if isinstance(value, dict)
+            else (p.partition("=")[::2] for p in (value or "").split(",") if p.strip())
+        )
+        out = {}
+        for country, hours in pairs:
+            region = country.strip().upper()
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"unknown region code {country!r} (use ISO 3166 like DE=21:00-08:00)")
+            try:
+                out[region] = _quiet(hours)
+            except ValueError:
+                raise ValueError(f"{region}: must be HH:MM-HH:MM") from None
+        return out
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name like Europe/Berlin)") from None
+        return value.strip()
 
     @field_validator("default_region")
     @classmethod
@@ -161,6 +228,15 @@ class Settings(BaseSettings):
             raise SettingsError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
         if not self.slack_app_token and not self.slack_signing_secret:
             raise SettingsError("SLACK_SIGNING_SECRET is not set (HTTP mode needs it when SLACK_APP_TOKEN is unset)")
+
+    @property
+    def approval_above(self) -> int | None:
+        """None: no approval; N: broadcasts to more than N recipients need one (always = -1: every one)."""
+        if self.broadcast_approval == "off":
+            return None
+        if self.broadcast_approval == "always":
+            return -1
+        return int(self.broadcast_approval.removeprefix("above:"))
 
     def is_admin(self, user_id: str | None) -> bool:
         return bool(user_id) and user_id in self.admins

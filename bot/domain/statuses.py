@@ -11,8 +11,13 @@ from enum import StrEnum
 
 
 class BroadcastStatus(StrEnum):
-    """`scheduled`/`queued` wait for the runner; only `running` sends; done/cancelled/stopped end it."""
+    """`scheduled`/`queued` wait for the runner; only `running` sends; done/cancelled/stopped/rejected end it.
 
+    `awaiting` (four-eyes approval, issue 18) waits for a second admin; approved it becomes `queued` or
+    `scheduled`, rejected `rejected`. The column holds 12 characters, hence the short value."""
+
+    AWAITING_APPROVAL = "awaiting"
+    REJECTED = "rejected"
     SCHEDULED = "scheduled"
     QUEUED = "queued"
     RUNNING = "running"

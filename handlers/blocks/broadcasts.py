@@ -15,6 +15,7 @@ from bot.whatsapp.templates import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from storage.broadcasts import EXCLUSIONS
+from storage.models import utcnow
 
 PICK_CALLBACK = "bc_pick"
 PARAMS_CALLBACK = "bc_params"
@@ -101,7 +102,13 @@ def _template_element(approved: Sequence[Template], lang: str) -> dict[str, Any]
 
 
 def pick_view(
-    templates: Sequence[Template], audiences: Sequence[tuple[int, str]], lang: str, meta: dict[str, Any], *, seal: Seal
+    templates: Sequence[Template],
+    audiences: Sequence[tuple[int, str]],
+    lang: str,
+    meta: dict[str, Any],
+    *,
+    seal: Seal,
+    quiet_default: str = "",
 ) -> dict[str, Any]:
     """Step 1: template, recipients (a saved group's value is sealed), when, optional test number."""
     approved = sendable(templates)
@@ -149,6 +156,27 @@ def pick_view(
             "optional": True,
             "label": plain(t("broadcast.composer.at", lang), 2000),
             "element": {"type": "datetimepicker", "action_id": "v"},
+        },
+        {
+            "type": "input",
+            "block_id": "lt",
+            "optional": True,
+            "label": plain(t("broadcast.composer.local_time", lang), 2000),
+            "hint": plain(t("broadcast.composer.local_time_hint", lang), 2000),
+            "element": {"type": "timepicker", "action_id": "v"},
+        },
+        {
+            "type": "input",
+            "block_id": "qh",
+            "optional": True,
+            "label": plain(t("broadcast.composer.quiet_hours", lang), 2000),
+            "hint": plain(t("broadcast.composer.quiet_hours_hint", lang), 2000),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "v",
+                "max_length": 11,
+                **({"initial_value": quiet_default} if quiet_default else {}),
+            },
         },
         {
             "type": "input",
@@ -231,6 +259,8 @@ def confirm_view(
     when: int | None,
     test_note: str | None,
     may_send: bool,
+    window: str = "",
+    approval: bool = False,
 ) -> dict[str, Any]:
     """Step 3: what will happen, in one sentence with the count; the button only for admins."""
     when_text = t("broadcast.confirm.when", lang, when=date_token(datetime.fromtimestamp(when, UTC))) if when else ""
@@ -246,6 +276,10 @@ def confirm_view(
     ]
     if excluded := _excluded(preview, lang):
         lines.append(excluded)
+    if window:
+        lines.append(t("broadcast.approval.window", lang, window=window))
+    if approval:
+        lines.append(t("broadcast.confirm.approval", lang))
     if preview.over_limit:
         lines.append(
             t(
@@ -269,6 +303,8 @@ def confirm_view(
     submit = None
     if may_send and preview.recipients > 0:
         submit = t("broadcast.composer.schedule" if when else "broadcast.composer.send", lang)
+        if approval:
+            submit = t("broadcast.composer.request", lang)
     return _modal(CONFIRM_CALLBACK, lang, meta, blocks, submit)
 
 
@@ -324,11 +360,22 @@ def _buttons(report: Report, lang: str, seal: Seal) -> list[dict[str, Any]]:
         out.append(button(t("broadcast.report.pause", lang), "bc_pause", value("bc_pause")))
     if b.status in (BroadcastStatus.PAUSED, BroadcastStatus.STOPPED):
         out.append(button(t("broadcast.report.resume", lang), "bc_resume", value("bc_resume"), "primary"))
-    if b.status in (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED):
+    if b.status in (
+        BroadcastStatus.AWAITING_APPROVAL,
+        BroadcastStatus.SCHEDULED,
+        BroadcastStatus.QUEUED,
+        BroadcastStatus.RUNNING,
+        BroadcastStatus.PAUSED,
+    ):
         out.append(button(t("broadcast.report.cancel", lang), "bc_cancel", value("bc_cancel"), "danger"))
     if b.status in (BroadcastStatus.DONE, BroadcastStatus.STOPPED) and report.retryable:
         out.append(button(t("broadcast.report.retry", lang), "bc_retry", value("bc_retry")))
-    if b.status not in (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED):
+    if b.status not in (
+        BroadcastStatus.SCHEDULED,
+        BroadcastStatus.QUEUED,
+        BroadcastStatus.AWAITING_APPROVAL,
+        BroadcastStatus.REJECTED,
+    ):
         out.append(button(t("broadcast.report.csv", lang), "bc_csv", value("bc_csv")))
     return out
 
@@ -358,6 +405,12 @@ def report_message(report: Report, lang: str, *, seal: Seal) -> dict[str, Any]:
     text = f"*{title}*\n{_status_text(report, lang)}\n{_counts_text(report, lang)}"
     if extra := ambiguity.lines(report, lang):
         text += "\n" + "\n".join(extra)
+    if report.waiting:
+        upcoming = b.next_window_at if b.next_window_at and b.next_window_at > utcnow() else None
+        after = t("broadcast.report.next_window", lang, when=date_token(upcoming)) if upcoming else ""
+        text += "\n" + t("broadcast.report.waiting", lang, n=number(report.waiting, lang), next=after)
+    if b.status == BroadcastStatus.REJECTED and b.decision_reason:
+        text += "\n:no_entry: " + escape(cut(b.decision_reason, 300))
     if b.stop_code:
         text += "\n:octagonal_sign: " + t(
             "broadcast.paused_by" if b.status == "paused" else "broadcast.stopped_by",

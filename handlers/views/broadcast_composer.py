@@ -19,12 +19,15 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain import approval as approval_rules
 from bot.domain.phone import PhoneError, display, to_e164
+from bot.domain.statuses import BroadcastStatus
 from bot.i18n import t
 from bot.services import audiences
 from bot.services.broadcasts import service
 from bot.whatsapp.errors import WhatsAppError
 from bot.whatsapp.templates import Template
+from handlers.blocks.approval import window_text
 from handlers.blocks.broadcasts import (
     AUDIENCE_PURPOSE,
     CONFIRM_CALLBACK,
@@ -38,6 +41,7 @@ from handlers.blocks.broadcasts import (
     pick_view,
     template_options,
 )
+from handlers.clients.approval import note, post_request
 from handlers.clients.live_report import post_report
 from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.deps import Deps
@@ -63,7 +67,9 @@ def open_composer(
         text = t("broadcast.error.templates", language, code=code, title=getattr(exc, "title", ""))
         client.views_update(view_id=view_id, view=seal.view(message_view(language, text)))
         return
-    view = pick_view(templates, audiences.names(d.engine), language, meta, seal=seal.seal)
+    view = pick_view(
+        templates, audiences.names(d.engine), language, meta, seal=seal.seal, quiet_default=d.settings.quiet_hours
+    )
     client.views_update(view_id=view_id, view=seal.view(view))
 
 
@@ -76,6 +82,11 @@ def _picked_time(body: dict[str, Any]) -> int | None:
     state = body["view"]["state"]["values"].get("at", {}).get("v", {})
     value = state.get("selected_date_time")
     return int(value) if value else None
+
+
+def _picked_local_time(body: dict[str, Any]) -> str | None:
+    state = body["view"]["state"]["values"].get("lt", {}).get("v", {})
+    return state.get("selected_time") or None
 
 
 def _picked(body: dict[str, Any], context: BoltContext, language: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -101,7 +112,13 @@ def _picked(body: dict[str, Any], context: BoltContext, language: str) -> tuple[
             test = to_e164(test, d.settings.default_region)
         except PhoneError:
             errors["test"] = t("broadcast.error.bad_phone", language, value=test[:30])
+    local_time, quiet = _picked_local_time(body), (vals.get("qh") or "").strip() or None
+    try:
+        local_time, quiet = service.window_values(local_time, quiet)
+    except service.BroadcastError as exc:
+        errors["qh" if exc.code == "broadcast.error.quiet_hours" else "lt"] = t(exc.code, language, **exc.values)
     meta = {**earlier, "tpl": vals["tpl"], "aud": aud, "at": at, "test": test or None}
+    meta |= {k: v for k, v in (("lt", local_time), ("qh", quiet)) if v}
     return meta, errors
 
 
@@ -203,6 +220,8 @@ def draft_from(
         request_key=request_key,
         report_lang=language,
         channel_id=meta.get("ch"),
+        local_time=meta.get("lt"),
+        quiet_hours=meta.get("qh"),
     )
 
 
@@ -226,7 +245,15 @@ def confirmation_view(meta: dict[str, Any], context: BoltContext, client: WebCli
             note = t("broadcast.confirm.test_failed", language, reason=t(exc.code, language, **exc.values))
     meta = {k: v for k, v in meta.items() if k != "test"}  # the test is done; confirming must not repeat it
     view = confirm_view(
-        draft.template, preview, language, meta, meta.get("at"), note, refusal(context, language) is None
+        draft.template,
+        preview,
+        language,
+        meta,
+        meta.get("at"),
+        note,
+        refusal(context, language) is None,
+        window=window_text(draft.local_time, draft.quiet_hours, language),
+        approval=approval_rules.needed(d.settings.approval_above, preview.recipients),
     )
     return sealer(context).view(view)
 
@@ -273,6 +300,9 @@ def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) ->
         return
     if created:
         post_report(client, d.engine, row.id or 0, channel, user, sealer(context).seal)
+        if row.status == BroadcastStatus.AWAITING_APPROVAL:  # four-eyes: another admin decides (issue 18)
+            where = post_request(client, d.engine, d.settings, row.id or 0, sealer(context).seal)
+            tell(client, channel, user, note(where, row.id or 0, language))
 
 
 def on_template_search(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

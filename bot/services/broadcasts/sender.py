@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from bot.config.settings import Settings
 from bot.domain.phone import mask
 from bot.domain.statuses import BroadcastStatus, DeliveryStatus
-from bot.services.broadcasts import limits, service
+from bot.services.broadcasts import limits, service, windows
 from bot.services.broadcasts.throttle import TokenBucket
 from bot.whatsapp import callback
 from bot.whatsapp.client import AsyncSender
@@ -53,6 +53,10 @@ MAX_PAIR_DELAYS = 5  # 131056: 6 s, 24 s, 96 s, ... then give up on this recipie
 BATCH_SECONDS = 0.5  # claimed ahead (never requested: back to `pending` after a crash, see recover_stale)
 FLUSH_SECONDS = 0.5
 MARK_GATHER = 0.010  # workers about to send wait up to this long for each other: one marking transaction for several
+# Every recipient's window closed and the next opens later than this: release the broadcast and let the
+# scheduler wake it then (an idle sender polling a million closed rows would cost CPU for nothing).
+WINDOW_IDLE = 5.0
+REOPEN_EVERY = 30.0  # rows that missed their window (throttled, paused) get the next one this often
 Progress = Callable[[int, bool], None]  # (broadcast id, final?)
 # send answer's message_status -> delivery status
 ACCEPTED_AS = {"held_for_quality_assessment": DeliveryStatus.HELD, "paused": DeliveryStatus.PAUSED}
@@ -83,6 +87,7 @@ class Run:
     written: list[str] = field(default_factory=list)  # message ids written since the last early-status look
     learned: list[tuple[int, str]] = field(default_factory=list)  # (delivery id, wa_id) from send answers
     ambiguous: bool = False  # an `unknown` outcome was written: its status may already be kept (by delivery id)
+    approval: str | None = None  # the approval no longer holds (missing|changed|expired): nothing more is sent
 
 
 def owner_id() -> str:
@@ -119,6 +124,10 @@ class BroadcastSender:
         self.mark_group = max(1, self.concurrency // 4)  # a quarter of the workers waiting: mark them at once
         self.mark_now: asyncio.Event | None = None  # made on the loop, like the lock
         self.writing: asyncio.Lock | None = None  # outcome writes one at a time
+        self.windowed = False  # recipients have send windows (issue 18)
+        self.reopened = -math.inf
+        self.next_open: datetime | None = None
+        self.why = ""
 
     # --- database steps, each its own short transaction on a worker thread ---
 
@@ -136,6 +145,13 @@ class BroadcastSender:
         """Renew the lease, retire a dead sender's rows, claim: one transaction. None: not ours any more."""
         if not self._still_ours(session):
             return None
+        row = broadcasts_store.get(session, self.bid)  # approval re-checked at every claim (issue 18)
+        if row is not None and (why := service.approval_problem(row)):
+            self.run.approval = why
+            return None
+        if self.windowed and time.monotonic() - self.reopened >= REOPEN_EVERY and row is not None:
+            self.reopened = time.monotonic()
+            windows.reopen(session, self.settings, row, utcnow())
         if self.first_claim is None:
             self.first_claim = utcnow()
         # Only rows claimed before this sender's first claim: a row still waiting in our own queue past the
@@ -361,6 +377,9 @@ class BroadcastSender:
             while queue.qsize() > limit and not (self.run.lost or self.run.stop or self.stopping.is_set()):
                 await asyncio.sleep(0.02)  # at most about a second of sends claimed ahead
             jobs = await self.db(self._next_batch, limit)
+            if jobs is None and self.run.approval:  # expired, revoked or changed: nothing more goes out
+                self.run.lost = True
+                return "approval"
             if jobs is None:  # paused, cancelled or taken over: what is queued goes back unsent
                 self.run.lost = True
                 row = await self.db(broadcasts_store.get, self.bid)
@@ -377,18 +396,30 @@ class BroadcastSender:
             while not queue.empty():  # let the workers finish what is out before looking again
                 await asyncio.sleep(0.05)
             await self._flush()
+            if self.windowed:
+                self.reopened = time.monotonic()
+                await self.db(self._reopen)
             pending, sending, next_at = await self.db(broadcasts_store.open_work, self.bid)
             if pending == 0 and sending == 0:
                 return BroadcastStatus.DONE
+            idle = next_at is not None and (next_at - utcnow()).total_seconds() > WINDOW_IDLE
+            if self.windowed and sending == 0 and idle:
+                self.next_open = next_at
+                return "window"  # every window closed: the scheduler wakes it when the next opens
             wait = 0.05 if pending == 0 else 0.5  # only answers still to come back: look again soon
             if next_at is not None:
                 wait = min(1.0, max(0.05, (next_at - utcnow()).total_seconds()))
             await asyncio.sleep(wait)
 
+    def _reopen(self, session: Any) -> int:
+        row = broadcasts_store.get(session, self.bid)
+        return windows.reopen(session, self.settings, row, utcnow()) if row is not None else 0
+
     async def execute(self) -> str:
         row = await self.db(broadcasts_store.get, self.bid)
         if row is None or row.status != BroadcastStatus.RUNNING:
             return row.status if row is not None else "missing"
+        self.windowed = windows.windowed(row, self.settings)
         self.template = service.template_from_def(row.template_def)
         self.params = service.params_of(row)
         self.fields = sorted({p.field for p in self.params.values() if p.field})
@@ -411,7 +442,11 @@ class BroadcastSender:
             await flusher
             await self._flush()
             await sender.aclose()
-        return await self.db(self._finish, why)
+        self.why = why
+        status = await self.db(self._finish, why)
+        if why == "window" and self.next_open is not None:  # a wake-up job, like a scheduled start
+            await asyncio.to_thread(service.wake_at, self.engine, self.bid, self.next_open)
+        return status
 
     def _finish(self, session: Any, why: str) -> str:
         if why == BroadcastStatus.DONE:
@@ -445,6 +480,13 @@ class BroadcastSender:
             broadcasts_store.set_status(
                 session, self.bid, (BroadcastStatus.RUNNING,), BroadcastStatus.PAUSED, pause_reason="daily_limit"
             )
+        elif why == "window":
+            broadcasts_store.update_fields(session, self.bid, (BroadcastStatus.RUNNING,), next_window_at=self.next_open)
+            log.info("broadcast %s: every recipient's window is closed; next opens %s", self.bid, self.next_open)
+        elif why == "approval" and self.run.approval:
+            row = broadcasts_store.get(session, self.bid)
+            if row is not None:
+                service.withdraw_approval(session, row, self.run.approval, (BroadcastStatus.RUNNING,))
         broadcasts_store.release_lease(session, self.bid, self.owner)
         row = broadcasts_store.get(session, self.bid)
         return row.status if row is not None else why
@@ -470,7 +512,17 @@ def send_broadcast(
     """Run one broadcast to its end (or pause/stop) in this thread; returns its status afterwards."""
     eng = BroadcastSender(settings, engine, broadcast_id, owner or owner_id(), on_progress, stopping=stopping)
     status = _run_loop(eng.execute())
-    if status in (BroadcastStatus.DONE, BroadcastStatus.STOPPED, BroadcastStatus.PAUSED, BroadcastStatus.CANCELLED):
+    if (
+        status
+        in (
+            BroadcastStatus.DONE,
+            BroadcastStatus.STOPPED,
+            BroadcastStatus.PAUSED,
+            BroadcastStatus.CANCELLED,
+            BroadcastStatus.AWAITING_APPROVAL,
+        )
+        or eng.why == "window"
+    ):
         eng.report(True)
     return status
 

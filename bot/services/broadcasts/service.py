@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config.settings import Settings
+from bot.domain import approval as approval_rules
 from bot.domain.contacts import ContactFilter
+from bot.domain.send_windows import WindowError, format_quiet, parse_quiet, parse_time
 from bot.domain.statuses import BroadcastStatus, DeliveryStatus
-from bot.services.broadcasts import limits
+from bot.services.broadcasts import limits, windows
 from bot.services.broadcasts.scheduler import schedule, unschedule
 from bot.whatsapp.client import GraphClient
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
@@ -198,6 +200,8 @@ class Draft:
     request_key: str | None = None
     report_lang: str = "de"
     channel_id: str | None = None
+    local_time: str | None = None  # "HH:MM" in each recipient's time
+    quiet_hours: str | None = None  # "HH:MM-HH:MM" in each recipient's time
 
     def required_fields(self) -> list[str]:
         """Contact fields without a fallback: a contact lacking one is skipped, not sent a blank."""
@@ -243,15 +247,59 @@ def preview(engine: Engine, settings: Settings, draft: Draft) -> Preview:
     return Preview(counts, param_problems(draft), used, limit)
 
 
+def window_values(local_time: str | None, quiet_hours: str | None) -> tuple[str | None, str | None]:
+    """The window options in their stored form ("10:00", "21:00-08:00"); refused when malformed."""
+    try:
+        local = f"{parse_time(local_time):%H:%M}" if local_time and local_time.strip() else None
+    except WindowError:
+        raise BroadcastError("broadcast.error.local_time", value=local_time) from None
+    try:
+        quiet = format_quiet(parse_quiet(quiet_hours))
+    except WindowError:
+        raise BroadcastError("broadcast.error.quiet_hours", value=quiet_hours) from None
+    return local, quiet
+
+
+def fingerprint_of(row: Broadcast) -> str:
+    """What an approval covers (bot/domain/approval.py), from the stored broadcast."""
+    return approval_rules.fingerprint(
+        row.template,
+        row.language,
+        row.template_def,
+        row.params,
+        row.audience,
+        row.scheduled_at,
+        row.local_time,
+        row.quiet_hours,
+    )
+
+
+def needs_approval(engine: Engine, settings: Settings, draft: Draft) -> bool:
+    above = settings.approval_above
+    if above is None:
+        return False
+    if above < 0:
+        return True
+    with Session(engine) as session:
+        counts = broadcasts_store.breakdown(
+            session, draft.audience.contact_filter(), settings.default_region, draft.required_fields()
+        )
+    return approval_rules.needed(above, counts["recipients"])
+
+
 def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast, bool]:
-    """Store the broadcast (queued, or scheduled); idempotent per `request_key`. Sending is the runner's job."""
+    """Store the broadcast (queued, or scheduled; `awaiting` when it needs a second admin's approval);
+    idempotent per `request_key`. Sending is the runner's job."""
     if draft.template.status != "APPROVED":
         raise BroadcastError("broadcast.error.not_approved", name=draft.template.name, status=draft.template.status)
     problems = param_problems(draft)
     if problems:
         raise BroadcastError("broadcast.error.params", problems=", ".join(problems))
     draft.params = resolve_sources(engine, draft.params)
+    local_time, quiet_hours = window_values(draft.local_time, draft.quiet_hours)
     scheduled = draft.scheduled_at if draft.scheduled_at and draft.scheduled_at > utcnow() else None
+    approval = needs_approval(engine, settings, draft)
+    status = BroadcastStatus.SCHEDULED if scheduled else BroadcastStatus.QUEUED
     with session_scope(engine) as session:
         row, created = broadcasts_store.create(
             session,
@@ -261,13 +309,17 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
             template_def=template_def(draft.template),
             params={k: asdict(v) for k, v in draft.params.items()},
             audience=draft.audience.to_json(),
-            status=BroadcastStatus.SCHEDULED if scheduled else BroadcastStatus.QUEUED,
+            status=BroadcastStatus.AWAITING_APPROVAL if approval else status,
             scheduled_at=scheduled,
             created_by=draft.created_by,
             report_lang=draft.report_lang,
             channel_id=draft.channel_id,
+            local_time=local_time,
+            quiet_hours=quiet_hours,
+            approval_required=approval,
         )
         if created:
+            row.fingerprint = fingerprint_of(row)
             session.flush()
             audit.record(
                 session,
@@ -277,13 +329,17 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
                 row.id,
                 template=draft.template.name,
                 scheduled=bool(scheduled),
+                local_time=local_time,
+                quiet_hours=quiet_hours,
             )
-    if created and scheduled is not None:
-        _wake_at(engine, row.id or 0, scheduled)
+            if approval:
+                audit.record(session, draft.created_by, "broadcast.approval_request", "broadcast", row.id)
+    if created and scheduled is not None and not approval:
+        wake_at(engine, row.id or 0, scheduled)
     return row, created
 
 
-def _wake_at(engine: Engine, broadcast_id: int, when: datetime) -> None:
+def wake_at(engine: Engine, broadcast_id: int, when: datetime) -> None:
     """The scheduler's wake-up job; if it cannot be stored the pump still finds the due row."""
     try:
         schedule(engine, broadcast_id, when)
@@ -301,24 +357,74 @@ def required_fields_of(row: Broadcast) -> list[str]:
     return sorted({p.field for p in params_of(row).values() if p.field and not p.fallback.strip()})
 
 
+def approval_problem(row: Broadcast, now: datetime | None = None) -> str | None:
+    """None when the broadcast may send (no approval needed, or a valid one); else `missing|changed|expired`."""
+    return approval_rules.holds(
+        row.approval_required,
+        fingerprint_of(row),
+        row.approved_fingerprint,
+        row.approved_at,
+        row.approval_expires_at,
+        row.started_at,
+        now or utcnow(),
+    )
+
+
+def withdraw_approval(session: Session, row: Broadcast, why: str, from_: tuple[str, ...]) -> bool:
+    """An approval that no longer holds (expired before the start, or the broadcast changed): back to
+    `awaiting`, the old approval forgotten, in the audit log (and so the audit channel)."""
+    done = broadcasts_store.update_fields(
+        session,
+        row.id or 0,
+        from_,
+        status=BroadcastStatus.AWAITING_APPROVAL,
+        approved_fingerprint=None,
+        approved_by=None,
+        approved_at=None,
+        approval_expires_at=None,
+        fingerprint=fingerprint_of(row),
+        lease_owner=None,
+        lease_until=None,
+    )
+    if done:
+        audit.record(session, "system", f"broadcast.approval_{why}", "broadcast", row.id)
+        log.warning("broadcast %s: approval %s, nothing sent until it is approved again", row.id, why)
+    return done
+
+
 def start(engine: Engine, settings: Settings, broadcast_id: int) -> int | None:
-    """Freeze the audience of a due broadcast and mark it running; None when it was not ours to start."""
+    """Freeze the audience of a due broadcast and mark it running; None when it was not ours to start.
+
+    A broadcast that needs an approval starts only with one that still holds; recipients with a send
+    window get it here, in the same transaction as the freeze."""
     with session_scope(engine) as session:
         row = broadcasts_store.get(session, broadcast_id)
         if row is None:
             return None
+        if why := approval_problem(row):
+            withdraw_approval(session, row, why, (BroadcastStatus.QUEUED, BroadcastStatus.SCHEDULED))
+            return None
         spec = AudienceSpec.from_json(row.audience)
+        now = utcnow()
         total = broadcasts_store.start(
-            session, broadcast_id, spec.contact_filter(), settings.default_region, required_fields_of(row)
+            session, broadcast_id, spec.contact_filter(), settings.default_region, required_fields_of(row), now
         )
         if total is not None:
+            if windows.windowed(row, settings):
+                windows.assign(session, settings, row, now)
             audit.record(session, row.created_by, "broadcast.start", "broadcast", broadcast_id, total=total)
         return total
 
 
 TRANSITIONS = {
     "cancel": (
-        (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED),
+        (
+            BroadcastStatus.AWAITING_APPROVAL,
+            BroadcastStatus.SCHEDULED,
+            BroadcastStatus.QUEUED,
+            BroadcastStatus.RUNNING,
+            BroadcastStatus.PAUSED,
+        ),
         BroadcastStatus.CANCELLED,
     ),
     "pause": ((BroadcastStatus.RUNNING,), BroadcastStatus.PAUSED),
@@ -388,6 +494,7 @@ class Report:
     counts: dict[str, int]
     reasons: list[broadcasts_store.Reason]
     ambiguity: broadcasts_store.Ambiguity = field(default_factory=broadcasts_store.Ambiguity)
+    waiting: int = 0  # pending rows whose recipient's send window is closed now
 
     def n(self, *statuses: str) -> int:
         return sum(self.counts.get(s, 0) for s in statuses)
@@ -408,11 +515,14 @@ def report(engine: Engine, broadcast_id: int) -> Report:
         row = broadcasts_store.get(session, broadcast_id)
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
+        counts = broadcasts_store.counts(session, broadcast_id)
+        windowed = bool(row.local_time or row.quiet_hours or row.next_window_at)
         return Report(
             row,
-            broadcasts_store.counts(session, broadcast_id),
+            counts,
             broadcasts_store.failure_reasons(session, broadcast_id),
             broadcasts_store.ambiguity(session, broadcast_id),
+            broadcasts_store.waiting(session, broadcast_id) if windowed and counts.get("pending") else 0,
         )
 
 
