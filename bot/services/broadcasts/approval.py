@@ -159,6 +159,7 @@ def edit(
         values: dict[str, Any] = {}
         if params is not None:
             template = service.template_from_def(row.template_def)
+            params = {**service.params_of(row), **params}  # the parameters named change, the others stay
             draft = service.Draft(template, params, service.AudienceSpec.from_json(row.audience), actor)
             if problems := service.param_problems(draft):
                 raise service.BroadcastError("broadcast.error.params", problems=", ".join(problems))
