@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -53,8 +54,31 @@ def message_view(lang: str, text: str) -> dict[str, Any]:
     return _modal(PICK_CALLBACK, lang, {}, [{"type": "section", "text": mrkdwn(text)}], None)
 
 
+MAX_OPTION_VALUE = (
+    150  # an option's value: https://docs.slack.dev/reference/block-kit/composition-objects/option-object
+)
+DIGEST = "#"  # marks a value that names its template by a digest
+
+
 def template_value(tpl: Template) -> str:
-    return f"{tpl.name}|{tpl.language}"[:150]
+    """The select option's value for a template: `name|language`, or a digest of it when that does not fit.
+
+    A template name may have up to 512 characters (Meta's message template reference:
+    https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account/message_templates/,
+    `name`: "Maximum 512 characters"), an option value only 150: a cut value named no template at all."""
+    plain_value = f"{tpl.name}|{tpl.language}"
+    if len(plain_value) <= MAX_OPTION_VALUE:
+        return plain_value
+    return DIGEST + hashlib.sha256(plain_value.encode()).hexdigest()
+
+
+def template_named(templates: Sequence[Template], value: str) -> tuple[str, str]:
+    """(name, language) that a select value stands for (see `template_value`); ("", "") when none does."""
+    if not value.startswith(DIGEST):
+        name, _, code = value.partition("|")
+        return name, code
+    found = next((tpl for tpl in templates if template_value(tpl) == value), None)
+    return (found.name, found.language) if found is not None else ("", "")
 
 
 def _audience_options(

@@ -28,6 +28,7 @@ from bot.whatsapp.templates import Template
 from handlers.blocks.broadcasts import (
     AUDIENCE_PURPOSE,
     CONFIRM_CALLBACK,
+    DIGEST,
     PARAMS_CALLBACK,
     PICK_CALLBACK,
     TEMPLATE_SEARCH,
@@ -36,6 +37,7 @@ from handlers.blocks.broadcasts import (
     message_view,
     params_view,
     pick_view,
+    template_named,
     template_options,
 )
 from handlers.clients.live_report import post_report
@@ -68,7 +70,8 @@ def open_composer(
 
 
 def _template(d: Deps, value: str) -> Template:
-    name, _, code = value.partition("|")
+    templates = service.templates(d.settings) if value.startswith(DIGEST) else []
+    name, code = template_named(templates, value)
     return service.find_template(d.settings, name, code)
 
 
