@@ -12,6 +12,7 @@ from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.i18n import number, t
 from bot.services.broadcasts import ambiguity
 from bot.services.broadcasts.service import Preview, Report
+from bot.whatsapp.media import SLACK_FILETYPES
 from bot.whatsapp.templates import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
@@ -235,6 +236,21 @@ def params_view(
         if p.kind != "text":  # what a media, location, coupon or URL-suffix value looks like
             value_block["hint"] = plain(t(f"broadcast.composer.kind.{p.kind}", lang), 2000)
         blocks.append(value_block)
+        if p.kind in SLACK_FILETYPES:  # a media header: or a file from this computer, uploaded to WhatsApp once
+            blocks.append(
+                {
+                    "type": "input",
+                    "block_id": f"file:{p.key}",
+                    "optional": True,
+                    "label": plain(t("broadcast.composer.param_file", lang), 2000),
+                    "element": {
+                        "type": "file_input",
+                        "action_id": "v",
+                        "filetypes": SLACK_FILETYPES[p.kind],
+                        "max_files": 1,
+                    },
+                }
+            )
     return _modal(PARAMS_CALLBACK, lang, meta, blocks, t("broadcast.composer.next", lang))
 
 
