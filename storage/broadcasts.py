@@ -269,7 +269,8 @@ SKIP_REASONS = ("erased", "blocked", "opted_out", "inactive", "undeliverable")
 def _skip_reason(marketing: bool) -> Any:
     """Per delivery row, why its contact must not get the message now ('' = send it), in SQL.
 
-    A correlated subquery on the contact: no row (erased meanwhile) gives NULL, hence `erased`.
+    A correlated subquery on the contact: no row gives NULL, hence `erased` (a safety net: erasure deletes the
+    contact's deliveries with it and counts them on the broadcast, `storage/contacts.py: _note_erased`).
     A marketing template also respects the marketing-only opt-out (131050, `user_preferences`)."""
     c = Contact.__table__  # type: ignore[attr-defined]
     opted_out = c.c.opted_out_at.is_not(None)

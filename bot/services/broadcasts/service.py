@@ -422,10 +422,14 @@ def report(engine: Engine, broadcast_id: int) -> Report:
         row = broadcasts_store.get(session, broadcast_id)
         if row is None:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
+        reasons = broadcasts_store.failure_reasons(session, broadcast_id)
+        erased = int((row.excluded or {}).get("erased") or 0)  # rows that went with their erased contact
+        if erased:
+            reasons.append(broadcasts_store.Reason(DeliveryStatus.SKIPPED, None, "erased", erased))
         return Report(
             row,
             broadcasts_store.counts(session, broadcast_id),
-            broadcasts_store.failure_reasons(session, broadcast_id),
+            reasons,
             broadcasts_store.ambiguity(session, broadcast_id),
         )
 
