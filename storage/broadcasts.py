@@ -269,7 +269,8 @@ SKIP_REASONS = ("erased", "blocked", "opted_out", "inactive", "undeliverable")
 def _skip_reason(marketing: bool) -> Any:
     """Per delivery row, why its contact must not get the message now ('' = send it), in SQL.
 
-    A correlated subquery on the contact: no row (erased meanwhile) gives NULL, hence `erased`.
+    A correlated subquery on the contact: no row gives NULL, hence `erased` (a safety net: erasure deletes the
+    contact's deliveries with it and counts them on the broadcast, `storage/contacts.py: _note_erased`).
     A marketing template also respects the marketing-only opt-out (131050, `user_preferences`)."""
     c = Contact.__table__  # type: ignore[attr-defined]
     opted_out = c.c.opted_out_at.is_not(None)
@@ -597,32 +598,16 @@ MARK_SQL = (
 
 def settle_unknown(session: Session, statuses: Iterable[StatusUpdate]) -> int:
     """Statuses naming an `unknown` delivery by its id (`biz_opaque_callback_data`): the request did
-    reach Meta, so the row takes the message id and the status. Returns how many rows were settled."""
-    rows = [
-        {
-            "b_did": s.delivery_id,
-            "b_id": s.wa_message_id,
-            "b_status": s.status,
-            "b_at": s.timestamp,
-            "b_code": s.error_code if s.status == "failed" else None,
-            "b_title": ((s.error_title or "")[:300] or None) if s.status == "failed" else None,
-        }
-        for s in strongest(statuses)
-        if s.delivery_id is not None
-    ]
+    reach Meta, so the row takes the message id. Only the id: the status itself then goes the way of
+    every status (its effect, e.g. a 131050 opt-out, while the row is not failed yet; then the rank
+    rule), so call this before those. Returns how many rows learned their id."""
+    rows = [{"b_did": s.delivery_id, "b_id": s.wa_message_id} for s in strongest(statuses) if s.delivery_id is not None]
     if not rows:
         return 0
     result = session.connection().execute(
         update(D)
         .where(D.c.id == bindparam("b_did"), D.c.status == DeliveryStatus.UNKNOWN, D.c.wa_message_id.is_(None))
-        .values(
-            status=bindparam("b_status"),
-            wa_message_id=bindparam("b_id"),
-            status_at=bindparam("b_at", type_=UtcDateTime()),
-            error_code=bindparam("b_code"),
-            error_title=bindparam("b_title"),
-            updated_at=utcnow(),
-        ),
+        .values(wa_message_id=bindparam("b_id"), updated_at=utcnow()),
         rows,
     )
     return max(0, result.rowcount)

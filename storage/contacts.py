@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, or_, select, text, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, or_, select, text, true, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -32,7 +32,7 @@ from bot.domain.contacts import name_key as name_key  # noqa: F401 - still reach
 from bot.domain.phone import search_digits
 from storage.audiences import audience_condition
 from storage.db import bulk_cache
-from storage.models import Contact, ContactTally, ImportRow, Message, Ticket, table_of
+from storage.models import Broadcast, Contact, ContactTally, Delivery, ImportRow, Message, Ticket, table_of
 
 # The ignores below: SQLModel declares the class attributes as their row values (str, datetime, ...);
 # on the class they are InstrumentedAttributes, which is what the list sorts by.
@@ -390,6 +390,24 @@ def by_phone(session: Session, phone: str, messenger: str | None = None) -> list
     return list(session.scalars(stmt).all())
 
 
+def _note_erased(session: Session, contact_id: int) -> None:
+    """The contact's broadcast deliveries go with it (nothing about the person is kept), so each broadcast counts
+    them in `broadcast.excluded["erased"]`: its report still adds up, with "erased since" as the reason."""
+    deliveries, broadcasts = table_of(Delivery), table_of(Broadcast)
+    found = session.execute(
+        select(deliveries.c.broadcast_id, func.count())
+        .where(deliveries.c.contact_id == contact_id)
+        .group_by(deliveries.c.broadcast_id)
+    ).all()
+    for broadcast_id, n in sorted(found):
+        excluded = session.execute(
+            select(broadcasts.c.excluded).where(broadcasts.c.id == broadcast_id).with_for_update()
+        ).scalar_one()
+        counted = dict(excluded or {})
+        counted["erased"] = int(counted.get("erased") or 0) + int(n)
+        session.execute(update(broadcasts).where(broadcasts.c.id == broadcast_id).values(excluded=counted))
+
+
 def erase(session: Session, contact: Contact) -> dict[str, int]:
     """Delete a contact and every row about it (GDPR erasure); returns what kind of rows went."""
     counts: dict[str, int] = {}
@@ -399,6 +417,7 @@ def erase(session: Session, contact: Contact) -> dict[str, int]:
     counts["import_rows"] = session.exec(
         delete(ImportRow).where(col(ImportRow.phone) == contact.phone, col(ImportRow.messenger) == contact.messenger)
     ).rowcount
+    _note_erased(session, cid or 0)
     # Tables added by later features (attributes, deliveries, ...) reference contact.id with
     # ON DELETE CASCADE; delete their rows explicitly too, so erasure never depends on pragmas.
     for table in table_of(Contact).metadata.sorted_tables:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, exists, or_, select
+from sqlalchemy import Table, and_, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -77,29 +77,55 @@ def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[s
     return [str(r["wa_message_id"]) for r in rows]
 
 
+def _kept(session: Session, condition: Any, ids: Sequence[str] | None, since: datetime | None) -> list[Any]:
+    """Kept statuses that meet `condition`: for these ids, or (ids None) all received since then, in one row
+    order for every writer (by message id)."""
+    stmt = select(
+        E.c.id,
+        E.c.wa_message_id,
+        E.c.status,
+        E.c.status_at,
+        E.c.error_code,
+        E.c.error_title,
+        E.c.effect,
+        E.c.delivery_id,
+    )
+    rows: list[Any] = []
+    if ids is None:
+        recent = E.c.received_at >= since if since is not None else E.c.id.is_not(None)
+        rows = list(session.execute(stmt.where(recent, condition)).all())
+    else:
+        for part in _chunks(sorted(set(ids))):
+            rows.extend(session.execute(stmt.where(E.c.wa_message_id.in_(part), condition)).all())
+    rows.sort(key=lambda r: r.wa_message_id)
+    return rows
+
+
+def _updates(rows: Sequence[Any]) -> list[StatusUpdate]:
+    return [
+        StatusUpdate(
+            r.wa_message_id,
+            r.status,
+            r.status_at,
+            error_code=r.error_code,
+            error_title=r.error_title,
+            effect=r.effect,
+            delivery_id=r.delivery_id,
+        )
+        for r in rows
+    ]
+
+
 def settle(session: Session, ids: Sequence[str] | None = None, since: datetime | None = None) -> int:
     """Apply kept statuses whose id is known now (these ids, or all received since then) and delete them."""
     matched = or_(
         exists(select(D.c.id).where(D.c.wa_message_id == E.c.wa_message_id)),
         exists(select(M.c.id).where(M.c.wa_message_id == E.c.wa_message_id, M.c.direction == "out")),
     )
-    stmt = select(E.c.id, E.c.wa_message_id, E.c.status, E.c.status_at, E.c.error_code, E.c.error_title, E.c.effect)
-    rows: list[Any] = []
-    if ids is None:
-        recent = E.c.received_at >= since if since is not None else E.c.id.is_not(None)
-        rows = list(session.execute(stmt.where(recent, matched)).all())
-    else:
-        for part in _chunks(sorted(set(ids))):
-            rows.extend(session.execute(stmt.where(E.c.wa_message_id.in_(part), matched)).all())
+    rows = _kept(session, matched, ids, since)
     if not rows:
         return 0
-    rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
-    updates = [
-        StatusUpdate(
-            r.wa_message_id, r.status, r.status_at, error_code=r.error_code, error_title=r.error_title, effect=r.effect
-        )
-        for r in rows
-    ]
+    updates = _updates(rows)
     status_effects.apply(session, updates)  # before the rows turn `failed`: it acts on those not failed yet
     message_status.apply_statuses(session, updates)
     broadcasts.apply_statuses(session, updates)
@@ -115,37 +141,16 @@ def purge(session: Session, before: datetime) -> int:
 def settle_ambiguous(session: Session, ids: Sequence[str] | None = None, since: datetime | None = None) -> int:
     """Kept statuses that name an `unknown` delivery by its id (`biz_opaque_callback_data`): the status
     came while the row was still `sending`, then its sender died before writing the message id. The
-    row takes the id and the status (then any further kept statuses for that id apply by rank)."""
+    row takes the id, then every kept status for that id applies like any other (`settle`: its effect
+    first, then by rank). Returns how many rows were settled."""
     unknown = exists(
         select(D.c.id).where(
             D.c.id == E.c.delivery_id, D.c.status == DeliveryStatus.UNKNOWN, D.c.wa_message_id.is_(None)
         )
     )
-    stmt = select(
-        E.c.wa_message_id, E.c.status, E.c.status_at, E.c.error_code, E.c.error_title, E.c.effect, E.c.delivery_id
-    )
-    rows: list[Any] = []
-    if ids is None:
-        recent = E.c.received_at >= since if since is not None else E.c.id.is_not(None)
-        rows = list(session.execute(stmt.where(recent, E.c.delivery_id.is_not(None), unknown)).all())
-    else:
-        for part in _chunks(sorted(set(ids))):
-            rows.extend(session.execute(stmt.where(E.c.wa_message_id.in_(part), unknown)).all())
+    rows = _kept(session, and_(E.c.delivery_id.is_not(None), unknown), ids, since)
     if not rows:
         return 0
-    rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
-    updates = [
-        StatusUpdate(
-            r.wa_message_id,
-            r.status,
-            r.status_at,
-            error_code=r.error_code,
-            error_title=r.error_title,
-            effect=r.effect,
-            delivery_id=r.delivery_id,
-        )
-        for r in rows
-    ]
-    settled = broadcasts.settle_unknown(session, updates)
-    settle(session, sorted({r.wa_message_id for r in rows}))  # the rest of each id's statuses, by rank
+    settled = broadcasts.settle_unknown(session, _updates(rows))
+    settle(session, sorted({r.wa_message_id for r in rows}))
     return settled

@@ -4,16 +4,19 @@ webhook that echoes it settles an `unknown` row; a send Meta holds keeps Meta's 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.services.broadcasts import ambiguity, service
 from bot.services.broadcasts.sender import Runner
 from bot.whatsapp import callback
+from storage import early_status
 from storage.db import session_scope
-from storage.models import Delivery, utcnow
+from storage.models import Contact, Delivery, Suppression, utcnow
 from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.conftest import RunningApp
 from tests.fakes.graph_api import FakeGraph
@@ -122,3 +125,61 @@ def test_a_send_meta_holds_keeps_metas_status(running_app: RunningApp, fake_grap
     sent = {"id": wamid, "status": "sent", "timestamp": "1767262300", "recipient_id": phone(0).lstrip("+")}
     assert post_meta(running_app, meta_body(statuses=[sent])).status_code == 200
     assert _rows(running_app)[phone(0)].status == "sent"
+
+
+def _unknown(app: RunningApp, status: str = "unknown") -> Delivery:
+    """A broadcast to two contacts whose first row is ambiguous: the request left, its answer never came."""
+    engine, settings = app.engine, app.settings
+    add_reachable(engine, 2)
+    row, _ = service.create(engine, settings, draft(settings))
+    service.start(engine, settings, row.id or 0)
+    with Session(engine) as s:
+        target = s.scalars(select(Delivery).where(Delivery.phone == phone(0))).one()
+    with session_scope(engine) as s:
+        s.execute(update(Delivery).where(Delivery.id == target.id).values(status=status, unknown_at=utcnow()))
+    return target
+
+
+def _failed(target: Delivery, wamid: str, code: int) -> dict[str, object]:
+    return {
+        "id": wamid,
+        "status": "failed",
+        "timestamp": "1767262300",
+        "recipient_id": phone(0).lstrip("+"),
+        "biz_opaque_callback_data": callback.for_delivery(target.id or 0),
+        "errors": [{"code": code, "title": "failed"}],
+    }
+
+
+def _contact(app: RunningApp) -> Contact:
+    with Session(app.engine) as s:
+        return s.scalars(select(Contact).where(Contact.phone == phone(0))).one()
+
+
+def test_a_failed_status_settling_an_unknown_row_applies_its_opt_out_and_undeliverable_effects(
+    running_app: RunningApp,
+) -> None:
+    """A status that settles an `unknown` row as failed means what any failed status means: 131050 opts the
+    contact out of marketing (and onto the suppression list), 131026 counts towards undeliverable. The effect
+    ran before the row had its message id, so it found nothing and the opt-out was lost."""
+    target = _unknown(running_app)
+    assert post_meta(running_app, meta_body(statuses=[_failed(target, "wamid.STOP1", 131050)])).status_code == 200
+    assert _rows(running_app)[phone(0)].status == "failed"
+    contact = _contact(running_app)
+    assert contact.marketing_opted_out_at is not None
+    with Session(running_app.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Suppression)) >= 1
+
+
+def test_a_kept_status_that_settles_an_unknown_row_later_applies_its_effect_too(running_app: RunningApp) -> None:
+    """The status came while the row was still `sending` (kept as early), then its sender died and the row became
+    `unknown`: the sweep that settles it applies the effect as well."""
+    target = _unknown(running_app, status="sending")
+    assert post_meta(running_app, meta_body(statuses=[_failed(target, "wamid.GONE1", 131026)])).status_code == 200
+    assert _rows(running_app)[phone(0)].status == "sending"  # kept: the row is not unknown yet
+    with session_scope(running_app.engine) as s:
+        s.execute(update(Delivery).where(Delivery.id == target.id).values(status="unknown"))
+    with session_scope(running_app.engine) as s:
+        assert early_status.settle_ambiguous(s, since=utcnow() - timedelta(hours=1)) == 1
+    assert _rows(running_app)[phone(0)].status == "failed"
+    assert _contact(running_app).undeliverable_count == 1

@@ -257,3 +257,35 @@ def test_a_refused_test_message_is_named_on_the_confirmation(running_app: Runnin
     text = confirm["blocks"][0]["text"]["text"]
     assert "Testnachricht abgelehnt (131026)" in text and "*1* Empfänger" in text
     assert fake_graph.stats()["counts"] == {}  # refused, so nothing was accepted
+
+
+def test_a_template_name_of_512_characters_can_be_picked_and_sent(
+    running_app: RunningApp, fake_graph: FakeGraph
+) -> None:
+    """Issue 16 item 10: Meta allows template names of up to 512 characters; the select's option value (at most
+    150) was the name cut to 150, which named no template, so such a template could never be sent."""
+    from tests.fakes.graph_api import DEFAULT_TEMPLATES
+
+    long_name = "sommer_" + "x" * 505
+    assert len(long_name) == 512
+    template = {
+        "name": long_name,
+        "language": "de",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "77",
+        "components": [{"type": "BODY", "text": "Sommer!"}],
+    }
+    fake_graph.configure(templates=[*DEFAULT_TEMPLATES, template])
+    add_reachable(running_app.engine, 2)
+    _click_notify(running_app)
+    pick = _composer(running_app)
+    option = next(o for o in pick["blocks"][0]["element"]["options"] if o["text"]["text"].startswith("sommer_"))
+    assert len(option["value"]) <= 150
+    confirm = _submit(running_app, pick, _pick(option["value"]))["view"]
+    check_view(confirm)
+    assert confirm["callback_id"] == "bc_confirm" and "*2* Empfänger" in confirm["blocks"][0]["text"]["text"]
+    _submit(running_app, confirm, {})
+    running_app.fake.wait_for("chat.postMessage")
+    Runner(running_app.settings, running_app.engine).run_forever(poll=0.05, until_idle=True)
+    assert sum(fake_graph.stats()["counts"].values()) == 2 and fake_graph.stats()["invalid"] == []

@@ -5,6 +5,7 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from bot.services.broadcasts import service
 from bot.services.broadcasts.sender import Runner
 from bot.services.inbound import parse_meta
 from bot.services.webhook_check import REQUIRED_FIELDS, check_webhook_subscription
+from handlers.blocks.broadcasts import report_message
 from storage.models import AuditEntry, Broadcast, Contact, Delivery, Message, Ticket
 from tests.broadcast_helpers import add_reachable, draft, phone
-from tests.conftest import RunningApp, wait_until
+from tests.conftest import RunningApp, app_seal, wait_until
 from tests.factories import BASE, add_contact, add_ticket
 from tests.fakes.graph_api import APP_ID, PHONE_ID, FakeGraph
 from tests.fakes.slack_api import FakeSlack
@@ -139,17 +141,20 @@ def test_who_stops_after_the_audience_froze_is_skipped_with_the_reason(
         ids[2]: ("skipped", "opted_out"),
         ids[3]: ("skipped", "blocked"),
         ids[4]: ("skipped", "inactive"),
-    }  # the erased contact's row went with it (nothing about them is kept)
+    }  # the erased contact's row went with it (nothing about them is kept) ...
     report = service.report(engine, row.id or 0)
     assert report.broadcast.status == "done"
     assert {(r.status, r.title): r.count for r in report.reasons} == {
         ("skipped", "opted_out"): 2,
         ("skipped", "blocked"): 1,
         ("skipped", "inactive"): 1,
+        ("skipped", "erased"): 1,  # ... but the figures say one recipient was erased, so they add up to 6
     }
     status = run(db_url, "broadcast", "status", str(row.id), env={"CONTACTBOT_LANG": "en"})
     assert status.returncode == 0, status.stderr
-    assert "opted_out (2)" in status.stdout and "blocked (1)" in status.stdout
+    assert "opted_out (2)" in status.stdout and "blocked (1)" in status.stdout and "erased (1)" in status.stdout
+    message = report_message(report, "de", seal=app_seal)
+    assert "inzwischen gelöscht: 1" in json.dumps(message["blocks"], ensure_ascii=False)
 
 
 # --- 3. what counts as stop, what re-subscribes ----------------------------------------------------------

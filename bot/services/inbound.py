@@ -447,10 +447,10 @@ def apply_in(
     The one place both the per-request path and the webhook inbox's batches (bot/services/webhook_inbox.py)
     apply them; returns the outcome and the statuses to settle with `settle_early` after the commit."""
     outcome = inbound_store.apply(session, messages, opt_outs, actor=actor)
+    settle_unknown(session, statuses)  # an answer-less send named by its delivery id takes its message id first
     status_effects.apply(session, statuses)  # before the rows turn `failed` (once per id)
     apply_statuses(session, statuses)
-    settle_unknown(session, statuses)  # an answer-less send named by its delivery id (biz_opaque_callback_data)
-    broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries
+    broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries (an unknown row too)
     early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
     return outcome, early
 

@@ -149,13 +149,6 @@ class GraphClient:
             parse_send(response.status_code, response.content)
         return str(data["id"])
 
-    def upload_media_from_url(self, url: str) -> str:
-        """Fetch a file (a Slack file's private URL, any https link) and upload it as above."""
-        got = self.http.get(url, follow_redirects=True)
-        got.raise_for_status()
-        mime = got.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-        return self.upload_media(got.content, mime, url.rsplit("/", 1)[-1] or "file")
-
     def subscriptions(self) -> list[dict[str, Any]]:
         """The app's webhook subscriptions (`GET /{app-id}/subscriptions`, with the app access token
         `{app-id}|{app-secret}`): per object, the callback URL, whether it is active, the fields."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.i18n import number, t
 from bot.services.broadcasts import ambiguity
 from bot.services.broadcasts.service import Preview, Report
+from bot.whatsapp.media import SLACK_FILETYPES
 from bot.whatsapp.templates import Template
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
@@ -54,8 +56,31 @@ def message_view(lang: str, text: str) -> dict[str, Any]:
     return _modal(PICK_CALLBACK, lang, {}, [{"type": "section", "text": mrkdwn(text)}], None)
 
 
+MAX_OPTION_VALUE = (
+    150  # an option's value: https://docs.slack.dev/reference/block-kit/composition-objects/option-object
+)
+DIGEST = "#"  # marks a value that names its template by a digest
+
+
 def template_value(tpl: Template) -> str:
-    return f"{tpl.name}|{tpl.language}"[:150]
+    """The select option's value for a template: `name|language`, or a digest of it when that does not fit.
+
+    A template name may have up to 512 characters (Meta's message template reference:
+    https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account/message_templates/,
+    `name`: "Maximum 512 characters"), an option value only 150: a cut value named no template at all."""
+    plain_value = f"{tpl.name}|{tpl.language}"
+    if len(plain_value) <= MAX_OPTION_VALUE:
+        return plain_value
+    return DIGEST + hashlib.sha256(plain_value.encode()).hexdigest()
+
+
+def template_named(templates: Sequence[Template], value: str) -> tuple[str, str]:
+    """(name, language) that a select value stands for (see `template_value`); ("", "") when none does."""
+    if not value.startswith(DIGEST):
+        name, _, code = value.partition("|")
+        return name, code
+    found = next((tpl for tpl in templates if template_value(tpl) == value), None)
+    return (found.name, found.language) if found is not None else ("", "")
 
 
 def _audience_options(
@@ -239,6 +264,21 @@ def params_view(
         if p.kind != "text":  # what a media, location, coupon or URL-suffix value looks like
             value_block["hint"] = plain(t(f"broadcast.composer.kind.{p.kind}", lang), 2000)
         blocks.append(value_block)
+        if p.kind in SLACK_FILETYPES:  # a media header: or a file from this computer, uploaded to WhatsApp once
+            blocks.append(
+                {
+                    "type": "input",
+                    "block_id": f"file:{p.key}",
+                    "optional": True,
+                    "label": plain(t("broadcast.composer.param_file", lang), 2000),
+                    "element": {
+                        "type": "file_input",
+                        "action_id": "v",
+                        "filetypes": SLACK_FILETYPES[p.kind],
+                        "max_files": 1,
+                    },
+                }
+            )
     return _modal(PARAMS_CALLBACK, lang, meta, blocks, t("broadcast.composer.next", lang))
 
 

@@ -80,13 +80,13 @@ def _trusted(url: str, api_url: str) -> bool:
     return scheme == "https" and port == 443 and host.endswith(SLACK_FILE_HOSTS)
 
 
-def download(shared: SharedFile, token: str, api_url: str, max_bytes: int) -> str:
+def download(shared: SharedFile, token: str, api_url: str, max_bytes: int, suffix: str = ".csv") -> str:
     """Stream the file into a temp file (deleted by the caller); FileProblem for anything wrong."""
     if shared.size > max_bytes:
         raise FileProblem("import.error.too_big", limit=limit_text(max_bytes))
     if not shared.url or not _trusted(shared.url, api_url):
         raise FileProblem("import.error.download", detail="no download URL")
-    fd, path = tempfile.mkstemp(prefix="contactbot-import-", suffix=".csv")
+    fd, path = tempfile.mkstemp(prefix="contactbot-file-", suffix=suffix)
     try:
         with (
             os.fdopen(fd, "wb") as out,

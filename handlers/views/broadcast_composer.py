@@ -26,11 +26,13 @@ from bot.i18n import t
 from bot.services import audiences
 from bot.services.broadcasts import service
 from bot.whatsapp.errors import WhatsAppError
+from bot.whatsapp.media import SLACK_FILETYPES
 from bot.whatsapp.templates import Template
 from handlers.blocks.approval import window_text
 from handlers.blocks.broadcasts import (
     AUDIENCE_PURPOSE,
     CONFIRM_CALLBACK,
+    DIGEST,
     PARAMS_CALLBACK,
     PICK_CALLBACK,
     TEMPLATE_SEARCH,
@@ -39,10 +41,12 @@ from handlers.blocks.broadcasts import (
     message_view,
     params_view,
     pick_view,
+    template_named,
     template_options,
 )
 from handlers.clients.approval import note, post_request
 from handlers.clients.live_report import post_report
+from handlers.clients.media import SLACK_REF, MediaRefused, slack_file_id, upload_slack_file
 from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.deps import Deps
 from handlers.errors import answers_errors
@@ -74,7 +78,8 @@ def open_composer(
 
 
 def _template(d: Deps, value: str) -> Template:
-    name, _, code = value.partition("|")
+    templates = service.templates(d.settings) if value.startswith(DIGEST) else []
+    name, code = template_named(templates, value)
     return service.find_template(d.settings, name, code)
 
 
@@ -149,7 +154,28 @@ def _sources(body: dict[str, Any]) -> dict[str, dict[str, str]]:
             text = (vals.get(f"val:{key}") or "").strip()
             source = value or "text"
             out[key] = {"text": text} if source == "text" else {"field": source, "fallback": text}
+            if picked := vals.get(f"file:{key}"):  # a file uploaded in the modal wins over the text
+                out[key] = {"text": SLACK_REF + picked[0]}
     return out
+
+
+def with_media(meta: dict[str, Any], template: Template, client: WebClient, d: Deps) -> dict[str, Any]:
+    """The metadata with every media header that names a Slack file replaced by its WhatsApp media id, the
+    file uploaded once (handlers/clients/media.py); raises MediaRefused or BroadcastError."""
+    sources = dict(meta.get("p") or {})
+    for p in template.params:
+        source = sources.get(p.key) or {}
+        file_id = slack_file_id(str(source.get("text") or "")) if p.kind in SLACK_FILETYPES else None
+        if file_id and "field" not in source:
+            sources[p.key] = {"text": upload_slack_file(client, d.settings, file_id, p.kind)}
+    return {**meta, "p": sources}
+
+
+def media_refusal(exc: MediaRefused, language: str) -> str:
+    values = dict(exc.values)
+    if "kind" in values:
+        values["kind"] = t(f"broadcast.media.{values['kind']}", language)
+    return t(exc.code, language, **values)
 
 
 def on_params(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -238,6 +264,13 @@ def confirmation_view(meta: dict[str, Any], context: BoltContext, client: WebCli
         return sealer(context).view(message_view(language, t(exc.code, language, **exc.values)))
     note = None
     if meta.get("test"):
+        try:  # the test message needs the header file at WhatsApp now; the broadcast then uses the same id
+            meta = with_media(meta, draft.template, client, d)
+            draft = draft_from(meta, context, language)
+        except MediaRefused as exc:
+            return sealer(context).view(message_view(language, media_refusal(exc, language)))
+        except service.BroadcastError as exc:
+            return sealer(context).view(message_view(language, t(exc.code, language, **exc.values)))
         try:
             service.test_send(d.settings, draft.template, draft.params, str(meta["test"]))
             note = t("broadcast.confirm.test_sent", language, phone=display(str(meta["test"])))
@@ -292,9 +325,13 @@ def on_confirm(body: dict[str, Any], context: BoltContext, client: WebClient) ->
         return  # the ack showed the refusal in the modal
     d = deps(context)
     try:
+        meta = with_media(meta, _template(d, str(meta.get("tpl", ""))), client, d)  # a Slack file: uploaded now, once
         row, created = service.create(
             d.engine, d.settings, draft_from(meta, context, language, f"slack:{body['view']['id']}")
         )
+    except MediaRefused as exc:
+        tell(client, channel, user, media_refusal(exc, language))
+        return
     except service.BroadcastError as exc:
         tell(client, channel, user, t(exc.code, language, **exc.values))
         return

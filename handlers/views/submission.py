@@ -68,12 +68,15 @@ def ack_sealed(ack: Ack, body: dict[str, Any], context: BoltContext, client: Web
 
 
 def values(body: dict[str, Any]) -> dict[str, Any]:
-    """block_id -> submitted value: text, a selected option's value, or a list for multi-selects."""
+    """block_id -> submitted value: text, a selected option's value, a list for multi-selects, the file ids of a
+    file_input (https://docs.slack.dev/reference/block-kit/block-elements/file-input-element: `files`)."""
     found: dict[str, Any] = {}
     for block_id, actions in body["view"]["state"]["values"].items():
         for state in actions.values():
             if state.get("type") in ("checkboxes", "multi_static_select"):
                 found[block_id] = [o["value"] for o in state.get("selected_options") or []]
+            elif state.get("type") == "file_input":
+                found[block_id] = [str(f.get("id")) for f in state.get("files") or [] if f.get("id")]
             elif "selected_option" in state:
                 found[block_id] = (state.get("selected_option") or {}).get("value")
             else:

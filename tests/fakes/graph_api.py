@@ -145,6 +145,7 @@ class State:
     hooks: set[Any] = field(default_factory=set)  # status webhooks still being posted (webhook "after" mode)
     hooks_posted: int = 0
     media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
+    media_types: dict[str, str] = field(default_factory=dict)  # media id -> the MIME type it was uploaded as
     template_queries: list[dict[str, str]] = field(default_factory=list)  # query of each template-list GET
     # GET /{app-id}/subscriptions (answered only with the app token `{app-id}|{app_secret}`).
     app_secret: str = ""
@@ -168,7 +169,7 @@ class State:
         )
         if found is None:
             return 132001, f"template {name!r} not approved in {lang!r}"
-        return graph_rules.check_template_send(found, tpl, self.media_ids)
+        return graph_rules.check_template_send(found, tpl, self.media_types)
 
     def validate(self, body: dict[str, Any]) -> tuple[int, str] | None:
         if body.get("messaging_product") != "whatsapp" or body.get("type") != "template":
@@ -199,6 +200,7 @@ class State:
             "errors": {str(k): v for k, v in self.errors.items()},
             "invalid": self.invalid[-20:],
             "media_ids": sorted(self.media_ids),
+            "media_types": dict(self.media_types),
             "webhooks_pending": len(self.hooks),
             "webhooks_posted": self.hooks_posted,
             "template_queries": self.template_queries[-20:],
@@ -468,16 +470,48 @@ def phone_number(state: State, query: dict[str, str]) -> tuple[int, bytes]:
     return 200, json.dumps(data).encode()
 
 
+def _multipart(ctype: str, body: bytes) -> dict[str, tuple[dict[str, str], bytes]]:
+    """name -> (part headers incl. `filename`, content) of a multipart/form-data body (RFC 7578)."""
+    boundary = next((p.split("=", 1)[1].strip('"') for p in ctype.split(";") if p.strip().startswith("boundary=")), "")
+    parts: dict[str, tuple[dict[str, str], bytes]] = {}
+    if not boundary:
+        return parts
+    for chunk in body.split(b"--" + boundary.encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, content = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n"):
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
+        disposition = dict(
+            (k.strip(), v.strip().strip('"'))
+            for k, _, v in (item.partition("=") for item in headers.get("content-disposition", "").split(";")[1:])
+        )
+        headers["filename"] = disposition.get("filename", "")
+        parts[disposition.get("name", "")] = (headers, content.removesuffix(b"\r\n"))
+    return parts
+
+
 def media_upload(state: State, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-    """POST /{phone-number-id}/media: multipart with messaging_product=whatsapp, a type and the file."""
+    """POST /{phone-number-id}/media like Meta: multipart form-data with `messaging_product=whatsapp`, the file's
+    MIME `type` and the `file` (OpenAPI spec, uploadImage; Cloud API reference "Upload media"); only Meta's
+    supported media types, each within its size limit (graph_rules.MEDIA_LIMITS); the id remembers its type."""
     ctype = headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data") or b'name="messaging_product"' not in body:
-        return 400, error_body(100, "multipart form with messaging_product, type and file expected")
-    if b'name="file"' not in body:
+    parts = _multipart(ctype, body) if ctype.startswith("multipart/form-data") else {}
+    if parts.get("messaging_product", ({}, b""))[1] != b"whatsapp":
+        return 400, error_body(100, "multipart form with messaging_product=whatsapp, type and file expected")
+    if "file" not in parts or not parts["file"][1]:
         return 400, error_body(131008, "file is missing")
+    declared = parts.get("type", ({}, b""))[1].decode("latin-1").strip().lower()
+    problem = graph_rules.check_upload(declared, parts["file"][0].get("content-type", ""), len(parts["file"][1]))
+    if problem is not None:
+        state.invalid.append(problem[1])
+        return 400, error_body(*problem)
     state.seq += 1
     media_id = f"{9000000000 + state.seq}"
     state.media_ids.add(media_id)
+    state.media_types[media_id] = declared
     return 200, json.dumps({"id": media_id}).encode()
 
 

@@ -60,6 +60,7 @@ TITLES = {
     131049: "This message was not delivered to maintain healthy ecosystem engagement.",
     131050: "User has stopped marketing messages",
     131051: "Unsupported message type",
+    131053: "Media upload error",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
     131057: "Account in maintenance mode",
     131064: "Messaging limit reached due to template classification violations",
@@ -113,25 +114,74 @@ def _buttons(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for c in template["components"] if c["type"].upper() == "BUTTONS" for b in c["buttons"]]
 
 
-def check_media(kind: str, param: dict[str, Any], media_ids: set[str]) -> tuple[int, str] | None:
+# Meta's supported media types and their size limits (Cloud API reference, "Supported media types":
+# https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types).
+MB = 1024 * 1024
+MEDIA_LIMITS: dict[str, int] = {
+    **dict.fromkeys(("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"), 16 * MB),
+    **dict.fromkeys(
+        (
+            "text/plain",
+            "application/pdf",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
+        100 * MB,
+    ),
+    "image/jpeg": 5 * MB,
+    "image/png": 5 * MB,
+    "image/webp": 500 * 1024,  # stickers (animated; static ones 100 KB)
+    "video/mp4": 16 * MB,
+    "video/3gpp": 16 * MB,
+}
+# What a template's media header takes: images and videos as above; documents PDF only (OpenAPI spec,
+# DocumentParameter: "Only PDF documents are supported for media-based message templates").
+HEADER_TYPES = {
+    "image": ("image/jpeg", "image/png"),
+    "video": ("video/mp4", "video/3gpp"),
+    "document": ("application/pdf",),
+}
+
+
+def check_upload(declared: str, part_type: str, size: int) -> tuple[int, str] | None:
+    """POST /{phone-number-id}/media: the `type` field names a supported media type, the file part agrees, the
+    file is within that type's limit. Meta answers 100 "Param file must be a file with one of the following
+    types: ..." for a type it does not take and 131053 (Media upload error) for a file over the limit."""
+    if declared not in MEDIA_LIMITS:
+        return 100, f"Param file must be a file with one of the following types: {', '.join(MEDIA_LIMITS)}"
+    part = part_type.split(";")[0].strip().lower()
+    if part and part != "application/octet-stream" and part != declared:
+        return 100, f"type {declared!r} does not match the file's content type {part!r}"
+    if size > MEDIA_LIMITS[declared]:
+        return 131053, f"file of {size} bytes is over the {MEDIA_LIMITS[declared]} bytes {declared} may have"
+    return None
+
+
+def check_media(kind: str, param: dict[str, Any], media_types: dict[str, str]) -> tuple[int, str] | None:
     ref = param.get(kind)
     if not isinstance(ref, dict) or len([k for k in ("id", "link") if k in ref]) != 1:
         return 131008, f"header: {kind} needs exactly one of id or link"
-    if "id" in ref and str(ref["id"]) not in media_ids:
+    if "id" in ref and str(ref["id"]) not in media_types:
         return 131009, f"header: {kind} id {ref['id']!r} was never uploaded"
+    if "id" in ref and media_types[str(ref["id"])] not in HEADER_TYPES[kind]:
+        return 131053, f"header: {kind} id {ref['id']!r} is a {media_types[str(ref['id'])]}, not a {kind} header"
     if "link" in ref and urlsplit(str(ref["link"])).scheme not in ("http", "https"):
         return 131009, f"header: {kind} link is not an http(s) URL"
     return None
 
 
 def check_param(
-    key: str, kind: str, pname: str, param: dict[str, Any], named: bool, media_ids: set[str]
+    key: str, kind: str, pname: str, param: dict[str, Any], named: bool, media_types: dict[str, str]
 ) -> tuple[int, str] | None:
     """One parameter against what the template's component wants there."""
     if kind in MEDIA:
         if param.get("type") != kind:
             return 132012, f"{key}: expected a {kind} parameter, got {param.get('type')!r}"
-        return check_media(kind, param, media_ids)
+        return check_media(kind, param, media_types)
     if kind == "location":
         loc = param.get("location")
         if param.get("type") != "location" or not isinstance(loc, dict):
@@ -177,7 +227,9 @@ def check_param(
     return None
 
 
-def check_template_send(template: dict[str, Any], sent: dict[str, Any], media_ids: set[str]) -> tuple[int, str] | None:
+def check_template_send(
+    template: dict[str, Any], sent: dict[str, Any], media_types: dict[str, str]
+) -> tuple[int, str] | None:
     """A send's `template` object against the approved template it names (found by the caller)."""
     expected = _expected(template)
     named = _is_named(template)
@@ -207,7 +259,7 @@ def check_template_send(template: dict[str, Any], sent: dict[str, Any], media_id
         for param, (kind, pname) in zip(params, wanted, strict=True):
             if not isinstance(param, dict):
                 return 100, f"{key}: parameter is not an object"
-            problem = check_param(key, kind, pname, param, named, media_ids)
+            problem = check_param(key, kind, pname, param, named, media_types)
             if problem is not None:
                 return problem
     return None

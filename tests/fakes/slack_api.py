@@ -9,7 +9,8 @@ It is as strict as Slack in the rest, too (issue 16), each rule with its source:
   Retry-After above their rate (`RATES`);
 - chat.postMessage / chat.postEphemeral into a channel without the bot answer `not_in_channel` (`members`);
 - a response_url takes 5 posts within 30 minutes (`check_response_url`);
-- files.info answers what `file_infos` holds (Slack Connect channels send a stub that needs it).
+- files.info answers what `file_infos` holds (Slack Connect channels send a stub that needs it);
+- a file download (url_private) without the bot token gets the HTML login page, status 200, like Slack.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ RATES: dict[str, tuple[float, float]] = {
     "chat.postMessage": (5.0, 1.0),  # per channel: 1/s after a small burst
     "views.publish": (100.0, 100 / 60),  # Tier 4, per workspace
 }
+LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 # Channels a bot can always post to without being a member: DMs/IMs ("D...") and user ids (a DM is opened).
 
 
@@ -96,6 +98,7 @@ class FakeSlack:
     scopes: list[str] = field(default_factory=lambda: list(MANIFEST_BOT_SCOPES))
     refused_tokens: set[str] = field(default_factory=set)  # auth.test and every call: `invalid_auth`
     missing_users: set[str] = field(default_factory=set)  # users.info: `user_not_found`
+    anonymous_downloads: list[str] = field(default_factory=list)  # file downloads without the bot token
 
     @property
     def base(self) -> str:
@@ -274,6 +277,13 @@ class FakeSlack:
                 return result
             return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
         if call.method == "download":
+            # A file's url_private needs the bot token; without it Slack answers its HTML login page with status 200
+            # (https://docs.slack.dev/messaging/working-with-files#authenticating: "requires an Authorization
+            # header ... Bearer <token>").
+            token = call.headers.get("authorization", "").removeprefix("Bearer ")
+            if not token.startswith("xoxb-") or token in self.refused_tokens:
+                self.anonymous_downloads.append(call.path)
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, LOGIN_PAGE
             name = call.path.split("/files/", 1)[1]
             if name in self.files:
                 data, ctype = self.files[name]

@@ -22,7 +22,7 @@ from bot.services.broadcasts import limits, windows
 from bot.services.broadcasts.scheduler import schedule, unschedule
 from bot.whatsapp.client import GraphClient
 from bot.whatsapp.errors import Ambiguous, Kind, WhatsAppError, classify
-from bot.whatsapp.templates import Template, TemplateParam, check_values
+from bot.whatsapp.templates import MEDIA_FORMATS, MEDIA_ID, Template, TemplateParam, check_values
 from storage import audit
 from storage import broadcasts as broadcasts_store
 from storage.attributes import all_attributes
@@ -236,6 +236,20 @@ def param_problems(draft: Draft) -> list[str]:
     return problems + bad
 
 
+def media_problems(draft: Draft) -> list[str]:
+    """A fixed media header value must be an uploaded file's id or an http(s) link: anything else (a Slack file
+    not uploaded yet, a local path) would go out as a broken link and fail every send with 131009."""
+    kinds = {p.key: p.kind for p in draft.template.params if p.kind in MEDIA_FORMATS.values()}
+    return [
+        f"bad_media:{k}"
+        for k, p in draft.params.items()
+        if k in kinds
+        and p.field is None
+        and not MEDIA_ID.match((p.text or "").strip())
+        and not (p.text or "").strip().lower().startswith(("https://", "http://"))
+    ]
+
+
 def preview(engine: Engine, settings: Settings, draft: Draft) -> Preview:
     with Session(engine) as session:
         counts = broadcasts_store.breakdown(
@@ -292,7 +306,7 @@ def create(engine: Engine, settings: Settings, draft: Draft) -> tuple[Broadcast,
     idempotent per `request_key`. Sending is the runner's job."""
     if draft.template.status != "APPROVED":
         raise BroadcastError("broadcast.error.not_approved", name=draft.template.name, status=draft.template.status)
-    problems = param_problems(draft)
+    problems = param_problems(draft) + media_problems(draft)
     if problems:
         raise BroadcastError("broadcast.error.params", problems=", ".join(problems))
     draft.params = resolve_sources(engine, draft.params)
@@ -517,10 +531,14 @@ def report(engine: Engine, broadcast_id: int) -> Report:
             raise BroadcastError("broadcast.error.not_found", id=broadcast_id)
         counts = broadcasts_store.counts(session, broadcast_id)
         windowed = bool(row.local_time or row.quiet_hours or row.next_window_at)
+        reasons = broadcasts_store.failure_reasons(session, broadcast_id)
+        erased = int((row.excluded or {}).get("erased") or 0)  # rows that went with their erased contact
+        if erased:
+            reasons.append(broadcasts_store.Reason(DeliveryStatus.SKIPPED, None, "erased", erased))
         return Report(
             row,
             counts,
-            broadcasts_store.failure_reasons(session, broadcast_id),
+            reasons,
             broadcasts_store.ambiguity(session, broadcast_id),
             broadcasts_store.waiting(session, broadcast_id) if windowed and counts.get("pending") else 0,
         )
