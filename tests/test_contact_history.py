@@ -245,3 +245,33 @@ def test_the_ticket_modal_pages_the_history_with_older_and_newest(running_app: R
     assert "vorlage_0" in page2 and "vorlage_3" not in page2 and "ältere Einträge" in page2
     actions = [e["action_id"] for b in update["view"]["blocks"] for e in b.get("elements", []) if "action_id" in e]
     assert "ticket_history_new" in actions and "ticket_history" not in actions  # the last page
+
+
+def test_the_card_pages_its_history_in_place(running_app: RunningApp) -> None:
+    [cid] = add_reachable(running_app.engine, 1)
+    _fill(running_app.engine, cid, 4)
+    running_app.command(phone(0))
+    card = running_app.fake.wait_for("response_url")[-1].body
+    check_blocks(card["blocks"])
+    section = json.dumps(card["blocks"], ensure_ascii=False)
+    assert "vorlage_3" in section and "vorlage_0" not in section
+    actions = next(b for b in card["blocks"] if b["type"] == "actions")
+    older = next(e for e in actions["elements"] if e["action_id"] == "card_history")
+
+    url = running_app.fake.response_url("card-page")
+    click = {**older, "block_id": actions["block_id"], "action_ts": str(time.time())}
+    assert running_app.interact(block_actions(click, response_url=url)).status_code == 200
+    page2 = running_app.fake.wait_for("response_url", 2)[-1].body
+    check_blocks(page2["blocks"])
+    assert page2["replace_original"] is True
+    history_text = next(b for b in page2["blocks"] if b.get("block_id", "").endswith("|history"))["text"]["text"]
+    assert "ältere Einträge" in history_text and "vorlage_0" in history_text and "vorlage_3" not in history_text
+    buttons = [e["action_id"] for b in page2["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert "card_history_new" in buttons and "card_history" not in buttons
+
+    forged = {**click, "value": older["value"].replace(str(cid), str(cid + 1), 1)}  # another contact's id
+    running_app.fake.clear()
+    running_app.interact(block_actions(forged, response_url=running_app.fake.response_url("card-forged")))
+    running_app.settle()
+    answers = [c.body for c in running_app.fake.of("response_url")]
+    assert answers and all("vorlage" not in json.dumps(a, ensure_ascii=False) for a in answers)
