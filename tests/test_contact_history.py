@@ -249,12 +249,12 @@ def test_the_ticket_modal_pages_the_history_with_older_and_newest(running_app: R
 
 def test_the_card_pages_its_history_in_place(running_app: RunningApp) -> None:
     [cid] = add_reachable(running_app.engine, 1)
-    _fill(running_app.engine, cid, 4)
+    _fill(running_app.engine, cid, 3)  # d2 m2 | d1 d0 m1 m0 (newest first; the card shows 3 at a time)
     running_app.command(phone(0))
     card = running_app.fake.wait_for("response_url")[-1].body
     check_blocks(card["blocks"])
     section = json.dumps(card["blocks"], ensure_ascii=False)
-    assert "vorlage_3" in section and "vorlage_0" not in section
+    assert "vorlage_2" in section and "vorlage_1" in section and "vorlage_0" not in section
     actions = next(b for b in card["blocks"] if b["type"] == "actions")
     older = next(e for e in actions["elements"] if e["action_id"] == "card_history")
 
@@ -265,7 +265,7 @@ def test_the_card_pages_its_history_in_place(running_app: RunningApp) -> None:
     check_blocks(page2["blocks"])
     assert page2["replace_original"] is True
     history_text = next(b for b in page2["blocks"] if b.get("block_id", "").endswith("|history"))["text"]["text"]
-    assert "ältere Einträge" in history_text and "vorlage_0" in history_text and "vorlage_3" not in history_text
+    assert "ältere Einträge" in history_text and "vorlage_0" in history_text and "vorlage_2" not in history_text
     buttons = [e["action_id"] for b in page2["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert "card_history_new" in buttons and "card_history" not in buttons
 
@@ -275,3 +275,25 @@ def test_the_card_pages_its_history_in_place(running_app: RunningApp) -> None:
     running_app.settle()
     answers = [c.body for c in running_app.fake.of("response_url")]
     assert answers and all("vorlage" not in json.dumps(a, ensure_ascii=False) for a in answers)
+
+
+def test_the_card_history_of_long_entries_stays_within_a_section_and_keeps_its_date_tokens_whole() -> None:
+    from datetime import UTC, datetime
+
+    from bot.services.history import CARD_PAGE, HistoryPage
+    from handlers.blocks.history import card_section
+    from storage.history import Event
+    from storage.models import Contact
+
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    worst = Event(
+        "d", 1, at, "out", "template", "Ü" * 5000, template="t" * 512, language="de_DE_formal_x", broadcast_id=10**9,
+        status="failed", sent_at=at, delivered_at=at, read_at=at, failed_at=at, error_code=131049, error_title="x"*300,
+    )  # fmt: skip
+    page = HistoryPage(Contact(id=1, phone="+4917100000000", messenger="whatsapp"), [worst] * CARD_PAGE, True)
+    for lang in ("de", "en"):
+        section = card_section(page, lang)
+        check_blocks([section])
+        text = section["text"]["text"]
+        assert len(text) <= 3000 and not text.endswith("…")  # nothing cut off at the end
+        assert text.count("<!date^") == text.count(" UTC>") == CARD_PAGE * 5  # the head and the four steps

@@ -14,7 +14,7 @@ import phonenumbers
 from bot.domain.contacts import ContactFilter, name_key
 from bot.domain.phone import PhoneError, search_digits, to_e164
 from bot.services.contacts import LastTicket, NotFound
-from bot.services.history import PAGE, HistoryPage
+from bot.services.history import CARD_PAGE, HistoryPage
 from storage import contact_card as contact_card_store
 from storage import contacts as contacts_store
 from storage import history as history_store
@@ -45,7 +45,7 @@ def load(engine: Engine, contact_id: int, history_cursor: str | None = None) -> 
         last = None
         if found is not None:
             last = LastTicket(found, tickets.last_messages(session, found.id or 0, 1))
-        events, more = history_store.page(session, contact_id, after, PAGE)
+        events, more = history_store.page(session, contact_id, after, CARD_PAGE)
         page = HistoryPage(contact, events, more, after.encode() if after else None)
         return ContactCard(contact, contact_card_store.attributes_of(session, contact_id), last, page)
 

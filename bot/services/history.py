@@ -15,7 +15,8 @@ from storage.db import Engine, Session
 from storage.history import Cursor, Event
 from storage.models import Contact
 
-PAGE = 5  # in Slack: a card holds few blocks, a modal shows a page at a glance
+PAGE = 5  # the last-ticket modal: a block per event
+CARD_PAGE = 3  # the contact card: one section of at most 3,000 characters for all of them
 MAX_PAGE = 200
 
 

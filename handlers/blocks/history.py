@@ -19,13 +19,16 @@ STATES = ("unknown", "held", "paused")  # a template's state without a timeline 
 
 
 def event_text(e: Event, lang: str, body_limit: int = 300) -> str:
-    """Head (what, when), the text, the status timeline with each step's time, and why it failed."""
+    """Head (what, when), the text, the status timeline with each step's time, and why it failed.
+
+    Each part is cut on its own (never the whole: a cut through a `<!date^…>` token would show it raw), so an
+    event stays under about 600 + `body_limit` characters."""
     if e.kind == "template":
         head = t(
             "history.template",
             lang,
-            template=escape(e.template or ""),
-            lang=escape(e.language or ""),
+            template=escape(cut(e.template or "", 80)),
+            lang=escape(cut(e.language or "", 15)),
             id=e.broadcast_id,
         )
         body = escape(cut(e.text, body_limit)) if e.text else ""
@@ -42,12 +45,13 @@ def event_text(e: Event, lang: str, body_limit: int = 300) -> str:
         lines.append(" → ".join(steps))
     if e.error_code is not None or (e.status == "failed" and e.error_title):
         reason = reason_label(e.error_code, e.error_title or "", lang)
-        lines.append(t("history.reason", lang, reason=escape(reason)))
+        lines.append(t("history.reason", lang, reason=escape(cut(reason, 120))))
     return "\n".join(lines)
 
 
 def card_section(page: HistoryPage, lang: str) -> dict[str, Any]:
-    """The card's history: one section (a card stays a handful of blocks, so several fit in one message)."""
+    """The card's history: one section (a card stays a handful of blocks, so several fit in one message);
+    `history.CARD_PAGE` events of at most ~750 characters each stay within the section's 3,000."""
     cid = page.contact.id
     title = t("history.page" if page.cursor else "history.title", lang)
     if not page.events:
@@ -56,8 +60,7 @@ def card_section(page: HistoryPage, lang: str) -> dict[str, Any]:
             "block_id": f"card|{cid}|history",
             "text": mrkdwn(f"{title}\n{t('history.none', lang)}"),
         }
-    per_event = max(200, 2800 // len(page.events) - 40)
-    parts = [cut(event_text(e, lang, 200), per_event) for e in page.events]
+    parts = [event_text(e, lang, 150) for e in page.events]
     return {"type": "section", "block_id": f"card|{cid}|history", "text": mrkdwn(title + "\n" + "\n\n".join(parts))}
 
 
