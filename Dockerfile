@@ -21,6 +21,9 @@ ENV PATH=/opt/contactbot/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     LOG_FORMAT=json \
     DATABASE_URL=sqlite:////app/data/contactbot.db
+# A font with umlauts for the broadcast report's chart (bot/services/broadcasts/chart.py; without it the chart
+# spells "zugestellt über" as "ueber").
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /app --create-home --shell /usr/sbin/nologin contactbot \
     && mkdir /app/data && chown contactbot:contactbot /app/data
 COPY --from=build /opt/contactbot /opt/contactbot

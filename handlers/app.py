@@ -20,6 +20,7 @@ from handlers.actions import broadcasts as broadcast_actions  # also registers /
 from handlers.actions import contact_card as contact_card_actions
 from handlers.actions import contact_list as contact_list_actions
 from handlers.actions import export as export_actions
+from handlers.actions import history as history_actions
 from handlers.actions import imports as import_actions
 from handlers.actions import tickets as ticket_actions
 from handlers.blocks.audit_post import audit_text
@@ -130,6 +131,7 @@ def register(app: App) -> None:
     app_home_events.register(app)
     app_home_actions.register(app)
     contact_card_actions.register(app)
+    history_actions.register(app)
     send_notification.register(app)
     lookup_contact.register(app)
     file_upload.register_fallback(app)  # last: acks every message event no listener above took

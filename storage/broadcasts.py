@@ -359,7 +359,8 @@ def field_values(session: Session, contact_ids: Sequence[int], fields: Sequence[
 
 OUTCOME_SQL = (
     "UPDATE delivery SET status = {p}, wa_message_id = {p}, error_code = {p}, error_title = {p}, "
-    "next_attempt_at = {p}, sent_at = {p}, attempts = attempts - {p}, updated_at = {p}, status_at = {p} "
+    "next_attempt_at = {p}, sent_at = {p}, attempts = attempts - {p}, updated_at = {p}, status_at = {p}, "
+    "failed_at = CASE WHEN {p} = 'failed' THEN {p} ELSE failed_at END, text = COALESCE({p}, text) "
     "WHERE id = {p} AND status = 'sending'"
 )
 
@@ -376,7 +377,8 @@ def write_outcomes(session: Session, outcomes: Sequence[dict[str, Any]]) -> None
     """One driver-level executemany for a batch of results; only rows still `sending` change.
 
     Each outcome: id, status (sent|failed|pending|unknown|skipped), wamid, code, title, next_at,
-    sent_at, attempts_back (1 when the row goes back unsent, e.g. the broadcast stopped first).
+    sent_at, attempts_back (1 when the row goes back unsent, e.g. the broadcast stopped first), text (the body as
+    sent, kept for the contact's history; a failed send is stamped `failed_at` too, for the chart).
     This is the hot path of a broadcast (a thousand rows a second), hence plain DBAPI parameters.
     """
     if not outcomes:
@@ -396,6 +398,9 @@ def write_outcomes(session: Session, outcomes: Sequence[dict[str, Any]]) -> None
             o.get("attempts_back", 0),
             now,
             now,
+            o["status"],
+            now,
+            o.get("text"),
             o["id"],
         )
         for o in outcomes

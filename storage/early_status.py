@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.domain.statuses import DeliveryStatus
-from storage import broadcasts, message_status, status_effects
+from storage import broadcasts, history, message_status, status_effects
 from storage.message_status import StatusUpdate, strongest
 from storage.models import Delivery, EarlyStatus, Message, table_of, utcnow
 
@@ -129,6 +129,7 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
     status_effects.apply(session, updates)  # before the rows turn `failed`: it acts on those not failed yet
     message_status.apply_statuses(session, updates)
     broadcasts.apply_statuses(session, updates)
+    history.stamp_statuses(session, updates)  # issue 18: the status times, once the id is known
     session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])))
     return len(rows)
 

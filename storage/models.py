@@ -164,10 +164,13 @@ class Ticket(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_ticket_sent", "ticket_id", "sent_at"),)
+    __table_args__ = (
+        Index("ix_message_ticket_sent", "ticket_id", "sent_at"),
+        Index("ix_message_contact_sent_id", "contact_id", "sent_at", "id"),  # the contact's history (0011)
+    )
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = _fk("ticket.id", nullable=True, index=False)
-    contact_id: int = _fk("contact.id")
+    contact_id: int = _fk("contact.id", index=False)
     direction: str = Field(max_length=3)  # in|out
     kind: str = Field(max_length=20)  # text|image|location|...|unsupported
     text: str | None = None
@@ -298,6 +301,10 @@ class Broadcast(SQLModel, table=True):
     local_time: str | None = Field(default=None, max_length=5)
     quiet_hours: str | None = Field(default=None, max_length=11)
     next_window_at: datetime | None = _when()  # every window closed: the runner looks again then
+    # The report's chart in Slack (migration 0011): its file, when it was drawn, for which figures.
+    chart_file_id: str | None = Field(default=None, max_length=30)
+    chart_at: datetime | None = _when()
+    chart_key: str | None = Field(default=None, max_length=200)
 
 
 class Delivery(SQLModel, table=True):
@@ -307,6 +314,7 @@ class Delivery(SQLModel, table=True):
         Index("ix_delivery_claim", "broadcast_id", "status", "id"),
         Index("ix_delivery_claimed_at", "claimed_at"),
         Index("ix_delivery_window", "broadcast_id", "status", "not_before"),
+        Index("ix_delivery_contact_claimed_id", "contact_id", "claimed_at", "id"),  # the contact's history (0011)
     )
 
     id: int | None = Field(
@@ -315,7 +323,7 @@ class Delivery(SQLModel, table=True):
     )
     broadcast_id: int = _fk("broadcast.id", index=False)
     contact_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False, index=False)
     )
     phone: str = Field(max_length=20)  # frozen with the audience
     status: str = Field(default=DeliveryStatus.PENDING, max_length=10)
@@ -337,6 +345,11 @@ class Delivery(SQLModel, table=True):
     not_before: datetime | None = _when()
     not_after: datetime | None = _when()
     local_zone: str | None = Field(default=None, max_length=40)
+    # Status times from the webhooks (migration 0011; the earliest reported) and the text as sent.
+    delivered_at: datetime | None = _when()
+    read_at: datetime | None = _when()
+    failed_at: datetime | None = _when()
+    text: str | None = None
 
 
 class EarlyStatus(SQLModel, table=True):

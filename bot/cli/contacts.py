@@ -13,9 +13,9 @@ from bot.cli.common import filter_args, limit, messenger, open_engine, parse_fil
 from bot.cli.errors import config_error, runtime_error
 from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS, PageRequest
-from bot.domain.phone import PhoneError, to_e164
+from bot.domain.phone import PhoneError, display, to_e164
 from bot.i18n import number, t
-from bot.services import audit_log, tickets
+from bot.services import audit_log, history, tickets
 from bot.services import contacts as contacts_service
 from bot.services.contacts import list_contacts
 from bot.services.demo_data import generate
@@ -58,6 +58,80 @@ def cmd_contacts_list(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"{r['phone']:<17} {r['messenger']:<10} {(r['name'] or '-')[:30]:<30} {status:<8} {blocked:<9} {last_chat}"
         )
+    return 0
+
+
+def _one_contact(args: argparse.Namespace, settings: Settings) -> Any:
+    """The one contact NUMBER (and --messenger) names, or the error that says why not."""
+    try:
+        phone = to_e164(args.number, settings.default_region)
+    except PhoneError as exc:
+        raise config_error("cli.error.bad_phone", value=repr(args.number), code=exc.code) from None
+    found = contacts_service.by_phone(open_engine(settings), phone, args.messenger)
+    if not found:
+        raise runtime_error("cli.error.no_contact")
+    if len(found) > 1:
+        raise runtime_error(
+            "cli.error.several_contacts", n=len(found), messengers=", ".join(c.messenger for c in found)
+        )
+    return found[0]
+
+
+def _local(when: Any) -> str:
+    """A time in the terminal's own zone, ISO 8601 (`2026-03-01 10:15:00+01:00`)."""
+    return str(when.astimezone().isoformat(sep=" ", timespec="seconds")) if when is not None else "-"
+
+
+def _event_json(e: Any) -> dict[str, Any]:
+    return {
+        "at": e.at.isoformat(),
+        "direction": e.direction,
+        "kind": e.kind,
+        "template": e.template,
+        "language": e.language,
+        "broadcast_id": e.broadcast_id,
+        "text": e.text,
+        "status": e.status,
+        "timeline": [{"status": name, "at": when.isoformat()} for name, when in e.timeline()],
+        "error_code": e.error_code,
+        "error_title": e.error_title,
+    }
+
+
+def cmd_contacts_history(args: argparse.Namespace, settings: Settings) -> int:
+    """`contacts history NUMBER`: templates sent (name, text, sent → delivered → read / failed) and messages."""
+    if args.before and not history.valid_cursor(args.before):
+        raise config_error("cli.history.bad_cursor", value=repr(args.before))
+    contact = _one_contact(args, settings)
+    found = history.page(open_engine(settings), contact.id or 0, args.before, args.limit)
+    if args.json:
+        out = {"contact": contact_json(contact), "events": [_event_json(e) for e in found.events]}
+        print(json.dumps(out | {"next": found.next_cursor}, ensure_ascii=False, indent=2))
+        return 0
+    lang = args.lang
+    who = f"{contact.name} ({display(contact.phone)})" if contact.name else display(contact.phone)
+    zone = time.strftime("%Z") or "UTC"
+    print(t("cli.history.header", lang, who=who, zone=zone))
+    if not found.events:
+        print(t("cli.history.none", lang))
+    for e in found.events:
+        if e.kind == "template":
+            head = t("cli.history.template", lang, template=e.template, lang=e.language, id=e.broadcast_id)
+        else:
+            head = t(f"cli.history.{e.direction}", lang) + (f" [{e.kind}]" if e.kind != "text" else "")
+        print(f"{_local(e.at)}  {head}")
+        if e.text:
+            print("    " + e.text.replace("\n", "\n    "))
+        steps = [f"{t(f'history.step.{name}', lang)} {_local(when)}" for name, when in e.timeline()]
+        if e.status in ("unknown", "held", "paused"):
+            steps.append(t(f"history.state.{e.status}", lang))
+        if steps:
+            print("    " + " → ".join(steps))
+        if e.error_code is not None or (e.status == "failed" and e.error_title):
+            reason = f"{e.error_title or ''} ({e.error_code})" if e.error_code is not None else e.error_title
+            print("    " + t("history.reason", lang, reason=reason))
+    if found.next_cursor:
+        print(t("cli.history.more", lang, number=contact.phone, cursor=found.next_cursor))
     return 0
 
 
@@ -155,6 +229,13 @@ def add_commands(sub: Any) -> None:
         p.add_argument("number")
         p.add_argument("--messenger", type=messenger, choices=MESSENGERS)
         p.set_defaults(run=cmd_contacts_change, action=action)
+    p = csub.add_parser("history", help="templates sent to a contact and its messages, newest first")
+    p.add_argument("number")
+    p.add_argument("--messenger", type=messenger, choices=MESSENGERS)
+    p.add_argument("--limit", type=limit(history.MAX_PAGE), default=20, help=f"1 to {history.MAX_PAGE}")
+    p.add_argument("--before", help="the cursor printed under a page: the entries older than it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_contacts_history)
 
     p = sub.add_parser("demo-data", help="insert realistic fake contacts")
     p.add_argument("--count", type=int, default=1000)

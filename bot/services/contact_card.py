@@ -14,10 +14,13 @@ import phonenumbers
 from bot.domain.contacts import ContactFilter, name_key
 from bot.domain.phone import PhoneError, search_digits, to_e164
 from bot.services.contacts import LastTicket, NotFound
+from bot.services.history import CARD_PAGE, HistoryPage
 from storage import contact_card as contact_card_store
 from storage import contacts as contacts_store
+from storage import history as history_store
 from storage import tickets
 from storage.db import Engine, Session
+from storage.history import Cursor
 from storage.models import Attribute, Contact
 
 _DIGIT_RUN = re.compile(r"(?<![\d+])\d{11,15}(?!\d)")
@@ -28,9 +31,12 @@ class ContactCard:
     contact: Contact
     attributes: list[tuple[Attribute, str]] = field(default_factory=list)
     last_ticket: LastTicket | None = None
+    history: HistoryPage | None = None  # templates and messages, newest first (issue 18)
 
 
-def load(engine: Engine, contact_id: int) -> ContactCard:
+def load(engine: Engine, contact_id: int, history_cursor: str | None = None) -> ContactCard:
+    """The card's data; `history_cursor` pages its history (None: the newest entries)."""
+    after = Cursor.parse(history_cursor) if history_cursor else None
     with Session(engine) as session:
         contact = contacts_store.get(session, contact_id)
         if contact is None:
@@ -39,7 +45,9 @@ def load(engine: Engine, contact_id: int) -> ContactCard:
         last = None
         if found is not None:
             last = LastTicket(found, tickets.last_messages(session, found.id or 0, 1))
-        return ContactCard(contact, contact_card_store.attributes_of(session, contact_id), last)
+        events, more = history_store.page(session, contact_id, after, CARD_PAGE)
+        page = HistoryPage(contact, events, more, after.encode() if after else None)
+        return ContactCard(contact, contact_card_store.attributes_of(session, contact_id), last, page)
 
 
 def phone_of(text: str, region: str) -> str | None:

@@ -22,7 +22,7 @@ from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import PhoneError, to_e164
 from bot.services.status_effects import effect_of
 from bot.whatsapp import callback
-from storage import early_status, status_effects
+from storage import early_status, history, status_effects
 from storage import inbound as inbound_store
 from storage.broadcasts import apply_statuses as broadcast_statuses
 from storage.broadcasts import settle_unknown
@@ -451,6 +451,7 @@ def apply_in(
     status_effects.apply(session, statuses)  # before the rows turn `failed` (once per id)
     apply_statuses(session, statuses)
     broadcast_statuses(session, statuses)  # the same statuses onto broadcast deliveries (an unknown row too)
+    history.stamp_statuses(session, statuses)  # issue 18: each status's time on its delivery (history, chart)
     early = early_status.keep_unmatched(session, statuses)  # the sender has not written the id yet
     return outcome, early
 

@@ -184,6 +184,17 @@ def components(template: Template, values: Mapping[str, str]) -> list[dict[str, 
     return out
 
 
+def render(template: Template, values: Mapping[str, str]) -> str:
+    """The body as the recipient reads it: each body placeholder replaced by its value (the contact's history)."""
+    keys = {p.name: p.key for p in template.params if p.component == "body"}
+
+    def fill(match: re.Match[str]) -> str:
+        key = keys.get(match.group(1))
+        return clean_value(values.get(key, "")) if key is not None else match.group(0)
+
+    return PLACEHOLDER.sub(fill, template.body)
+
+
 def send_body(to: str, name: str, language: str, comps: list[dict[str, Any]]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "messaging_product": "whatsapp",

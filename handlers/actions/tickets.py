@@ -15,9 +15,10 @@ from slack_sdk import WebClient
 from bot.i18n import t
 from bot.services import contacts as contact_service
 from bot.services import tickets as tickets_service
-from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION, last_ticket
+from handlers.blocks.contact_modals import CLOSE_TICKET_ACTION
 from handlers.context import actor, deps, lang, refusal, sealer
 from handlers.listeners import ack_only
+from handlers.screens.contact_modal import ticket_modal
 from handlers.views.submission import stale_view
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,9 @@ def on_close(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
         log.warning("ticket close click without a view to update")
         return
     try:
-        contact, found = contact_service.last_ticket(engine, cid)
+        view = ticket_modal(engine, cid, language, why is None, sealer(context).seal, notice)
     except contact_service.NotFound:
         return
-    view = last_ticket(contact, found, language, can_close=why is None, notice=notice, seal=sealer(context).seal)
     client.views_update(view_id=view_id, view=sealer(context).view(view))
 
 

@@ -13,6 +13,7 @@ from bot.domain.phone import display
 from bot.i18n import t
 from bot.services.contact_card import ContactCard
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
+from handlers.blocks.history import card_buttons, card_section
 from handlers.blocks.people import who
 from handlers.blocks.text import MESSAGE_TEXT_BUDGET, button, cut, date_token, escape, mrkdwn, text_size
 from handlers.integrity import Seal
@@ -85,6 +86,7 @@ def _buttons(card: ContactCard, lang: str, seal: Seal) -> dict[str, Any]:
     def card_button(text: str, action_id: str, style: str | None = None) -> dict[str, Any]:
         return button(text, action_id, seal(cid, action_id), style)  # sealed for this button's action
 
+    paging = card_buttons(card.history, lang, seal) if card.history is not None else []
     return {
         "type": "actions",
         "block_id": f"card|{cid}|buttons",
@@ -93,12 +95,13 @@ def _buttons(card: ContactCard, lang: str, seal: Seal) -> dict[str, Any]:
             card_button(t(f"menu.{active_what}", lang), f"card_{active_what}"),
             card_button(t("menu.delete", lang), "card_delete", "danger"),
             card_button(t("card.button.details", lang), "card_ticket"),
+            *paging,
         ],
     }
 
 
 def card_blocks(card: ContactCard, lang: str, *, seal: Seal) -> list[dict[str, Any]]:
-    """The card's blocks (at most 9), so several cards fit in one message."""
+    """The card's blocks (at most 10), so several cards fit in one message."""
     c = card.contact
     cid = c.id
     never = t("never", lang)
@@ -164,6 +167,8 @@ def card_blocks(card: ContactCard, lang: str, *, seal: Seal) -> list[dict[str, A
                 }
             )
     blocks.append({"type": "section", "block_id": f"card|{cid}|ticket", "text": mrkdwn(_ticket(card, lang))})
+    if card.history is not None:
+        blocks.append(card_section(card.history, lang))
     blocks.append(_buttons(card, lang, seal))
     return blocks
 

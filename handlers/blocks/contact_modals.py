@@ -92,8 +92,10 @@ def last_ticket(
     notice: str | None = None,
     *,
     seal: Seal,
+    history: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The last-ticket modal; admins (`can_close`) get a button closing an open ticket (its value sealed).
+    """The last-ticket modal; admins (`can_close`) get a button closing an open ticket (its value sealed);
+    `history` (handlers/blocks/history.py: `modal_blocks`) shows the contact's timeline under the ticket.
 
     The metadata is plain here: the listener seals the whole view before opening it."""
     who = contact_label(contact, lang)
@@ -132,6 +134,7 @@ def last_ticket(
                 )
         if can_close and ticket.status == TicketStatus.OPEN:
             blocks.append(_close_button(ticket.id or 0, lang, seal))
+    blocks.extend(history or [])
     return {
         "type": "modal",
         "callback_id": TICKET_CALLBACK,

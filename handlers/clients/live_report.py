@@ -14,7 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config.settings import Settings
-from bot.services.broadcasts import service
+from bot.i18n import t
+from bot.services.broadcasts import chart, service
 from handlers.blocks.broadcasts import report_message
 from handlers.clients.update_budget import budget_for, update
 from handlers.integrity import Seal, Sealer
@@ -23,6 +24,7 @@ from storage.db import Engine
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 3.0  # Slack allows about one chat.update per second per channel; a few seconds reads well
 FINAL_TRIES = 3
+CHART_LOOK = 30.0  # while sending, ask the database whether a chart is due at most this often per broadcast
 
 
 def post_report(
@@ -58,6 +60,8 @@ class SlackReporter:
         self.pending: dict[int, bool] = {}  # broadcast id -> final
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
+        self.chart_looked: dict[int, float] = {}
+        self.busy = False  # a batch taken from `pending` is being drawn (idle() waits for it, and its chart)
 
     def _seal(self) -> Seal:
         if self.sealer is None:
@@ -79,7 +83,7 @@ class SlackReporter:
     def idle(self) -> bool:
         """Nothing left to redraw (for shutdown and tests)."""
         with self.lock:
-            return not self.pending
+            return not self.pending and not self.busy
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait (bounded) until the pending redraws, above all the final ones, are out: before a process exits."""
@@ -93,11 +97,16 @@ class SlackReporter:
             self.wake.clear()
             with self.lock:
                 batch, self.pending = self.pending, {}
-            for broadcast_id, final in batch.items():
-                try:
-                    self._redraw(broadcast_id, final)
-                except Exception:
-                    log.exception("broadcast %s: report update failed", broadcast_id)
+                self.busy = bool(batch)
+            try:
+                for broadcast_id, final in batch.items():
+                    try:
+                        self._redraw(broadcast_id, final)
+                    except Exception:
+                        log.exception("broadcast %s: report update failed", broadcast_id)
+            finally:
+                with self.lock:
+                    self.busy = False
 
     def _redraw(self, broadcast_id: int, final: bool) -> None:
         report = service.report(self.engine, broadcast_id)
@@ -109,4 +118,42 @@ class SlackReporter:
             if final and (pause := self.budget.wait_time()):
                 time.sleep(pause)  # the reporter's own thread: the sender is not waiting
             if update(self.client, self.budget, final, channel=b.channel_id, ts=b.message_ts, **message):
-                return
+                break
+        self._chart(report, final)
+
+    def _chart(self, report: service.Report, final: bool) -> None:
+        """The report's chart as a PNG in the report's thread (issue 18): drawn from the same `report` as the
+        message, so its alt text states the message's figures. Uploaded with files_upload_v2
+        (files.getUploadURLExternal + files.completeUploadExternal, Tier 4) at most every few minutes while
+        it sends and once per final state (`chart.due` decides on the broadcast row, for every process);
+        the chart it replaces is deleted (files.delete, Tier 3), so the thread shows the latest one."""
+        b = report.broadcast
+        bid = b.id or 0
+        now = time.monotonic()
+        if not final and now - self.chart_looked.get(bid, -CHART_LOOK) < CHART_LOOK:
+            return
+        self.chart_looked[bid] = now
+        key = chart.due(self.engine, report, final)
+        if key is None:
+            return
+        lang = b.report_lang
+        try:
+            answer = self.client.files_upload_v2(
+                file=chart.render(self.engine, report, lang),
+                filename=f"broadcast-{bid}.png",
+                title=t("chart.file_title", lang, id=bid),
+                alt_txt=chart.alt_text(report, lang),
+                channel=b.channel_id,
+                thread_ts=b.message_ts,
+            )
+            file_id = str((answer.get("file") or {}).get("id") or "")
+        except Exception as exc:  # the next redraw with other figures tries again
+            chart.failed(self.engine, bid, key)
+            log.warning("broadcast %s: chart not uploaded: %s", bid, type(exc).__name__)
+            return
+        previous = chart.uploaded(self.engine, bid, file_id) if file_id else None
+        if previous:
+            try:
+                self.client.files_delete(file=previous)
+            except SlackApiError as exc:
+                log.info("broadcast %s: old chart not deleted: %s", bid, exc.response.get("error"))

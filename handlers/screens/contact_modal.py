@@ -13,11 +13,30 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.services import contacts as contacts_service
+from bot.services import history
 from handlers.blocks.attributes import details_modal
 from handlers.blocks.contact_modals import delete_confirmation, last_ticket
+from handlers.blocks.history import modal_blocks
 from handlers.context import deps, ephemeral, lang, refusal, sealer
+from handlers.integrity import Seal
+from storage.db import Engine
 
 MODALS = ("ticket", "details", "delete")
+
+
+def ticket_modal(
+    engine: Engine,
+    cid: int,
+    language: str,
+    can_close: bool,
+    seal: Seal,
+    notice: str | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The last-ticket modal with a page of the contact's history (`cursor`: older pages); raises NotFound."""
+    contact, found = contacts_service.last_ticket(engine, cid)
+    timeline = modal_blocks(history.page(engine, cid, cursor), language, seal)
+    return last_ticket(contact, found, language, can_close=can_close, notice=notice, seal=seal, history=timeline)
 
 
 def open_contact_modal(
@@ -31,8 +50,7 @@ def open_contact_modal(
     engine = deps(context).engine
     try:
         if what == "ticket":
-            contact, found = contacts_service.last_ticket(engine, cid)
-            view = last_ticket(contact, found, language, can_close=is_admin, seal=sealer(context).seal)
+            view = ticket_modal(engine, cid, language, is_admin, sealer(context).seal)
         elif what == "details":
             contact, attributes, values = contacts_service.details(engine, cid)
             view = details_modal(

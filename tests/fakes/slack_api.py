@@ -11,6 +11,9 @@ It is as strict as Slack in the rest, too (issue 16), each rule with its source:
 - a response_url takes 5 posts within 30 minutes (`check_response_url`);
 - files.info answers what `file_infos` holds (Slack Connect channels send a stub that needs it);
 - a file download (url_private) without the bot token gets the HTML login page, status 200, like Slack.
+- uploads go the way of files_upload_v2 and no other (`check_upload`): files.getUploadURLExternal needs `filename`
+  and a `length` above 0 (`alt_txt` at most 1,000 characters), the bytes are POSTed to the URL it issued,
+  files.completeUploadExternal names only files whose bytes arrived, at most once; the bytes are kept in `uploads`.
 """
 
 from __future__ import annotations
@@ -55,8 +58,16 @@ RATES: dict[str, tuple[float, float]] = {
     "chat.update": (50.0, 50 / 60),  # Tier 3, per workspace
     "chat.postMessage": (5.0, 1.0),  # per channel: 1/s after a small burst
     "views.publish": (100.0, 100 / 60),  # Tier 4, per workspace
+    # files.getUploadURLExternal and files.completeUploadExternal are Tier 4, files.delete Tier 3
+    # (https://docs.slack.dev/reference/methods/files.getUploadURLExternal,
+    # https://docs.slack.dev/reference/methods/files.completeUploadExternal,
+    # https://docs.slack.dev/reference/methods/files.delete).
+    "files.getUploadURLExternal": (100.0, 100 / 60),
+    "files.completeUploadExternal": (100.0, 100 / 60),
+    "files.delete": (50.0, 50 / 60),
 }
 LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
+ALT_TXT_MAX = 1000  # files.getUploadURLExternal: `alt_txt_too_large` above 1,000 characters
 # Channels a bot can always post to without being a member: DMs/IMs ("D...") and user ids (a DM is opened).
 
 
@@ -70,6 +81,22 @@ class Call:
 
 
 Responder = Callable[[Call], tuple[int, dict[str, str], bytes] | dict[str, Any]]
+
+
+@dataclass
+class Upload:
+    """A file on its way through files_upload_v2, and after: what the app declared, the bytes, where it went."""
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str = ""
+    data: bytes | None = None  # None until the bytes were POSTed to the upload URL
+    completed: bool = False
+    title: str = ""
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    deleted: bool = False
 
 
 @dataclass
@@ -99,6 +126,7 @@ class FakeSlack:
     refused_tokens: set[str] = field(default_factory=set)  # auth.test and every call: `invalid_auth`
     missing_users: set[str] = field(default_factory=set)  # users.info: `user_not_found`
     anonymous_downloads: list[str] = field(default_factory=list)  # file downloads without the bot token
+    uploads: dict[str, Upload] = field(default_factory=dict)  # file id -> the upload (files_upload_v2)
 
     @property
     def base(self) -> str:
@@ -194,6 +222,73 @@ class FakeSlack:
             self.buckets[key] = (tokens - 1, now)
         return None
 
+    def completed_uploads(self) -> list[Upload]:
+        with self.lock:
+            return [u for u in self.uploads.values() if u.completed]
+
+    def check_upload(self, call: Call) -> tuple[int, dict[str, str], bytes] | None:
+        """Slack's answer to a step of the upload flow that it would refuse, or None (the step is recorded).
+
+        https://docs.slack.dev/reference/methods/files.getUploadURLExternal: `filename` and `length` are required
+        (`missing_argument`, "typically only occurs when the length provided is 0"), `alt_txt_too_large` above
+        1,000 characters; the bytes go to the returned `upload_url` (HTTP 200 when taken);
+        https://docs.slack.dev/reference/methods/files.completeUploadExternal: `files` (required) names the file
+        ids to finish; `thread_ts` goes with one channel (`channel_id`). A file id never issued, whose bytes never
+        arrived, or already finished is refused as Slack refuses a file it does not have (`file_not_found`);
+        sharing into a channel without the bot is `not_in_channel`, as for chat.postMessage.
+        """
+        method = call.method
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(call.body.get("length") or 0)
+            except (TypeError, ValueError):
+                length = 0
+            if not str(call.body.get("filename") or "") or length <= 0:
+                return _json({"ok": False, "error": "missing_argument"})
+            if len(str(call.body.get("alt_txt") or "")) > ALT_TXT_MAX:
+                return _json({"ok": False, "error": "alt_txt_too_large"})
+            return None
+        if method == "upload":
+            file_id = call.path.rsplit("/", 1)[-1]
+            with self.lock:
+                upload = self.uploads.get(file_id)
+                if upload is None or upload.data is not None:
+                    return 404, {"Content-Type": "text/plain"}, b"not found"
+                upload.data = call.raw
+            return 200, {"Content-Type": "text/plain"}, b"OK - " + str(len(call.raw)).encode()
+        if method == "files.completeUploadExternal":
+            try:
+                files = call.body.get("files", "[]")
+                items = json.loads(files) if isinstance(files, str) else files
+                ids = [str(item["id"]) for item in items]
+            except (ValueError, TypeError, KeyError):
+                return _json({"ok": False, "error": "invalid_arguments"})
+            channel = str(call.body.get("channel_id") or "")
+            if not ids:
+                return _json({"ok": False, "error": "invalid_arguments"})
+            if call.body.get("thread_ts") and not channel:
+                return _json({"ok": False, "error": "invalid_arguments"})
+            if channel[:1] in ("C", "G") and channel not in self.members:
+                return _json({"ok": False, "error": "not_in_channel"})
+            with self.lock:
+                found = [self.uploads.get(i) for i in ids]
+                if any(u is None or u.data is None or u.completed for u in found):
+                    return _json({"ok": False, "error": "file_not_found"})
+                titles = {str(item["id"]): str(item.get("title") or "") for item in items}
+                for u in found:
+                    assert u is not None
+                    u.completed, u.title = True, titles[u.file_id]
+                    u.channel_id, u.thread_ts = channel or None, call.body.get("thread_ts") or None
+            return None
+        if method == "files.delete":  # https://docs.slack.dev/reference/methods/files.delete: `file_not_found`
+            with self.lock:
+                upload = self.uploads.get(str(call.body.get("file") or ""))
+                if upload is None or not upload.completed or upload.deleted:
+                    return _json({"ok": False, "error": "file_not_found"})
+                upload.deleted = True
+            return None
+        return None
+
     def not_in_channel(self, call: Call) -> bool:
         """Slack refuses chat.postMessage/postEphemeral into a channel the bot is not a member of
         (https://docs.slack.dev/reference/methods/chat.postEphemeral#errors: `not_in_channel`); DMs and user ids are
@@ -271,6 +366,8 @@ class FakeSlack:
         error = self.check_trigger(call) or ("not_in_channel" if self.not_in_channel(call) else None)
         if error:
             return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error}).encode()
+        if (refused_upload := self.check_upload(call)) is not None:
+            return refused_upload
         if call.method in self.responders:
             result = self.responders[call.method](call)
             if isinstance(result, tuple):
@@ -320,13 +417,15 @@ class FakeSlack:
         elif call.method == "conversations.open":
             body["channel"] = {"id": "D" + str(call.body.get("users", "U0")).split(",")[0][1:]}
         elif call.method == "files.getUploadURLExternal":  # files_upload_v2, step 1 of 3
-            file_id = f"F{len(self.calls):06d}"
+            with self.lock:
+                file_id = f"F{next(self._ids):08d}"
+                self.uploads[file_id] = Upload(
+                    file_id, str(call.body["filename"]), int(call.body["length"]), str(call.body.get("alt_txt") or "")
+                )
             body |= {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
         elif call.method == "files.completeUploadExternal":
             files = call.body.get("files", "[]")
             body["files"] = json.loads(files) if isinstance(files, str) else files
-        elif call.method == "upload":  # the file bytes themselves (kept in `raw`)
-            return 200, {"Content-Type": "text/plain"}, b"OK - " + str(len(call.raw)).encode()
         elif call.method == "response_url":
             return 200, {"Content-Type": "text/plain"}, b"ok"
         return (

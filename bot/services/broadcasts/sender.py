@@ -40,7 +40,7 @@ from bot.services.broadcasts.throttle import TokenBucket
 from bot.whatsapp import callback
 from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Breaker, Kind, WhatsAppError
-from bot.whatsapp.templates import components, send_body
+from bot.whatsapp.templates import components, render, send_body
 from storage import broadcasts as broadcasts_store
 from storage import early_status, status_effects
 from storage.db import Engine, session_scope
@@ -72,6 +72,7 @@ class Job:
     attempts: int
     body: bytes | None
     missing: str | None = None
+    text: str | None = None  # the body as sent, for the contact's history (issue 18)
 
 
 @dataclass
@@ -175,7 +176,8 @@ class BroadcastSender:
                 continue
             body = send_body(r.phone, self.template.name, self.template.language, components(self.template, filled))
             body["biz_opaque_callback_data"] = callback.for_delivery(r.id)  # echoed in its status webhooks
-            jobs.append(Job(r.id, r.phone, r.attempts, json.dumps(body, separators=(",", ":")).encode()))
+            text = render(self.template, filled)
+            jobs.append(Job(r.id, r.phone, r.attempts, json.dumps(body, separators=(",", ":")).encode(), text=text))
         return jobs
 
     def _daily_used(self, session: Any) -> int:
@@ -278,6 +280,8 @@ class BroadcastSender:
         while (job := await queue.get()) is not None:
             outcome = await self._send(job, sender, no)
             if outcome is not None:  # None: not marked, the row may be another sender's by now
+                if job.text is not None:
+                    outcome.setdefault("text", job.text)
                 self._watch(outcome)
                 self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
 
