@@ -92,8 +92,14 @@ def test_the_freeze_gives_each_recipient_its_window_with_attribute_and_country_r
 
 
 def test_a_window_that_opens_after_a_restart_is_sent_then_once(
-    engine: Engine, wa_settings: Settings, fake_graph: FakeGraph
+    engine: Engine,
+    wa_settings: Settings,
+    fake_graph: FakeGraph,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
+    monkeypatch.setenv("CONTACTBOT_LANG", "de")
     ids = add_reachable(engine, 2)
     # phone(1) lives in UTC: quiet until the next full minute at least 25 s ahead; phone(0) six hours
     # behind: its window is open now.
@@ -121,6 +127,9 @@ def test_a_window_that_opens_after_a_restart_is_sent_then_once(
     assert jobs == [f"broadcast-start-{bid}"]  # the wake-up at the next opening is stored
     shown = json.dumps(report_message(report, "de", seal=app_seal)["blocks"], ensure_ascii=False)
     assert "1 warten auf ihr Zeitfenster" in shown
+    capsys.readouterr()
+    assert main(["broadcast", "status", str(bid)]) == 0
+    assert "1 warten auf ihr Zeitfenster" in capsys.readouterr().out
 
     second = start_sending(wa_settings, engine)
     try:

@@ -181,6 +181,12 @@ def _report_json(report: service.Report) -> dict[str, Any]:
         "counts": report.counts,
         "reasons": [{"status": r.status, "code": r.code, "title": r.title, "count": r.count} for r in report.reasons],
         "ambiguous": asdict(report.ambiguity),
+        "waiting_for_window": report.waiting,
+        "next_window_at": b.next_window_at.isoformat() if b.next_window_at else None,
+        "local_time": b.local_time,
+        "quiet_hours": b.quiet_hours,
+        "approved_by": b.approved_by,
+        "approval_expires_at": b.approval_expires_at.isoformat() if b.approval_expires_at else None,
     }
 
 
@@ -204,6 +210,8 @@ def _print_status(engine: Any, broadcast_id: int, lang: str, as_json: bool) -> i
         print(f"  {t(f'broadcast.state.{r.status}', lang)} {r.code or '-'}: {r.title} ({number(r.count, lang)})")
     for line in ambiguity.lines(report, lang):
         print(f"  {line}")
+    if report.waiting:
+        print("  " + t("broadcast.cli.waiting", lang, n=number(report.waiting, lang)))
     return 0
 
 

@@ -213,6 +213,7 @@ DE = {
     "Leer: keine.",
     "broadcast.report.waiting": ":clock3: {n} warten auf ihr Zeitfenster{next}",
     "broadcast.report.next_window": " (nächstes öffnet {when})",
+    "broadcast.cli.waiting": "{n} warten auf ihr Zeitfenster",
 }
 
 EN = {
@@ -424,4 +425,5 @@ EN = {
     "broadcast.composer.quiet_hours_hint": "HH:MM-HH:MM, e.g. 21:00-08:00: nobody is sent anything then. Empty: none.",
     "broadcast.report.waiting": ":clock3: {n} waiting for their send window{next}",
     "broadcast.report.next_window": " (next opens {when})",
+    "broadcast.cli.waiting": "{n} waiting for their send window",
 }
