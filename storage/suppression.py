@@ -1,13 +1,20 @@
 """Opt-outs that survive erasure and re-import: a list of hashed numbers (GDPR art. 21 objection).
 
 Erasing a contact deletes everything about it, but a person who said stop must not be messaged
-again when the same number is imported or writes in later. The suppression row holds only a
-SHA-256 of the number (in each of its WhatsApp-equivalent forms), never the number itself.
+again when the same number is imported or writes in later. The suppression row holds only a hash
+of the number (in each of its WhatsApp-equivalent forms), never the number itself.
+
+The hash is an HMAC-SHA256 keyed with CONTACTBOT_SUPPRESSION_KEY: phone numbers are few enough that a
+plain SHA-256 of every possible number can be computed, which would turn the list back into numbers.
+Entries written before the key existed (a plain SHA-256) cannot be re-keyed without the numbers they
+hide, so a lookup checks both: keyed first, then the old unkeyed hash; `forget` removes both; new
+entries are keyed. Without a key (not configured) entries stay unkeyed as before.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -15,6 +22,7 @@ from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from bot.config.settings import suppression_key
 from bot.domain.wa_ids import equivalent_forms
 from storage.models import Contact, Suppression, utcnow
 
@@ -23,12 +31,31 @@ C: Table = Contact.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 
 
-def phone_hash(phone: str) -> str:
+def legacy_hash(phone: str) -> str:
+    """The unkeyed hash of entries written before CONTACTBOT_SUPPRESSION_KEY (still honoured, never written)."""
     return hashlib.sha256(f"contactbot-suppression:{phone}".encode()).hexdigest()
 
 
+def phone_hash(phone: str) -> str:
+    """The hash a new entry is written under: keyed when a key is configured."""
+    key = suppression_key()
+    if not key:
+        return legacy_hash(phone)
+    return hmac.new(key.encode(), f"contactbot-suppression:{phone}".encode(), hashlib.sha256).hexdigest()
+
+
+def _forms(phone: str) -> tuple[str, ...]:
+    return tuple(equivalent_forms(phone)) or (phone,)
+
+
 def _hashes(phone: str) -> list[str]:
-    return [phone_hash(f) for f in equivalent_forms(phone) or (phone,)]
+    """What new entries for this number are written under."""
+    return [phone_hash(f) for f in _forms(phone)]
+
+
+def _lookup_hashes(phone: str) -> list[str]:
+    """What entries for this number may be stored under: keyed and, from before the key, unkeyed."""
+    return list(dict.fromkeys([*_hashes(phone), *(legacy_hash(f) for f in _forms(phone))]))
 
 
 def record(session: Session, phones: Iterable[str], at: datetime, marketing_only: bool = False) -> None:
@@ -52,7 +79,7 @@ def record(session: Session, phones: Iterable[str], at: datetime, marketing_only
 
 def forget(session: Session, phones: Iterable[str]) -> None:
     """The person re-subscribed themselves (START): their number is no longer suppressed."""
-    hashes = sorted({h for p in phones for h in _hashes(p)})
+    hashes = sorted({h for p in phones for h in _lookup_hashes(p)})
     if hashes:
         session.execute(S.delete().where(S.c.phone_hash.in_(hashes)))
 
@@ -72,7 +99,7 @@ def reapply(session: Session | Connection, contacts: Sequence[tuple[int, str]]) 
     back opted out (inactive), or opted out of marketing, as it left."""
     by_hash: dict[str, list[int]] = {}
     for cid, phone in contacts:
-        for h in _hashes(phone):
+        for h in _lookup_hashes(phone):
             by_hash.setdefault(h, []).append(cid)
     keys = sorted(by_hash)
     changed = 0

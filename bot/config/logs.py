@@ -101,6 +101,7 @@ def secrets_of(settings: Settings, database_password: str = "") -> tuple[str, ..
         settings.whatsapp_app_secret,
         settings.whatsapp_verify_token,
         settings.inbound_secret,
+        settings.suppression_key,
         database_password,
     )
 

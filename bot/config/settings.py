@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # The zone of a number that maps to none (and has no `timezone` attribute).
     default_timezone: str = Field(default="Europe/Berlin", alias="CONTACTBOT_DEFAULT_TIMEZONE")
     inbound_secret: str = Field(default="", alias="CONTACTBOT_INBOUND_SECRET")
+    # The key of the suppression list's HMACs (storage/suppression.py): a number cannot be read back from the list
+    # by hashing every possible number. Keep it for good: a new key cannot match entries written under the old one.
+    suppression_key: str = Field(default="", alias="CONTACTBOT_SUPPRESSION_KEY")
     # A whole message that is one of these (case-insensitive) withdraws consent; also WhatsApp's
     # "Stop promotions" marketing button. Comma-separated in the environment.
     opt_out_keywords: Annotated[frozenset[str], NoDecode] = Field(
@@ -242,10 +245,21 @@ class Settings(BaseSettings):
         return bool(user_id) and user_id in self.admins
 
 
+_suppression_key = [""]  # the key of the settings loaded last (one per process; tests load theirs per test)
+
+
+def suppression_key() -> str:
+    """CONTACTBOT_SUPPRESSION_KEY of the settings this process loaded: the suppression list is written from
+    deep inside storage (imports, webhooks, erasure), where no Settings object is passed."""
+    return _suppression_key[0]
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's report into one line naming the setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]  # any field by keyword; pydantic checks each
+        settings = Settings(**overrides)  # type: ignore[arg-type]  # any field by keyword; pydantic checks each
+        _suppression_key[0] = settings.suppression_key
+        return settings
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
