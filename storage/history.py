@@ -279,16 +279,6 @@ def timeline(session: Session, broadcast_id: int, unit: str = "minute") -> list[
     return sorted((at, series, n) for at, series, n in out if at is not None)
 
 
-def span(session: Session, broadcast_id: int) -> tuple[datetime | None, datetime | None]:
-    """The first and last send time of a broadcast (to choose the chart's time unit)."""
-    row = session.execute(
-        select(func.min(D.c.claimed_at), func.max(D.c.updated_at)).where(
-            D.c.broadcast_id == broadcast_id, D.c.claimed_at.is_not(None)
-        )
-    ).one()
-    return _utc(row[0]), _utc(row[1])
-
-
 # --- the chart's Slack file, on the broadcast row -------------------------------------------------------------
 
 

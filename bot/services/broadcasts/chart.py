@@ -135,11 +135,12 @@ def _unit(first: datetime | None, last: datetime | None) -> str:
     return "minute" if last - first <= timedelta(hours=24) else "hour"
 
 
-def _series(engine: Engine, broadcast_id: int) -> dict[str, list[tuple[datetime, int]]]:
-    """Per series the cumulative count at each bucket's time."""
+def _series(engine: Engine, report: Report) -> dict[str, list[tuple[datetime, int]]]:
+    """Per series the cumulative count at each bucket's time (buckets of a second, a minute or an hour, by how
+    long the broadcast has been sending: a few hundred points at most)."""
+    b = report.broadcast
     with Session(engine) as session:
-        first, last = history.span(session, broadcast_id)
-        rows = history.timeline(session, broadcast_id, _unit(first, last))
+        rows = history.timeline(session, b.id or 0, _unit(b.started_at, b.finished_at or utcnow()))
     out: dict[str, list[tuple[datetime, int]]] = {name: [] for name in history.SERIES}
     totals = dict.fromkeys(history.SERIES, 0)
     for at, series, n in rows:
@@ -195,7 +196,7 @@ def _fmt_time(at: datetime, span: timedelta) -> str:
 def render(engine: Engine, report: Report, lang: str) -> bytes:
     """The PNG: left the funnel over time (cumulative, one line per status), right the failures by reason."""
     reasons = failures(report, lang)
-    series = _series(engine, report.broadcast.id or 0)
+    series = _series(engine, report)
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     title, font, small = Pen(draw, 22), Pen(draw, 15), Pen(draw, 13)
