@@ -41,7 +41,6 @@ from handlers.views import broadcast_composer, contact_delete
 from storage.db import Engine
 
 log = logging.getLogger(__name__)
-LAZY_WORKERS = 8
 
 
 def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True) -> App:
@@ -59,7 +58,7 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
     # click never waits behind a CSV preview; the job queue is bounded (handlers/jobs.py).
     app.listener_runner.lazy_listener_runner = JobAwareLazyRunner(
         logger=app.logger,
-        executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS, thread_name_prefix="lazy"),
+        executor=ThreadPoolExecutor(max_workers=settings.lazy_workers, thread_name_prefix="lazy"),
         jobs=JobQueue(),
     )
     deps = Deps(settings=settings, engine=engine)

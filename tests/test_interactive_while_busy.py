@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from handlers.app import LAZY_WORKERS
 from handlers.jobs import JOB_WAITING, JOB_WORKERS
 from storage.models import ImportRun
 from tests.conftest import ADMIN, RunningApp, block_actions, wait_until
@@ -149,9 +148,9 @@ def test_modals_open_in_the_ack_path_while_previews_and_every_lazy_thread_are_bu
         wait_until(lambda: len(held) >= JOB_WORKERS, "the previews to start")
         running_app.command("", response_url=fake.response_url("plain"))  # a plain list still answers
         assert "blocks" in fake.wait_for("response_url")[0].body
-        for i in range(LAZY_WORKERS):  # now every interactive lazy thread hangs answering a list
+        for i in range(running_app.settings.lazy_workers):  # now every interactive lazy thread hangs answering a list
             running_app.command("", response_url=fake.response_url(f"hold{i}"))
-        wait_until(lambda: len(held_lists) >= LAZY_WORKERS, "every lazy thread to be busy")
+        wait_until(lambda: len(held_lists) >= running_app.settings.lazy_workers, "every lazy thread to be busy")
 
         assert running_app.interact(_home_click("home_notify")).status_code == 200
         assert running_app.interact(_global_shortcut()).status_code == 200
