@@ -34,7 +34,7 @@ from handlers.deps import Deps
 from handlers.errors import tell_failure_later
 from handlers.events import app_home as app_home_events
 from handlers.events import file_upload
-from handlers.jobs import JOB_WORKERS, JobAwareLazyRunner
+from handlers.jobs import JobAwareLazyRunner, JobQueue
 from handlers.respond import RetryingRespond
 from handlers.shortcuts import lookup_contact, send_notification
 from handlers.views import attributes as attribute_views
@@ -56,12 +56,12 @@ def create_app(settings: Settings, engine: Engine, *, verify_token: bool = True)
         process_before_response=False,
         logger=logging.getLogger("contactbot.bolt"),
     )
-    # Interactive lazy work (lists, modals) and long jobs (previews, imports, exports) on separate pools, so a
-    # click never waits behind a CSV preview (handlers/jobs.py).
+    # Interactive lazy work (lists, modal fills) and long jobs (previews, imports, exports) on separate pools, so a
+    # click never waits behind a CSV preview; the job queue is bounded (handlers/jobs.py).
     app.listener_runner.lazy_listener_runner = JobAwareLazyRunner(
         logger=app.logger,
-        executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="lazy"),
-        jobs=ThreadPoolExecutor(max_workers=JOB_WORKERS, thread_name_prefix="job"),
+        executor=ThreadPoolExecutor(max_workers=settings.lazy_workers, thread_name_prefix="lazy"),
+        jobs=JobQueue(),
     )
     deps = Deps(settings=settings, engine=engine)
     from handlers.response_urls import allow_api_origin

@@ -52,7 +52,7 @@ from bot.domain.csv_format import (
 )
 from bot.domain.csv_rows import STAGE_COLUMNS, AttributeColumn, ColumnMap, Normaliser, Staged, error_row, validate_job
 from bot.domain.statuses import ImportStatus
-from storage import bulk_load, suppression
+from storage import bulk_load, display_numbers, suppression
 from storage.models import Attribute, AuditEntry, Contact, ContactAttribute, ImportRow, ImportRun, table_of
 
 CHUNK_ROWS = 50_000
@@ -426,6 +426,7 @@ def _write_contacts(
         progress("create", 0)
     if not counts.created:
         return
+    before = int(conn.execute(select(func.max(contact.c.id))).scalar() or 0)
     new_rows = select(
         r.c.phone,
         r.c.messenger,
@@ -470,6 +471,7 @@ def _write_contacts(
         )
     )
     suppression.reapply_created(conn, now)  # a number that once said stop comes back opted out
+    display_numbers.fill(conn, after_id=before)  # the new contacts' display numbers, set-based
 
 
 def _create_attributes(conn: Connection, cols: ColumnMap, now: datetime) -> ColumnMap:

@@ -80,6 +80,9 @@ class Contact(SQLModel, table=True):
     wa_id: str | None = Field(default=None, max_length=20)  # WhatsApp's id for the number (digits), see 0007
     marketing_opted_out_at: datetime | None = _when()  # stopped marketing only (131050, user_preferences)
     undeliverable_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})  # 131026 in a row
+    # `phone` as people read it (`+49 170 1234567`), stored when written (storage/display_numbers.py, 0011);
+    # NULL where a writer did not fill it: then it is formatted at render time.
+    phone_display: str | None = Field(default=None, max_length=32)
 
 
 class ContactTally(SQLModel, table=True):

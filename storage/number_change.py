@@ -20,6 +20,7 @@ from sqlalchemy import Table, and_, exists, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from bot.domain.phone import export_number
 from bot.domain.wa_ids import digits
 from storage import audit, suppression
 from storage.contacts import erase
@@ -96,6 +97,7 @@ def number_change(session: Session, old: str, new: str, messenger: str, actor: s
     if other is not None:
         _merge(session, keep, other)
     keep.phone = new
+    keep.phone_display = export_number(new)  # the stored display form follows the number (storage/display_numbers)
     keep.wa_id = digits(new) or None
     keep.updated_at = utcnow()
     session.add(keep)

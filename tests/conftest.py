@@ -244,6 +244,12 @@ def sealed(value: str, team: str = "T111", secret: str = SIGNING_SECRET, *, purp
     return seal(value, team, derive_key(secret), purpose)
 
 
+def menu_value(choice: str, cid: int) -> str:
+    """A list row's menu option as the app draws it: `block:42` with the row's one MAC over `row:42`
+    (handlers/integrity.py: subject_mac)."""
+    return f"{choice}:{cid}~" + sealed(f"row:{cid}", purpose="contact_menu").rpartition("~")[2]
+
+
 def app_seal(value: str, purpose: str) -> str:
     """`sealed` in the shape of the app's `Seal` (value, purpose), for block builders called directly."""
     return sealed(value, purpose=purpose)

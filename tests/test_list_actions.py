@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from storage.models import AuditEntry, Contact, Message, Ticket
 from tests.blockkit import check_blocks, check_view
-from tests.conftest import ADMIN, USER, RunningApp, block_actions, sealed
+from tests.conftest import ADMIN, USER, RunningApp, block_actions, menu_value
 from tests.factories import add_contact, add_many, add_ticket
 
 
@@ -50,11 +50,7 @@ def _click(
 
 def _menu(app: RunningApp, message: dict[str, Any], contact_id: int, choice: str, user: str = ADMIN) -> None:
     block = _block(message, f"row{contact_id}|")
-    option = next(
-        o
-        for o in block["accessory"]["options"]
-        if o["value"] == sealed(f"{choice}:{contact_id}", purpose="contact_menu")
-    )
+    option = next(o for o in block["accessory"]["options"] if o["value"] == menu_value(choice, contact_id))
     action = {
         "type": "overflow",
         "action_id": "contact_menu",
@@ -170,7 +166,7 @@ def test_block_by_admin_changes_the_contact_and_is_audited(running_app: RunningA
         entry = s.scalars(select(AuditEntry)).one()
     assert (entry.actor, entry.action, entry.object_id) == (f"slack:{ADMIN}", "contact.block", str(cid))
     row = _block(updated, f"row{cid}|")
-    assert any(o["value"] == sealed(f"unblock:{cid}", purpose="contact_menu") for o in row["accessory"]["options"])
+    assert any(o["value"] == menu_value("unblock", cid) for o in row["accessory"]["options"])
 
 
 def test_non_admin_is_refused_and_nothing_changes(running_app: RunningApp) -> None:
@@ -271,7 +267,7 @@ def test_bad_or_stale_signature_is_rejected_and_changes_nothing(running_app: Run
             "action_id": "contact_menu",
             "block_id": f"row{cid}|l|d|a||||0|",
             "selected_option": {
-                "value": sealed(f"block:{cid}", purpose="contact_menu"),
+                "value": menu_value("block", cid),
                 "text": {"type": "plain_text", "text": "x"},
             },
         }

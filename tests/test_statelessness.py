@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from storage.db import make_engine
 from storage.models import Contact
 from tests import serve_process
-from tests.conftest import ADMIN, PG_URL, RunningApp, _truncate_pg, block_actions, sealed
+from tests.conftest import ADMIN, PG_URL, RunningApp, _truncate_pg, block_actions, menu_value
 from tests.factories import add_contact, add_many
 from tests.fakes.slack_api import FakeSlack
 
@@ -115,9 +115,7 @@ def test_a_contact_blocked_through_one_process_is_blocked_through_the_other(
     add_contact(a.engine, "+4917022222222", "Erika Musterfrau")
     listed = _open(a)
     row = next(blk for blk in listed["blocks"] if blk.get("block_id", "").startswith(f"row{cid}|"))
-    option = next(
-        o for o in row["accessory"]["options"] if o["value"] == sealed(f"block:{cid}", purpose="contact_menu")
-    )
+    option = next(o for o in row["accessory"]["options"] if o["value"] == menu_value("block", cid))
     a.fake.clear()
     a.interact(
         block_actions(
@@ -133,10 +131,8 @@ def test_a_contact_blocked_through_one_process_is_blocked_through_the_other(
     )
     assert "blockiert" in json.dumps(_answer(a), ensure_ascii=False)
     seen_by_b = _open(b)
-    assert sealed(f"unblock:{cid}", purpose="contact_menu") in _menu_values(
-        seen_by_b, cid
-    )  # B offers to unblock: it sees the block
-    assert sealed(f"block:{cid}", purpose="contact_menu") not in _menu_values(seen_by_b, cid)
+    assert menu_value("unblock", cid) in _menu_values(seen_by_b, cid)  # B offers to unblock: it sees the block
+    assert menu_value("block", cid) not in _menu_values(seen_by_b, cid)
 
 
 def _wait_update(app: RunningApp, contains: str, timeout: float = 60) -> dict[str, Any]:

@@ -32,6 +32,9 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message names it in one line."""
 
 
+LAZY_WORKERS_DEFAULT = 3
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -43,6 +46,10 @@ class Settings(BaseSettings):
     admins: Annotated[frozenset[str], NoDecode] = Field(default=frozenset(), alias="CONTACTBOT_ADMINS")
     default_region: str = Field(default="DE", alias="CONTACTBOT_DEFAULT_REGION")
     page_size: int = Field(default=20, ge=1, le=40, alias="CONTACTBOT_PAGE_SIZE")
+    # Threads that draw lists and fill modals after the ack. Rendering is CPU under one GIL, so more threads add
+    # no throughput, only contention: with 8 of them busy the event loop waited seconds to read new requests
+    # (docs/benchmarks.md, "Slack ack latency").
+    lazy_workers: int = Field(default=LAZY_WORKERS_DEFAULT, ge=1, le=32, alias="CONTACTBOT_LAZY_WORKERS")
     # A contact file of 50 MB holds about a million rows; bigger uploads are refused before download.
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
     csv_delimiter: str = Field(default="", alias="CONTACTBOT_CSV_DELIMITER")

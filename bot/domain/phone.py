@@ -176,6 +176,17 @@ _GROUPINGS: dict[tuple[str, int], tuple[tuple[int, str], ...]] = {}
 MAX_GROUPINGS = 100_000
 
 
+def grouping_key(e164: str) -> tuple[str, int]:
+    """What the grouping of a number depends on: its first GROUPING_PREFIX characters and its length."""
+    return e164[:GROUPING_PREFIX], len(e164)
+
+
+def separators(e164: str) -> tuple[tuple[int, str], ...]:
+    """Where `display` puts spaces (or dashes) into `e164`, as (index into e164, separator); () when it only
+    keeps the canonical form. The same for every number with the same `grouping_key`."""
+    return _separators(e164)
+
+
 def _separators(e164: str) -> tuple[tuple[int, str], ...]:
     """Where `display` puts spaces (or dashes) into `e164`, as (index into e164, separator)."""
     formatted, found, at = display(e164), [], 0

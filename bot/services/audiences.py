@@ -105,4 +105,4 @@ def find(engine: Engine, ref: str) -> AudienceInfo | None:
 def names(engine: Engine) -> list[tuple[int, str]]:
     """(id, name) of every group, for filter menus (no counting: menus must be instant)."""
     with Session(engine) as session:
-        return [(a.id or 0, a.name) for a in audiences_store.all_audiences(session)]
+        return audiences_store.names(session)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from bot.domain.contacts import name_key
+from bot.domain.phone import export_number
 from bot.domain.statuses import TicketStatus
 from storage import bulk_load
 from storage import demo_data as demo_data_store
@@ -83,8 +84,10 @@ def _contacts(start: int, count: int, rng: random.Random) -> Iterator[dict[str, 
         chatted = rng.random() < 0.85
         last_chat = first_contact + (now - first_contact) * rng.random() if chatted else None
         name = None if rng.random() < 0.08 else f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        phone = phone_for(i)
         yield {
-            "phone": phone_for(i),
+            "phone": phone,
+            "phone_display": export_number(phone),
             "messenger": rng.choice(messengers),
             "name": name,
             "name_sort": name_key(name),

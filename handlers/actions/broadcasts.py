@@ -39,7 +39,7 @@ def on_list_notify(ack: Ack, body: dict[str, Any], context: BoltContext, client:
     open_composer(client, body["trigger_id"], deps(context), language, meta, sealer(context))
 
 
-@subcommand("notify", "benachrichtigen")
+@subcommand("notify", "benachrichtigen", in_ack=True)
 def notify_command(
     command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond, lang: str, **_: Any
 ) -> None:
@@ -112,7 +112,7 @@ def on_button(body: dict[str, Any], context: BoltContext, client: WebClient, res
         )
 
 
-@long_job
+@long_job("report")
 def on_csv_button(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     """The report's CSV: a long job (it reads every recipient), so it runs on the job pool."""
     on_button(body=body, context=context, client=client, respond=respond)

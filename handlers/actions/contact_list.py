@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.domain.contacts import MESSENGERS, SORT_FIELDS
 from bot.i18n import t
 from bot.services import contacts as contacts_service
-from handlers.blocks.contact_list import MENU, contact_label
+from handlers.blocks.contact_list import MENU, contact_label, menu_subject
 from handlers.context import actor, deps, ephemeral, lang, refused, sealer, stale, viewer
 from handlers.errors import answers_errors
 from handlers.list_state import BadState, ListState, split
@@ -77,10 +77,16 @@ def on_list_click(body: dict[str, Any], context: BoltContext, client: WebClient,
     _update(respond, render(deps(context), state, language, viewer=viewer(context), after=after, before=before))
 
 
+def _menu_subject(value: str) -> str | None:
+    match = MENU_VALUE.match(value)
+    return menu_subject(match.group(2)) if match else None
+
+
 def _menu_choice(body: dict[str, Any], context: BoltContext) -> tuple[str, int] | None:
     """(what, contact id) when the value is sealed for this workspace and names the row's own contact."""
     action = body["actions"][0]
-    match = MENU_VALUE.match(sealer(context).unseal((action.get("selected_option") or {}).get("value"), MENU) or "")
+    value = sealer(context).unseal_for((action.get("selected_option") or {}).get("value"), MENU, _menu_subject)
+    match = MENU_VALUE.match(value or "")
     if match is None:
         return None
     what, cid = match.group(1), int(match.group(2))

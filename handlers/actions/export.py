@@ -51,7 +51,7 @@ def import_help(context: BoltContext, language: str) -> str:
     return t("import.help", language, limit=limit_text(deps(context).settings.max_upload_bytes))
 
 
-@long_job
+@long_job("export")
 def on_export_target(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     try:

@@ -39,7 +39,6 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return channel, container.get("message_ts") or (body.get("message") or {}).get("ts")
 
 
-@long_job
 def on_import_click(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     language = lang(context, client)
     if refused(context, language, respond):
@@ -108,6 +107,12 @@ def _final(engine: Any, run_id: int, user: str, language: str) -> dict[str, Any]
     return None
 
 
+@long_job("import")
+def on_import_confirm(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    """Applying is a long job (it writes every staged row); cancelling is not, so it never waits in the job queue."""
+    on_import_click(body=body, context=context, client=client, respond=respond)
+
+
 def register(app: App) -> None:
-    app.action("import_confirm")(ack=ack_only, lazy=[on_import_click])
+    app.action("import_confirm")(ack=ack_only, lazy=[on_import_confirm])
     app.action("import_cancel")(ack=ack_only, lazy=[on_import_click])

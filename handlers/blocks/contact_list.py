@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.contacts import MESSENGERS
-from bot.domain.phone import display
+from bot.domain.phone import export_number
 from bot.i18n import number, t
 from bot.services.table_settings import CORE, Column
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain, text_size
-from handlers.integrity import Seal
+from handlers.integrity import Seal, subject_mac, with_mac
 from handlers.list_state import SORT_CODES, ListState, join
 from storage.contacts import Page
 from storage.models import Contact
@@ -31,17 +31,23 @@ GROUP_OPTIONS = 99  # with "none": a static_select takes 100 options
 GROUP_TEXT_BUDGET = 2_500  # characters of group names in the list's select
 
 
+def shown_number(contact: Contact) -> str:
+    """The number as people read it: stored when the contact was written (storage/display_numbers.py), else
+    formatted now the same way (a writer that does not fill the column); never phonenumbers per render."""
+    return contact.phone_display or export_number(contact.phone)
+
+
 def contact_label(contact: Contact, lang: str) -> str:
     """How a contact is named in mrkdwn: escaped name and number."""
     name = escape(cut(contact.name, 80)) if contact.name else t("no_name", lang)
-    return f"{name} ({display(contact.phone)})"
+    return f"{name} ({shown_number(contact)})"
 
 
 def _cell(column: Column, contact: Contact, values: dict[int, str], lang: str) -> str:
     never = t("never", lang)
     match column.key:
         case "phone":
-            return f"`{display(contact.phone)}`"
+            return f"`{shown_number(contact)}`"
         case "messenger":
             return MESSENGER_NAMES.get(contact.messenger, contact.messenger)
         case "first_contact":
@@ -79,7 +85,7 @@ def contact_row(
     if "name" in keys:
         title.append(f"*{escape(cut(contact.name, 80))}*" if contact.name else f"_{t('no_name', lang)}_")
     if "phone" in keys:
-        title.append(f"`{display(contact.phone)}`")
+        title.append(f"`{shown_number(contact)}`")
     if "messenger" in keys:
         title.append(MESSENGER_NAMES.get(contact.messenger, contact.messenger))
     items = [
@@ -90,25 +96,31 @@ def contact_row(
     lines = ["   ".join(title)] if title else []
     lines += ["  ·  ".join(items[i : i + 3]) for i in range(0, len(items), 3)]
     cid = contact.id
+    mac = subject_mac(seal, menu_subject(cid), MENU)  # one seal for the row's five options
     menu = [
-        option(t("menu.ticket", lang), seal(f"ticket:{cid}", MENU)),
+        option(t("menu.ticket", lang), with_mac(f"ticket:{cid}", mac)),
         option(
             t("menu.unblock" if contact.blocked else "menu.block", lang),
-            seal(f"{'unblock' if contact.blocked else 'block'}:{cid}", MENU),
+            with_mac(f"{'unblock' if contact.blocked else 'block'}:{cid}", mac),
         ),
         option(
             t("menu.deactivate" if contact.active else "menu.activate", lang),
-            seal(f"{'deactivate' if contact.active else 'activate'}:{cid}", MENU),
+            with_mac(f"{'deactivate' if contact.active else 'activate'}:{cid}", mac),
         ),
-        option(t("menu.details", lang), seal(f"details:{cid}", MENU)),
-        option(t("menu.delete", lang), seal(f"delete:{cid}", MENU)),
+        option(t("menu.details", lang), with_mac(f"details:{cid}", mac)),
+        option(t("menu.delete", lang), with_mac(f"delete:{cid}", mac)),
     ]
     return {
         "type": "section",
         "block_id": join(f"row{cid}", state),
-        "text": mrkdwn("\n".join(lines) or display(contact.phone), limit),
+        "text": mrkdwn("\n".join(lines) or shown_number(contact), limit),
         "accessory": {"type": "overflow", "action_id": MENU, "options": menu},
     }
+
+
+def menu_subject(cid: int | str | None) -> str:
+    """What a row menu's seal covers: the contact it was shown for (handlers/integrity.py: subject_mac)."""
+    return f"row:{cid}"
 
 
 def default_columns(lang: str) -> list[Column]:

@@ -27,15 +27,22 @@ from handlers.screens.contact_list import render
 Subcommand = Callable[..., None]
 # Other features add their own words here (import, export, notify, ...); anything else is a search.
 SUBCOMMANDS: dict[str, Subcommand] = {}
+# Words whose subcommand opens a modal: they run in the ack path (right after the ack, on the ack pool), where the
+# trigger_id (valid 3 s, once) is fresh; a lazy listener may wait behind other lazy work and miss it.
+IN_ACK: set[str] = set()
 HELP_WORDS = ("help", "hilfe", "?", "-h", "--help")
 # One word that could be a mistyped command (`exprot`, `--verbose`), as opposed to a name or number.
 COMMAND_LIKE = re.compile(r"^(-{1,2})?[a-zäöüß]{2,20}$")
 
 
-def subcommand(*names: str) -> Callable[[Subcommand], Subcommand]:
+def subcommand(*names: str, in_ack: bool = False) -> Callable[[Subcommand], Subcommand]:
+    """Register a `/contacts <word>`; `in_ack`: it opens a modal, so it runs in the ack path (IN_ACK)."""
+
     def add(func: Subcommand) -> Subcommand:
         for name in names:
             SUBCOMMANDS[name] = func
+            if in_ack:
+                IN_ACK.add(name)
         return func
 
     return add
@@ -43,6 +50,22 @@ def subcommand(*names: str) -> Callable[[Subcommand], Subcommand]:
 
 def ack_command(ack: Ack) -> None:
     ack()
+
+
+def opens_modal(text: str) -> bool:
+    """Whether `/contacts <text>` runs a subcommand that opens a modal."""
+    return unescape(text).strip().partition(" ")[0].lower() in IN_ACK
+
+
+def _opens_modal(body: dict[str, Any]) -> bool:  # a Bolt matcher: Bolt passes `body` by name
+    return opens_modal(str(body.get("text") or ""))
+
+
+def run_in_ack(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    """`/contacts notify` and the like: acked, then run on this (ack pool) thread, so views.open comes while the
+    trigger_id is fresh however busy the lazy pool is; whatever takes longer fills the modal with views.update."""
+    ack()
+    run_command(command=command, context=context, client=client, respond=respond)
 
 
 @answers_errors
@@ -110,4 +133,5 @@ def run_for_user(
 
 
 def register(app: App) -> None:
+    app.command("/contacts", matchers=[_opens_modal])(run_in_ack)  # first: Bolt runs the first listener that matches
     app.command("/contacts")(ack=ack_command, lazy=[run_command])

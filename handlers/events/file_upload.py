@@ -24,7 +24,7 @@ from handlers.blocks.text import cut, escape
 from handlers.clients.files import SharedFile, download, file_info
 from handlers.clients.update_budget import budget_for, update
 from handlers.context import actor, deps, lang, refusal, sealer
-from handlers.jobs import long_job
+from handlers.jobs import busy_text, long_job
 from handlers.listeners import ack_only
 
 log = logging.getLogger(__name__)
@@ -55,19 +55,37 @@ def _resolved(shared: dict[str, Any], client: WebClient) -> dict[str, Any]:
     return {**shared, **info}
 
 
-@long_job
-def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def _share_targets(event: dict[str, Any], context: BoltContext, client: WebClient) -> list[tuple[str, str, str]]:
+    """(file id, thread ts, name) of each file in a `file_share` message that is ours to read."""
+    found = []
     for stub in event.get("files") or []:
         shared = _resolved(stub, client)
-        if not shared.get("id") or not _relevant(event, shared, context):
+        if shared.get("id") and _relevant(event, shared, context):
+            found.append(
+                (str(shared["id"]), str(event.get("thread_ts") or event["ts"]), str(shared.get("name") or "file"))
+            )
+    return found
+
+
+def on_file_share_busy(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """The job queue was full: tell the uploader, in the file's thread, that this file was not read."""
+    for file_id, thread_ts, name in _share_targets(event, context, client):
+        if imports.claim_file(deps(context).engine, file_id):  # once, though both events of the upload get here
+            _tell_busy(client, str(event["channel"]), context, thread_ts, name)
+
+
+@long_job("preview", busy=on_file_share_busy)
+def on_file_share(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    for file_id, thread_ts, name in _share_targets(event, context, client):
+        if not imports.claim_file(deps(context).engine, file_id):
+            log.info("file %s already handled (retry or second event)", file_id)
             continue
-        if not imports.claim_file(deps(context).engine, str(shared["id"])):
-            log.info("file %s already handled (retry or second event)", shared["id"])
-            continue
-        thread_ts = str(event.get("thread_ts") or event["ts"])
-        _start_preview(
-            str(shared["id"]), str(event["channel"]), thread_ts, context, client, str(shared.get("name") or "file")
-        )
+        _start_preview(file_id, str(event["channel"]), thread_ts, context, client, name)
+
+
+def _tell_busy(client: WebClient, channel: str, context: BoltContext, thread_ts: str | None, name: str) -> None:
+    load = context["busy_job"][1]
+    _tell(client, channel, context, thread_ts, busy_text("preview", lang(context, client), load, file=_shown(name)))
 
 
 def _start_preview(
@@ -184,27 +202,46 @@ def _message_ts(info: dict[str, Any], channel: str) -> str | None:
     return None
 
 
-@long_job
-def on_file_shared(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """`file_shared` drives imports: it needs only `files:read`, where the `message.*` events need history scopes
-    that let the bot read every message in its channels (and count against Slack's 30,000 events an hour).
-    The event names the file only (`{"id": ...}`), so files.info tells its name, type and where it was shared."""
+def _shared_target(
+    event: dict[str, Any], context: BoltContext, client: WebClient
+) -> tuple[str, str, str | None, SharedFile] | None:
+    """(file id, channel, thread ts, file) of a `file_shared` event that is ours to read, else None."""
     file_id, channel = str(event.get("file_id") or ""), str(event.get("channel_id") or "")
     user = event.get("user_id")
     if not file_id or not channel or user in (None, context.bot_user_id):
-        return  # our own export uploads, and files shared by nobody we can answer
+        return None  # our own export uploads, and files shared by nobody we can answer
     try:
         info = client.files_info(file=file_id)["file"]
     except SlackApiError as exc:
         log.info("files.info for a shared file failed: %s", exc.response.get("error"))
-        return
+        return None
     shared = SharedFile.from_api(info)
     if not channel.startswith("D") and not shared.looks_like_csv():
-        return  # channels: only files that look like CSV; DMs: any file (a wrong one gets a reason)
+        return None  # channels: only files that look like CSV; DMs: any file (a wrong one gets a reason)
+    return file_id, channel, _message_ts(info, channel), shared
+
+
+def on_file_shared_busy(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """The job queue was full: tell the uploader that this file was not read."""
+    if (target := _shared_target(event, context, client)) is None:
+        return
+    file_id, channel, thread_ts, shared = target
+    if imports.claim_file(deps(context).engine, file_id):
+        _tell_busy(client, channel, context, thread_ts, shared.name)
+
+
+@long_job("preview", busy=on_file_shared_busy)
+def on_file_shared(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """`file_shared` drives imports: it needs only `files:read`, where the `message.*` events need history scopes
+    that let the bot read every message in its channels (and count against Slack's 30,000 events an hour).
+    The event names the file only (`{"id": ...}`), so files.info tells its name, type and where it was shared."""
+    if (target := _shared_target(event, context, client)) is None:
+        return
+    file_id, channel, thread_ts, shared = target
     if not imports.claim_file(deps(context).engine, file_id):
         log.info("file %s already handled (retry or second event)", file_id)
         return
-    _start_preview(file_id, channel, _message_ts(info, channel), context, client, shared.name, known=shared)
+    _start_preview(file_id, channel, thread_ts, context, client, shared.name, known=shared)
 
 
 def register(app: App) -> None:
