@@ -58,14 +58,16 @@ SQLITE_NEW_NAMES = (
 
 
 # The pairs tables of migration 0011 (1-2 character terms): a contact's text is its character pairs and
-# last character, separated by \x01, built with `search_position` (1..200).
-def _pairs(expr: str) -> str:
-    return f"(SELECT group_concat(substr({expr}, i, 2), char(1)) FROM search_position WHERE i <= length({expr}))"
+# last character, separated by \x01, built with `search_position` (1..200); the digits' text also holds
+# the number's first 1..6 digits as tokens `^4` ... `^49170`.
+def _pairs(expr: str, starts: bool = False) -> str:
+    start = f" || CASE WHEN i <= 6 THEN char(1) || '^' || substr({expr}, 1, i) ELSE '' END" if starts else ""
+    return f"(SELECT group_concat(substr({expr}, i, 2){start}, char(1)) FROM search_position WHERE i <= length({expr}))"
 
 
 SQLITE_NEW_DIGIT_PAIRS = (
     "INSERT INTO contact_digits_short_fts(rowid, pairs) SELECT id, "
-    + _pairs("substr(phone, 2)")
+    + _pairs("substr(phone, 2)", starts=True)
     + " FROM contact WHERE id > {}"
 )
 SQLITE_NEW_NAME_PAIRS = (

@@ -69,6 +69,7 @@ assert tuple(SORT_COLUMNS) == SORT_FIELDS  # the domain names the fields, storag
 TRIGRAM = 3  # shortest search term a trigram index can answer; shorter ones use the pairs index (0011)
 DRIVE_LIMIT = 5_000  # up to this many matches a search page sorts them; with more it walks the sort index
 COUNT_CAP = 10_000  # a search or audience counts its matches up to here; beyond: "more than 10,000"
+PREFIX_TOKENS = 6  # SQLite: a number's first 1..6 digits are tokens of the pairs index (migration 0011)
 DENSE = 0.2  # PostgreSQL: a pair in this share of contacts is found by scanning, not through its index
 
 
@@ -313,7 +314,8 @@ def count_bounded(session: Session, flt: ContactFilter, region: str = "DE", cap:
     cap+1st. The matches are read in an order that streams: SQLite joins the FTS5 table's rowids (in id
     order, so the contact rows are read in table order; an `IN (...)` would first collect them all),
     PostgreSQL leaves the plan to its statistics. A number's digits are first counted as the start of a
-    number on the `(phone, id)` index (`0170` is mostly `+49170...`): past the cap, nothing else is read.
+    number (`0170` is mostly `+49170...`; SQLite: its `^49170` token, PostgreSQL: the `(phone, id)` index):
+    past the cap, nothing else is read.
     """
     if flt.search is None and flt.audience_id is None:
         return _tally(session, flt), False
@@ -323,22 +325,28 @@ def count_bounded(session: Session, flt: ContactFilter, region: str = "DE", cap:
     search = _resolve(flt.search, region)
     sqlite = session.get_bind().dialect.name == "sqlite"
     bounds = search.prefix()
-    if bounds is not None:
-        lower, upper = bounds
-        starts = [col(Contact.phone) >= lower] + ([col(Contact.phone) < upper] if upper else [])
-        found, more = _capped(session, select(literal(1)).select_from(Contact).where(*starts, *others), cap)
+    if bounds is not None and (not sqlite or len(search.terms[0]) <= PREFIX_TOKENS):
+        if sqlite:  # the token `^49170` of migration 0011: its rowids come in table order
+            starts = _fts_rows("contact_digits_short_fts", _quoted("^" + search.terms[0]), others)
+        else:  # the bitmap of the `(phone, id)` range reads the table in its order too
+            lower, upper = bounds
+            ranges = [col(Contact.phone) >= lower] + ([col(Contact.phone) < upper] if upper else [])
+            starts = select(literal(1)).select_from(Contact).where(*ranges, *others)
+        found, more = _capped(session, starts, cap)
         if more:
             return found, more
-    like = _likes(search.target, search.terms)
     fts = search.fts() if sqlite else None
     if fts is None:
         stmt = select(literal(1)).select_from(Contact).where(_search_condition(session, search, False), *others)
         return _capped(session, stmt, cap)
-    table, match = fts
+    return _capped(session, _fts_rows(*fts, [_likes(search.target, search.terms), *others]), cap)
+
+
+def _fts_rows(table: str, match: str, conds: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """SQLite: the contacts an FTS5 table matches, joined (streamed in rowid order) rather than `IN (...)`."""
     index = sa_table(table, column("rowid"))
     joined = index.join(table_of(Contact), col(Contact.id) == index.c.rowid)
-    stmt = select(literal(1)).select_from(joined).where(literal_column(table).op("MATCH")(match), like, *others)
-    return _capped(session, stmt, cap)
+    return select(literal(1)).select_from(joined).where(literal_column(table).op("MATCH")(match), *conds)
 
 
 def _capped(session: Session, rows: Select[Any], cap: int) -> tuple[int, bool]:

@@ -331,10 +331,11 @@ def test_short_terms_and_number_prefixes_never_scan_the_table(
     statements.clear()
     with Session(people) as session:
         store.list_page(session, ContactFilter(search=term), PageRequest())
-    searched = [(s, p) for s, p in statements if "contact" in s and ("LIKE" in s.upper() or "phone >=" in s)]
+    words = ("LIKE", ">=", "MATCH")
+    searched = [(s, p) for s, p in statements if "contact" in s and any(w in s.upper() for w in words)]
     assert searched
     if _typed_digits(term) is not None and len(_typed_digits(term) or "") > 1:  # the start of a number
-        assert any("phone >=" in s for s, _ in searched), term
+        assert any("phone >=" in s or '"^' in str(p) for s, p in searched), term  # SQLite: the `^49170` token
     for statement, parameters in searched:
         plan = _plan(people, statement, parameters)
         scans = _full_scans(people, statement, plan)

@@ -7,7 +7,10 @@ character pairs (bigrams) plus the last character, so every character starts one
 - SQLite: two contentless FTS5 tables (`contact_name_short_fts`, `contact_digits_short_fts`) whose text
   is the pairs separated by \\x01, with the `ascii` tokenizer told that every printable character is part
   of a token (only control characters separate), and a prefix index of length 1: a two-character term
-  is one token, a one-character term the prefix query `"x"*`. The triggers of migration 0004 are
+  is one token, a one-character term the prefix query `"x"*`. The digits' text also holds the start
+  of the number up to 6 digits as tokens (`^49170`): counting the numbers that start with `0170` reads
+  that token's rowids in table order (the `(phone, id)` index yields them in phone order, and reading
+  10,000 rows scattered over the table took 10x as long). The triggers of migration 0004 are
   re-created to keep them in step; SQL builds the pairs with `search_position` (1..200, one row per
   character position), because SQLite allows no recursive CTE in a trigger.
 - PostgreSQL: GIN indexes on `contact_grams(name_sort)` and `contact_grams(substr(phone, 2))`, an
@@ -34,11 +37,14 @@ OPTIONS = "content='', detail=none, columnsize=0, prefix='1', tokenize='" + _TOK
 # search_position holds 1..200: contact.name_sort is at most 200 characters, phone 20
 
 
-def pairs_sql(expr: str) -> str:
-    """SQL for the indexed text of `expr`: its character pairs and last character, separated by \\x01."""
-    return f"(SELECT group_concat(substr({expr}, i, 2), char(1)) FROM search_position WHERE i <= length({expr}))"
+def pairs_sql(expr: str, starts: bool = False) -> str:
+    """SQL for the indexed text of `expr`: its character pairs and last character, separated by \x01; with
+    `starts` (digits) also its first 1..PREFIX characters as tokens `^4`, `^49`, ... `^49170`."""
+    start = f" || CASE WHEN i <= {PREFIX} THEN char(1) || '^' || substr({expr}, 1, i) ELSE '' END" if starts else ""
+    return f"(SELECT group_concat(substr({expr}, i, 2){start}, char(1)) FROM search_position WHERE i <= length({expr}))"
 
 
+PREFIX = 6  # digits: the start of a number up to 6 digits (`0170` -> `^49170`) is a token of its own
 NAME = "coalesce({t}.name_sort, '')"
 DIGITS = "substr({t}.phone, 2)"
 TRIGGERS = ("contact_fts_ai", "contact_fts_ad", "contact_fts_au")
@@ -48,7 +54,8 @@ def _insert(t: str) -> str:
     return f"""INSERT INTO contact_name_fts(rowid, name_sort) VALUES ({t}.id, {NAME.format(t=t)});
          INSERT INTO contact_digits_fts(rowid, digits) VALUES ({t}.id, {DIGITS.format(t=t)});
          INSERT INTO contact_name_short_fts(rowid, pairs) VALUES ({t}.id, {pairs_sql(NAME.format(t=t))});
-         INSERT INTO contact_digits_short_fts(rowid, pairs) VALUES ({t}.id, {pairs_sql(DIGITS.format(t=t))});"""
+         INSERT INTO contact_digits_short_fts(rowid, pairs)
+         VALUES ({t}.id, {pairs_sql(DIGITS.format(t=t), starts=True)});"""
 
 
 def _delete(t: str) -> str:
@@ -59,7 +66,7 @@ def _delete(t: str) -> str:
          INSERT INTO contact_name_short_fts(contact_name_short_fts, rowid, pairs)
          VALUES ('delete', {t}.id, {pairs_sql(NAME.format(t=t))});
          INSERT INTO contact_digits_short_fts(contact_digits_short_fts, rowid, pairs)
-         VALUES ('delete', {t}.id, {pairs_sql(DIGITS.format(t=t))});"""
+         VALUES ('delete', {t}.id, {pairs_sql(DIGITS.format(t=t), starts=True)});"""
 
 
 SQLITE_NEW = [
@@ -74,8 +81,8 @@ SQLITE_NEW = [
     # `WHERE id > 0` makes SQLite read contact in rowid order (see storage/bulk_load.py)
     f"INSERT INTO contact_name_short_fts(rowid, pairs) SELECT id, {pairs_sql(NAME.format(t='contact'))} "
     "FROM contact WHERE id > 0",
-    f"INSERT INTO contact_digits_short_fts(rowid, pairs) SELECT id, {pairs_sql(DIGITS.format(t='contact'))} "
-    "FROM contact WHERE id > 0",
+    "INSERT INTO contact_digits_short_fts(rowid, pairs) "
+    f"SELECT id, {pairs_sql(DIGITS.format(t='contact'), starts=True)} FROM contact WHERE id > 0",
 ]
 
 SQLITE_OLD = [  # the triggers of migration 0004
