@@ -55,6 +55,26 @@ SQLITE_NEW_DIGITS = (
 SQLITE_NEW_NAMES = (
     "INSERT INTO contact_name_fts(rowid, name_sort) SELECT id, coalesce(name_sort, '') FROM contact WHERE id > {}"
 )
+
+
+# The pairs tables of migration 0011 (1-2 character terms): a contact's text is its character pairs and
+# last character, separated by \x01, built with `search_position` (1..200); the digits' text also holds
+# the number's first 1..6 digits as tokens `^4` ... `^49170`.
+def _pairs(expr: str, starts: bool = False) -> str:
+    start = f" || CASE WHEN i <= 6 THEN char(1) || '^' || substr({expr}, 1, i) ELSE '' END" if starts else ""
+    return f"(SELECT group_concat(substr({expr}, i, 2){start}, char(1)) FROM search_position WHERE i <= length({expr}))"
+
+
+SQLITE_NEW_DIGIT_PAIRS = (
+    "INSERT INTO contact_digits_short_fts(rowid, pairs) SELECT id, "
+    + _pairs("substr(phone, 2)", starts=True)
+    + " FROM contact WHERE id > {}"
+)
+SQLITE_NEW_NAME_PAIRS = (
+    "INSERT INTO contact_name_short_fts(rowid, pairs) SELECT id, "
+    + _pairs("coalesce(name_sort, '')")
+    + " FROM contact WHERE id > {}"
+)
 TALLY_RECOUNT = (
     "DELETE FROM contact_tally",
     "INSERT INTO contact_tally (active, blocked, messenger, n) "
@@ -121,9 +141,12 @@ def _sqlite(conn: Connection, renames: bool) -> Iterator[bool]:
     # Imports never change a number: only new rows need their digits indexed. Names: the new rows,
     # or the whole index again when existing contacts may have been renamed (old names are gone).
     conn.exec_driver_sql(SQLITE_NEW_DIGITS.format(before))
+    conn.exec_driver_sql(SQLITE_NEW_DIGIT_PAIRS.format(before))
     if renames:
         conn.exec_driver_sql("INSERT INTO contact_name_fts(contact_name_fts) VALUES ('delete-all')")
+        conn.exec_driver_sql("INSERT INTO contact_name_short_fts(contact_name_short_fts) VALUES ('delete-all')")
     conn.exec_driver_sql(SQLITE_NEW_NAMES.format(0 if renames else before))
+    conn.exec_driver_sql(SQLITE_NEW_NAME_PAIRS.format(0 if renames else before))
     for statement in TALLY_RECOUNT:
         conn.exec_driver_sql(statement)
     for name in dropped:

@@ -12,7 +12,15 @@ from storage.db import make_engine
 from tests.factories import add_many
 
 
-@pytest.mark.parametrize("statement", [bulk_load.SQLITE_NEW_DIGITS, bulk_load.SQLITE_NEW_NAMES])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        bulk_load.SQLITE_NEW_DIGITS,
+        bulk_load.SQLITE_NEW_NAMES,
+        bulk_load.SQLITE_NEW_DIGIT_PAIRS,
+        bulk_load.SQLITE_NEW_NAME_PAIRS,
+    ],
+)
 @pytest.mark.parametrize("after", [0, 5])
 def test_the_search_index_fill_walks_contacts_by_id(sqlite_template: Path, tmp_path: Path, statement: str, after: int):
     path = tmp_path / "fill.db"

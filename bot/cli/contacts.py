@@ -14,7 +14,7 @@ from bot.cli.errors import config_error, runtime_error
 from bot.config.settings import Settings
 from bot.domain.contacts import MESSENGERS, PageRequest
 from bot.domain.phone import PhoneError, display, to_e164
-from bot.i18n import number, t
+from bot.i18n import number, t, total
 from bot.services import audit_log, history, tickets
 from bot.services import contacts as contacts_service
 from bot.services.contacts import list_contacts
@@ -44,13 +44,15 @@ def cmd_contacts_list(args: argparse.Namespace, settings: Settings) -> int:
     )
     rows = [contact_json(c) for c in page.rows]
     if args.json:
-        print(json.dumps({"total": page.total, "contacts": rows}, ensure_ascii=False, indent=2))
+        found = {"total": page.total, "more": page.total_capped, "contacts": rows}  # more: total is a lower bound
+        print(json.dumps(found, ensure_ascii=False, indent=2))
         return 0
     lang = args.lang
     if not rows:
         print(t("cli.contacts.none_for", lang, term=args.search) if args.search else t("cli.contacts.none", lang))
         return 0
-    print(t("cli.contacts.count", lang, shown=number(len(rows), lang), total=number(page.total, lang)))
+    shown = number(len(rows), lang)
+    print(t("cli.contacts.count", lang, shown=shown, total=total(page.total, page.total_capped, lang)))
     for r in rows:
         status = t(f"cli.contacts.{r['status']}", lang)
         blocked = t("cli.contacts.blocked", lang) if r["blocked"] else ""

@@ -52,6 +52,11 @@ def number(value: int, lang: str) -> str:
     return formatted.replace(",", ".") if lang == "de" else formatted
 
 
+def total(value: int, more: bool, lang: str) -> str:
+    """A count that may have stopped at a cap: `12.345`, or `mehr als 10.000` when there are more."""
+    return t("list.total_more", lang, n=number(value, lang)) if more else number(value, lang)
+
+
 def cli_language(environ: Mapping[str, str]) -> str:
     """The command line's one language setting: CONTACTBOT_LANG, else the POSIX locale (LC_ALL, LC_MESSAGES,
     LANG, the first one set wins); `de*` is German, anything else English (a terminal is not a German Slack

@@ -78,7 +78,8 @@ def find_one(engine: Engine, text: str, region: str) -> int | None:
 def matches_any(engine: Engine, text: str, region: str) -> bool:
     """Whether a search for `text` finds any contact at all (active or not)."""
     with Session(engine) as session:
-        return contacts_store.count(session, ContactFilter(status="all", search=text), region) > 0
+        found, _ = contacts_store.count_bounded(session, ContactFilter(status="all", search=text), region, cap=1)
+        return found > 0
 
 
 def numbers_in(text: str, region: str, limit: int = 10) -> list[str]:

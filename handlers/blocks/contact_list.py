@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.domain.contacts import MESSENGERS
 from bot.domain.phone import export_number
-from bot.i18n import number, t
+from bot.i18n import number, t, total
 from bot.services.table_settings import CORE, Column
 from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain, text_size
 from handlers.integrity import Seal, subject_mac, with_mac
@@ -134,7 +134,11 @@ def _header_text(page: Page, state: ListState, lang: str, audience_names: dict[i
         first = state.offset + 1
         last = state.offset + len(page.rows)
         header = t(
-            "list.header", lang, first=number(first, lang), last=number(last, lang), total=number(page.total, lang)
+            "list.header",
+            lang,
+            first=number(first, lang),
+            last=number(last, lang),
+            total=total(page.total, page.total_capped, lang),
         )
         parts = [f"*{header}*"]
     parts.append(t("list.status_label", lang, status=t(f"status.{state.status}", lang)))
@@ -274,6 +278,6 @@ def contact_list(
         lang,
         first=number(first, lang),
         last=number(state.offset + len(page.rows), lang),
-        total=number(page.total, lang),
+        total=total(page.total, page.total_capped, lang),
     )
     return {"blocks": blocks[:50], "text": fallback}

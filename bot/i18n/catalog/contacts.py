@@ -3,6 +3,7 @@
 DE = {
     "list.title": "Kontakte",
     "list.header": "{first}–{last} von {total}",
+    "list.total_more": "mehr als {n}",
     "list.header_empty": "Keine Kontakte",
     "list.empty": "Keine Kontakte gefunden. Ändere den Filter oder die Suche.",
     "list.sorted_by": "sortiert nach {field} {arrow}",
@@ -89,6 +90,7 @@ DE = {
 EN = {
     "list.title": "Contacts",
     "list.header": "{first}–{last} of {total}",
+    "list.total_more": "more than {n}",
     "list.header_empty": "No contacts",
     "list.empty": "No contacts found. Change the filter or the search.",
     "list.sorted_by": "sorted by {field} {arrow}",
