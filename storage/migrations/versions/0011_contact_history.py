@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_contact_history"
-down_revision = "0010_din5007_name_keys"
+down_revision = "0011_approval_windows"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from alembic import op
 from storage.display_numbers import fill
 
 revision = "0011_display_number"
-down_revision = "0010_din5007_name_keys"
+down_revision = "0011_contact_history"
 branch_labels = None
 depends_on = None
 

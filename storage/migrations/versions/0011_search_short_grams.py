@@ -26,7 +26,7 @@ Revises: 0010_din5007_name_keys
 from alembic import op
 
 revision = "0011_search_short_grams"
-down_revision = "0010_din5007_name_keys"
+down_revision = "0011_display_number"
 branch_labels = None
 depends_on = None
 
