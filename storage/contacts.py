@@ -9,9 +9,10 @@ Plans at 1,000,000 contacts (see docs/benchmarks.md): a page walks the sort colu
 skips rows the filter rejects. SQLite has no statistics unless someone runs ANALYZE, so it would
 rather take the equality index of `active = 1` (900,000 rows) and sort them; page queries
 therefore write filter columns as `+col` on SQLite (`_Unindexed`), which keeps the sort index
-the only choice. A search with few matches is driven the other way round: from the trigram
-index's matches, then sorted. The header's total comes from `contact_tally` (kept by triggers)
-unless a search or an audience narrows the list.
+the only choice. A search with few matches is driven the other way round: from the search
+index's matches (trigrams, or character pairs for 1-2 characters), then sorted. The header's total
+comes from `contact_tally` (kept by triggers) unless a search or an audience narrows the list; then
+it is counted up to COUNT_CAP ("more than 10,000" beyond), never over all matches.
 """
 
 from __future__ import annotations
