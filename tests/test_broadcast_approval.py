@@ -18,7 +18,17 @@ from storage import audit
 from storage.models import Broadcast, utcnow
 from tests.blockkit import check_blocks, check_view
 from tests.broadcast_helpers import add_reachable, draft, phone
-from tests.conftest import ADMIN, USER, RunningApp, block_actions, select_value, text_value, view_submission, wait_until
+from tests.conftest import (
+    ADMIN,
+    BOT_TOKEN,
+    USER,
+    RunningApp,
+    block_actions,
+    select_value,
+    text_value,
+    view_submission,
+    wait_until,
+)
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack
 from tests.test_broadcast_slack import _click_notify, _composer, _pick, _submit
@@ -292,3 +302,31 @@ def test_a_change_behind_the_apps_back_is_caught_at_the_start_and_at_every_claim
     assert fake_graph.stats()["counts"] == {}
     assert _status(engine, row.id or 0) == "awaiting"
     assert ("system", "broadcast.approval_changed", {}) in _actions(engine)
+
+
+def test_cli_request_goes_to_the_audit_channel_and_the_decision_updates_it(
+    cli_env: dict[str, str],
+    engine: Engine,
+    fake_graph: FakeGraph,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_slack.members.add("CAUDIT01")  # the bot is invited to the audit channel (docs/deploy.md)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    monkeypatch.setenv("CONTACTBOT_AUDIT_CHANNEL", "CAUDIT01")
+    add_reachable(engine, 3)
+    assert main([*SEND, "--param", "2=Montag", "--yes"]) == 0
+    assert "Zur Freigabe an <#CAUDIT01> geschickt" in capsys.readouterr().out
+    requests = [c.body for c in fake_slack.of("chat.postMessage") if "blocks" in c.body]
+    assert [r["channel"] for r in requests] == ["CAUDIT01"] and fake_slack.of("conversations.open") == []
+    check_blocks(requests[0]["blocks"])
+    shown = json.dumps(requests[0]["blocks"], ensure_ascii=False)
+    assert "Kunde 0" in shown and "*3* Empfänger" in shown and "bc_approve" in shown
+    assert main(["broadcast", "approve", "1", "--as", ADMIN2]) == 0
+    wait_until(lambda: fake_slack.of("chat.update"), "the request was not updated")
+    decided = fake_slack.of("chat.update")[0].body
+    assert decided["channel"] == "CAUDIT01" and f"Freigegeben von <@{ADMIN2}>" in json.dumps(decided["blocks"])
+    assert main(["worker", "--once"]) == 0
+    assert sum(fake_graph.stats()["counts"].values()) == 3
