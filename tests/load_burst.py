@@ -17,10 +17,11 @@ REQUESTS = 200
 STATE = "l|d|a||||0|"
 
 
-def request(app: RunningApp, i: int, ids: list[int]) -> httpx.Response:
-    """Request number i of the burst; its answer goes to a response_url of its own (`r{i}`)."""
+def request(app: RunningApp, i: int, ids: list[int], prefix: str = "r") -> httpx.Response:
+    """Request number i of the burst; its answer goes to a response_url of its own (`{prefix}{i}`: a benchmark
+    that sends several bursts gives each its own, as Slack would; one URL takes at most 5 answers)."""
     kind = i % 5
-    url = app.fake.response_url(f"r{i}")
+    url = app.fake.response_url(f"{prefix}{i}")
     if kind in (0, 1):
         return app.command("müller" if kind else "", user=ADMIN if i % 2 else USER, response_url=url)
     if kind == 2:

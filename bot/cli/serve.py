@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from bot.cli.common import open_engine
@@ -22,6 +23,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.app import create_app
 
     settings.require_slack()
+    # The event loop reads every request; when worker threads (lists, previews) hold the GIL it waits up to one
+    # switch interval per thread for its turn. A shorter interval bounds that wait (docs/benchmarks.md).
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
     engine = open_engine(settings)
     bolt = create_app(settings, engine)
     executors = lifecycle.instrument(bolt)  # request ids in listener logs; drained on SIGTERM

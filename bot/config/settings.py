@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # no throughput, only contention: with 8 of them busy the event loop waited seconds to read new requests
     # (docs/benchmarks.md, "Slack ack latency").
     lazy_workers: int = Field(default=LAZY_WORKERS_DEFAULT, ge=1, le=32, alias="CONTACTBOT_LAZY_WORKERS")
+    # `serve`'s GIL switch interval (Python's default is 5 ms), see bot/cli/serve.py.
+    switch_interval_ms: float = Field(default=5.0, gt=0, le=100, alias="CONTACTBOT_SWITCH_INTERVAL_MS")
     # A contact file of 50 MB holds about a million rows; bigger uploads are refused before download.
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, alias="CONTACTBOT_MAX_UPLOAD_BYTES")
     csv_delimiter: str = Field(default="", alias="CONTACTBOT_CSV_DELIMITER")
