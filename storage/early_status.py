@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.domain.statuses import DeliveryStatus
-from storage import broadcasts, message_status, status_effects
+from storage import batch_rows, broadcasts, message_status, status_effects
 from storage.message_status import StatusUpdate, strongest
 from storage.models import Delivery, EarlyStatus, Message, table_of, utcnow
 
@@ -36,17 +36,23 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + CHUNK]
 
 
+def _known_sql(dialect: str) -> str:
+    return (
+        f"SELECT v.id FROM {batch_rows.source(dialect, (('id', 'text'),))} WHERE "
+        "EXISTS (SELECT 1 FROM delivery WHERE delivery.wa_message_id = v.id) OR "
+        "EXISTS (SELECT 1 FROM message WHERE message.wa_message_id = v.id AND message.direction = 'out')"
+    )
+
+
+_KNOWN = {dialect: _known_sql(dialect) for dialect in ("postgresql", "sqlite")}  # built once
+
+
 def _known(session: Session, ids: Sequence[str]) -> set[str]:
-    """The ids that name a broadcast delivery or an outgoing message."""
-    found: set[str] = set()
-    for part in _chunks(ids):
-        found.update(session.execute(select(D.c.wa_message_id).where(D.c.wa_message_id.in_(part))).scalars())
-        found.update(
-            session.execute(
-                select(M.c.wa_message_id).where(M.c.wa_message_id.in_(part), M.c.direction == "out")
-            ).scalars()
-        )
-    return found
+    """The ids that name a broadcast delivery or an outgoing message: one statement for the batch."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    params = batch_rows.bind(dialect, [(i,) for i in ids], 1)
+    return {str(i) for i in conn.exec_driver_sql(_KNOWN[dialect], params).scalars()}
 
 
 def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[str]:
@@ -93,17 +99,21 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
             rows.extend(session.execute(stmt.where(E.c.wa_message_id.in_(part), matched)).all())
     if not rows:
         return 0
-    rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
+    # Claim the rows by deleting them first: the consumer and the sender may settle the same kept status at
+    # once; whoever deletes it second waits for the first's row lock and then gets nothing back to apply.
+    claimed = {
+        int(i) for i in session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])).returning(E.c.id)).scalars()
+    }
+    rows = sorted((r for r in rows if r.id in claimed), key=lambda r: r.wa_message_id)  # one row order for every writer
     updates = [
         StatusUpdate(
             r.wa_message_id, r.status, r.status_at, error_code=r.error_code, error_title=r.error_title, effect=r.effect
         )
         for r in rows
     ]
-    status_effects.apply(session, updates)  # before the rows turn `failed`: it acts on those not failed yet
+    status_effects.apply(session, updates)  # marks them failed itself, counting a failure once per message
     message_status.apply_statuses(session, updates)
     broadcasts.apply_statuses(session, updates)
-    session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])))
     return len(rows)
 
 
