@@ -43,7 +43,7 @@ from storage import webhook_inbox  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.models import Contact, Message, Ticket, utcnow  # noqa: E402
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_a"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_bench"
 SQLITE_DEFAULT = "/tmp/contactbot-bench-webhooks.db"
 SECRET = "bench-app-secret"
 STATUSES = ("sent", "delivered", "read")
