@@ -99,21 +99,19 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
             rows.extend(session.execute(stmt.where(E.c.wa_message_id.in_(part), matched)).all())
     if not rows:
         return 0
-    # Claim the rows by deleting them first: the consumer and the sender may settle the same kept status at
-    # once; whoever deletes it second waits for the first's row lock and then gets nothing back to apply.
-    claimed = {
-        int(i) for i in session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])).returning(E.c.id)).scalars()
-    }
-    rows = sorted((r for r in rows if r.id in claimed), key=lambda r: r.wa_message_id)  # one row order for every writer
+    rows.sort(key=lambda r: r.wa_message_id)  # one row order for every writer
     updates = [
         StatusUpdate(
             r.wa_message_id, r.status, r.status_at, error_code=r.error_code, error_title=r.error_title, effect=r.effect
         )
         for r in rows
     ]
-    status_effects.apply(session, updates)  # marks them failed itself, counting a failure once per message
+    # The consumer and the sender may settle the same kept status at once: the effects count once anyway
+    # (status_effects decides under the row lock), and the rank rule makes the rest a no-op the second time.
+    status_effects.apply(session, updates)  # marks failed rows itself, counting a failure once per message
     message_status.apply_statuses(session, updates)
     broadcasts.apply_statuses(session, updates)
+    session.execute(delete(E).where(E.c.id.in_([r.id for r in rows])))
     return len(rows)
 
 
