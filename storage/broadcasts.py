@@ -596,7 +596,10 @@ def _settle_sql(dialect: str) -> str:
         "error_title = CASE WHEN v.status = 'failed' THEN v.title END, "
         f"updated_at = {batch_rows.mark(dialect)} "
         f"FROM {batch_rows.source(dialect, _UNKNOWN_COLUMNS)} "
-        "WHERE delivery.id = v.did AND delivery.status = 'unknown' AND delivery.wa_message_id IS NULL"
+        # SQLite would otherwise walk the unique index on wa_message_id through every NULL (each pending row of
+        # a big broadcast); the unary + leaves it the primary key for the join
+        f"WHERE delivery.id = v.did AND delivery.status = 'unknown' AND {'+' if dialect == 'sqlite' else ''}"
+        "delivery.wa_message_id IS NULL"
     )
 
 
