@@ -6,9 +6,9 @@ parameter the text is the same for every batch size: built once at import, prepa
 driver (psycopg prepares a statement it has run 5 times; sqlite3 keeps compiled statements in its
 cache), with no SQLAlchemy compilation per batch.
 
-- PostgreSQL: `unnest(%s::text[], %s::integer[], ...) AS v(a, b, ...)`, one array per column.
-- SQLite: `(SELECT json_extract(value, '$[0]') AS a, ... FROM json_each(?)) AS v`, one JSON array of rows
-  (SQLite has no array parameters; JSON1 is built in).
+- PostgreSQL: `(SELECT (e->>0)::text AS a, ... FROM jsonb_array_elements(%s::jsonb) AS e) AS v`;
+- SQLite: `(SELECT json_extract(value, '$[0]') AS a, ... FROM json_each(?)) AS v`;
+  both take one JSON array of rows (SQLite has no array parameters; JSON1 is built in).
 
 Timestamps are bound as storage.types.UtcDateTime stores them: naive UTC (PostgreSQL `timestamp`),
 text `YYYY-MM-DD HH:MM:SS.ffffff` on SQLite.
@@ -25,11 +25,11 @@ TYPES = ("text", "integer", "bigint", "smallint", "timestamp", "bytea")
 
 
 def source(dialect: str, columns: Sequence[tuple[str, str]]) -> str:
-    """`FROM` item named `v` with these (name, PostgreSQL type) columns; takes `bind(...)`'s parameters."""
+    """`FROM` item named `v` with these (name, PostgreSQL type) columns; takes `bind(...)`'s one parameter."""
     assert all(kind in TYPES for _, kind in columns)
     if dialect == "postgresql":
-        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-        return f"unnest({arrays}) AS v({', '.join(name for name, _ in columns)})"
+        picks = ", ".join(f"(e->>{i})::{kind} AS {name}" for i, (name, kind) in enumerate(columns))
+        return f"(SELECT {picks} FROM jsonb_array_elements(%s::jsonb) AS e) AS v"
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns))
     return f"(SELECT {picks} FROM json_each(?)) AS v"
 
@@ -47,12 +47,17 @@ def stamp(dialect: str, value: datetime | None) -> Any:
     return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else naive
 
 
-def bind(dialect: str, rows: Sequence[Sequence[Any]], width: int) -> tuple[Any, ...]:
-    """The parameters for `source(...)`: one list per column (PostgreSQL) or one JSON text (SQLite).
-    Timestamps must already be `stamp`ed."""
-    if dialect == "postgresql":
-        return tuple([row[i] for row in rows] for i in range(width))
-    return (json.dumps([list(row) for row in rows], ensure_ascii=False),)
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    raise TypeError(type(value).__name__)
+
+
+def bind(dialect: str, rows: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
+    """The parameter for `source(...)`: the rows as one JSON array of arrays (timestamps `stamp`ed). JSON
+    because both databases read it natively and json.dumps is C, where psycopg adapts an array per
+    element in Python (the arrays cost more than the UPDATE they fed)."""
+    return (json.dumps(rows, ensure_ascii=False, default=_text),)
 
 
 def rank_sql(column: str, ranks: dict[str, int]) -> str:

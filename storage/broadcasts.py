@@ -542,7 +542,7 @@ def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
     dialect = conn.dialect.name
     rows = status_rows(dialect, statuses)
     if rows:
-        params = (batch_rows.stamp(dialect, utcnow()), *batch_rows.bind(dialect, rows, len(STATUS_COLUMNS)))
+        params = (batch_rows.stamp(dialect, utcnow()), *batch_rows.bind(dialect, rows))
         conn.exec_driver_sql(_APPLY[dialect], params)
 
 
@@ -623,7 +623,7 @@ def settle_unknown(session: Session, statuses: Iterable[StatusUpdate]) -> int:
             rows.append((did, *row))
     if not rows:
         return 0
-    params = (batch_rows.stamp(dialect, utcnow()), *batch_rows.bind(dialect, rows, len(_UNKNOWN_COLUMNS)))
+    params = (batch_rows.stamp(dialect, utcnow()), *batch_rows.bind(dialect, rows))
     return max(0, conn.exec_driver_sql(_SETTLE[dialect], params).rowcount)
 
 

@@ -51,7 +51,7 @@ def _known(session: Session, ids: Sequence[str]) -> set[str]:
     """The ids that name a broadcast delivery or an outgoing message: one statement for the batch."""
     conn = session.connection()
     dialect = conn.dialect.name
-    params = batch_rows.bind(dialect, [(i,) for i in ids], 1)
+    params = batch_rows.bind(dialect, [(i,) for i in ids])
     return {str(i) for i in conn.exec_driver_sql(_KNOWN[dialect], params).scalars()}
 
 

@@ -105,4 +105,4 @@ def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
     dialect = conn.dialect.name
     rows = status_rows(dialect, statuses)
     if rows:
-        conn.exec_driver_sql(_APPLY[dialect], batch_rows.bind(dialect, rows, len(STATUS_COLUMNS)))
+        conn.exec_driver_sql(_APPLY[dialect], batch_rows.bind(dialect, rows))
