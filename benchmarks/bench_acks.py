@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from bench_db import refuse_unless_bench  # noqa: E402
 
 from bot.config.settings import LAZY_WORKERS_DEFAULT, load_settings  # noqa: E402
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, RunningApp, block_actions  # noqa: E402
@@ -314,6 +315,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_acks_"))
     url = args.url or (PG_DEFAULT if args.db == "postgresql" else f"sqlite:///{work}/bench.db")
     if url.startswith("postgresql"):
+        refuse_unless_bench(url)
         engine = make_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -21,6 +21,8 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_db import refuse_unless_bench  # noqa: E402
+
 from bot.services import attributes  # noqa: E402
 from bot.services.demo_data import generate  # noqa: E402
 from storage.audiences import condition_for  # noqa: E402
@@ -81,6 +83,7 @@ def main() -> None:
         url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     else:
         url = args.url
+        refuse_unless_bench(url)
         reset = make_engine(url)
         with reset.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))

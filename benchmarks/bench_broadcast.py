@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_db import refuse_unless_bench  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot.config.settings import load_settings  # noqa: E402
@@ -81,6 +82,7 @@ def main() -> int:
     tmp = tempfile.mkdtemp()
     url = f"sqlite:///{tmp}/bench.db" if args.db == "sqlite" else args.url
     if args.db == "postgresql":
+        refuse_unless_bench(url)
         eng = make_engine(url)
         with eng.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))

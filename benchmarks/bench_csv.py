@@ -31,7 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_b"
+from bench_db import refuse_unless_bench  # noqa: E402
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_bench"
 MESSENGERS = ("WhatsApp", "WhatsApp", "WhatsApp", "Telegram", "Instagram", "SMS")
 PREFIXES = ("160", "162", "163", "170", "171", "172", "173", "174", "175", "176", "177", "178", "179")
 
@@ -63,6 +65,7 @@ def fresh(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
+        refuse_unless_bench(url)
         engine = make_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -36,7 +36,7 @@ from storage import webhook_inbox  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.models import Contact, Message  # noqa: E402
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_a"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_bench"
 SQLITE_DEFAULT = "/tmp/contactbot-bench-inbound.db"
 SECRET = "bench-app-secret"
 

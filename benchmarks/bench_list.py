@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_db import refuse_unless_bench  # noqa: E402
 from sqlalchemy import Engine, event, func, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
@@ -39,7 +40,7 @@ from storage import contacts as store  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 from storage.models import Contact  # noqa: E402
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_c"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_bench"
 SQLITE_DEFAULT = "/tmp/contactbot-bench.db"
 TARGET_PAGE_MS, TARGET_SEARCH_MS, TARGET_ROUND_TRIP_MS = 5.0, 50.0, 150.0
 Result = tuple[str, str, float, float, int, float, float]  # group, name, median, p95, statements, target, db
@@ -76,6 +77,7 @@ def fill(url: str, count: int, reuse: bool) -> tuple[Engine, float | None]:
         engine = make_engine(url)
         if reuse and _has_table(engine) and _count(engine) == count:
             return engine, None
+        refuse_unless_bench(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))

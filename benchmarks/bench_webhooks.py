@@ -43,7 +43,7 @@ from storage import webhook_inbox  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.models import Contact, Message, Ticket, utcnow  # noqa: E402
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_a"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/contactbot_bench"
 SQLITE_DEFAULT = "/tmp/contactbot-bench-webhooks.db"
 SECRET = "bench-app-secret"
 STATUSES = ("sent", "delivered", "read")
@@ -171,6 +171,12 @@ async def load(port: int, connections: int, seconds: float, make: object, start:
     return counter[0] - start, latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), all its threads (the consumer's too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
@@ -201,11 +207,12 @@ def measure(args: argparse.Namespace, url: str, code: Path, label: str) -> None:
     try:
         healthz = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
         rates: dict[str, list[float]] = {"healthz": [], "status": []}
+        cpu: dict[str, list[float]] = {"healthz": [], "status": []}  # server CPU per request: less load-bound
         p99: dict[str, list[float]] = {"healthz": [], "status": []}
         posted = 0
         for _ in range(args.rounds):
             for name in ("healthz", "status"):
-                started = time.perf_counter()
+                started, cpu_before = time.perf_counter(), cpu_seconds(child.pid)
                 if name == "healthz":
                     n, lat = asyncio.run(load(port, args.connections, args.seconds, lambda _: healthz, 0))
                 else:
@@ -214,6 +221,7 @@ def measure(args: argparse.Namespace, url: str, code: Path, label: str) -> None:
                     posted += n
                 wall = time.perf_counter() - started
                 rates[name].append(n / wall)
+                cpu[name].append((cpu_seconds(child.pid) - cpu_before) / max(n, 1) * 1e6)
                 p99[name].append(pct(lat, 0.99))
         stopped = time.monotonic()
         with engine.connect() as conn:
@@ -236,6 +244,8 @@ def measure(args: argparse.Namespace, url: str, code: Path, label: str) -> None:
         f"  status webhooks  {s:8.0f}/s  p99 {statistics.median(p99['status']):6.1f} ms  "
         f"= {100 * s / h:.0f}% of /healthz (medians of {args.rounds})"
     )
+    hc, sc = statistics.median(cpu["healthz"]), statistics.median(cpu["status"])
+    print(f"  server CPU per request: /healthz {hc:.0f} µs, status webhook {sc:.0f} µs (incl. its apply)")
     print(f"  {posted} statuses posted, all applied {lag:.1f} s after the load stopped; messages by status: {got}")
     reached = sum(v for k, v in got.items() if k is not None)
     if reached != min(posted, args.messages) or got.get("read", 0) != max(

@@ -1,6 +1,8 @@
 """The sending process: `contactbot worker`, or threads inside `contactbot serve` (unless --no-scheduler).
 
-Wiring only: it builds the runner, the Slack progress reporter and the scheduler.
+Wiring only: it builds the runner, the Slack progress reporter and the scheduler. A long-running worker
+also consumes the WhatsApp webhook inbox, like every web process (on PostgreSQL consumers skip each
+other's rows), so the inbox drains while the web processes spend their time answering.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot.config.settings import Settings
+from bot.services import webhook_inbox
 from bot.services.broadcasts.scheduler import start_scheduler
 from bot.services.broadcasts.sender import Progress, Runner
 from handlers.clients.live_report import SlackReporter
@@ -60,6 +63,15 @@ def run_worker(settings: Settings, engine: Engine, once: bool = False, scheduler
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    consumer = webhook_inbox.Consumer(engine, settings)
+    consumer.start()
+    try:
+        return _run(settings, engine, stop, scheduler)
+    finally:
+        consumer.stop()
+
+
+def _run(settings: Settings, engine: Engine, stop: threading.Event, scheduler: bool) -> int:
     if scheduler:
         sending = start_sending(settings, engine)
         log.info("worker: scheduler running")

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     and_,
-    bindparam,
     case,
     exists,
     func,
@@ -33,8 +32,9 @@ from sqlmodel import Session, col
 
 from bot.domain.contacts import ContactFilter
 from bot.domain.statuses import BroadcastStatus, DeliveryStatus
+from storage import batch_rows
 from storage.contacts import filter_conditions
-from storage.message_status import StatusUpdate, rank_of, strongest
+from storage.message_status import RANK, STATUS_COLUMNS, StatusUpdate, status_rows, strongest
 from storage.models import Attribute, Broadcast, Contact, ContactAttribute, Delivery, table_of, utcnow
 from storage.types import UtcDateTime
 
@@ -531,34 +531,30 @@ def skip_pending(session: Session, broadcast_id: int, reason: str) -> int:
     ).rowcount
 
 
-def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
-    """Webhook statuses onto deliveries by wamid, forward by rank only (the same rule as messages)."""
-    rows = [
-        {
-            "b_id": s.wa_message_id,
-            "b_status": s.status,
-            "b_rank": s.rank,
-            "b_at": s.timestamp,
-            "b_code": s.error_code,
-            "b_title": (s.error_title or "")[:300] or None,
-        }
-        for s in strongest(statuses)
-    ]
-    if not rows:
-        return
-    failed = bindparam("b_status") == DeliveryStatus.FAILED
-    session.connection().execute(
-        update(D)
-        .where(D.c.wa_message_id == bindparam("b_id"), rank_of(D.c.status) < bindparam("b_rank"))
-        .values(
-            status=bindparam("b_status"),
-            status_at=bindparam("b_at", type_=UtcDateTime()),
-            error_code=case((failed, bindparam("b_code")), else_=D.c.error_code),
-            error_title=case((failed, bindparam("b_title")), else_=D.c.error_title),
-            updated_at=utcnow(),
-        ),
-        rows,
+def _apply_sql(dialect: str) -> str:
+    failed = "v.status = 'failed'"
+    return (
+        f"UPDATE delivery SET status = v.status, status_at = v.at, "
+        f"error_code = CASE WHEN {failed} THEN v.code ELSE delivery.error_code END, "
+        f"error_title = CASE WHEN {failed} THEN v.title ELSE delivery.error_title END, "
+        f"updated_at = {batch_rows.mark(dialect)} "
+        f"FROM {batch_rows.source(dialect, STATUS_COLUMNS)} "
+        f"WHERE delivery.wa_message_id = v.id AND {batch_rows.rank_sql('delivery.status', RANK)} < v.rank"
     )
+
+
+_APPLY = {dialect: _apply_sql(dialect) for dialect in ("postgresql", "sqlite")}  # built once
+
+
+def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
+    """Webhook statuses onto deliveries by wamid, forward by rank only (the same rule as messages): one
+    statement per batch (storage/batch_rows.py)."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    rows = status_rows(dialect, statuses)
+    if rows:
+        params = (batch_rows.stamp(dialect, utcnow()), *batch_rows.bind(dialect, rows))
+        conn.exec_driver_sql(_APPLY[dialect], params)
 
 
 def deliveries(session: Session, broadcast_id: int, after_id: int = 0, limit: int = 5000) -> list[Any]:
@@ -601,21 +597,45 @@ MARK_SQL = (
 )
 
 
+_UNKNOWN_COLUMNS = (("did", "bigint"), *STATUS_COLUMNS)
+
+
+def _settle_sql(dialect: str) -> str:
+    return (
+        # Only the id: the status then goes the way of every status (its effect first, then the rank rule).
+        f"UPDATE delivery SET wa_message_id = v.id, updated_at = {batch_rows.mark(dialect)} "
+        f"FROM {batch_rows.source(dialect, _UNKNOWN_COLUMNS)} "
+        # SQLite would otherwise walk the unique index on wa_message_id through every NULL (each pending row of
+        # a big broadcast); the unary + leaves it the primary key for the join
+        f"WHERE delivery.id = v.did AND delivery.status = 'unknown' AND {'+' if dialect == 'sqlite' else ''}"
+        "delivery.wa_message_id IS NULL"
+    )
+
+
+_SETTLE = {dialect: _settle_sql(dialect) for dialect in ("postgresql", "sqlite")}  # built once
+
+
 def settle_unknown(session: Session, statuses: Iterable[StatusUpdate]) -> int:
     """Statuses naming an `unknown` delivery by its id (`biz_opaque_callback_data`): the request did
     reach Meta, so the row takes the message id. Only the id: the status itself then goes the way of
     every status (its effect, e.g. a 131050 opt-out, while the row is not failed yet; then the rank
-    rule), so call this before those. Returns how many rows learned their id."""
-    rows = [{"b_did": s.delivery_id, "b_id": s.wa_message_id} for s in strongest(statuses) if s.delivery_id is not None]
+    rule), so call this before those. Returns how many rows learned their id. One statement per batch
+    (every broadcast status names its delivery, so this runs for all of them)."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    named = [s for s in strongest(statuses) if s.delivery_id is not None]
+    seen: set[int] = set()
+    by_id = {s.wa_message_id: int(s.delivery_id) for s in named if s.delivery_id is not None}
+    rows: list[tuple[Any, ...]] = []
+    for row in status_rows(dialect, named):
+        did = by_id[row[0]]
+        if did not in seen:  # one status per delivery: an UPDATE ... FROM must not meet a row twice
+            seen.add(did)
+            rows.append((did, *row))
     if not rows:
         return 0
-    result = session.connection().execute(
-        update(D)
-        .where(D.c.id == bindparam("b_did"), D.c.status == DeliveryStatus.UNKNOWN, D.c.wa_message_id.is_(None))
-        .values(wa_message_id=bindparam("b_id"), updated_at=utcnow()),
-        rows,
-    )
-    return max(0, result.rowcount)
+    params = (batch_rows.stamp(dialect, utcnow()), *batch_rows.bind(dialect, rows))
+    return max(0, conn.exec_driver_sql(_SETTLE[dialect], params).rowcount)
 
 
 def resend_unknown(session: Session, broadcast_id: int, before: datetime) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.domain.statuses import DeliveryStatus
-from storage import broadcasts, history, message_status, status_effects
+from storage import batch_rows, broadcasts, history, message_status, status_effects
 from storage.message_status import StatusUpdate, strongest
 from storage.models import Delivery, EarlyStatus, Message, table_of, utcnow
 
@@ -36,17 +36,23 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + CHUNK]
 
 
+def _known_sql(dialect: str) -> str:
+    return (
+        f"SELECT v.id FROM {batch_rows.source(dialect, (('id', 'text'),))} WHERE "
+        "EXISTS (SELECT 1 FROM delivery WHERE delivery.wa_message_id = v.id) OR "
+        "EXISTS (SELECT 1 FROM message WHERE message.wa_message_id = v.id AND message.direction = 'out')"
+    )
+
+
+_KNOWN = {dialect: _known_sql(dialect) for dialect in ("postgresql", "sqlite")}  # built once
+
+
 def _known(session: Session, ids: Sequence[str]) -> set[str]:
-    """The ids that name a broadcast delivery or an outgoing message."""
-    found: set[str] = set()
-    for part in _chunks(ids):
-        found.update(session.execute(select(D.c.wa_message_id).where(D.c.wa_message_id.in_(part))).scalars())
-        found.update(
-            session.execute(
-                select(M.c.wa_message_id).where(M.c.wa_message_id.in_(part), M.c.direction == "out")
-            ).scalars()
-        )
-    return found
+    """The ids that name a broadcast delivery or an outgoing message: one statement for the batch."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    params = batch_rows.bind(dialect, [(i,) for i in ids])
+    return {str(i) for i in conn.exec_driver_sql(_KNOWN[dialect], params).scalars()}
 
 
 def keep_unmatched(session: Session, statuses: Iterable[StatusUpdate]) -> list[str]:
@@ -126,7 +132,9 @@ def settle(session: Session, ids: Sequence[str] | None = None, since: datetime |
     if not rows:
         return 0
     updates = _updates(rows)
-    status_effects.apply(session, updates)  # before the rows turn `failed`: it acts on those not failed yet
+    # The consumer and the sender may settle the same kept status at once: the effects count once anyway
+    # (status_effects decides under the row lock), and the rank rule makes the rest a no-op the second time.
+    status_effects.apply(session, updates)  # marks failed rows itself, counting a failure once per message
     message_status.apply_statuses(session, updates)
     broadcasts.apply_statuses(session, updates)
     history.stamp_statuses(session, updates)  # issue 18: the status times, once the id is known

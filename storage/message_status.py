@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, update
+from sqlalchemy import Table, case
 from sqlmodel import Session
 
+from storage import batch_rows
 from storage.models import Message, table_of
-from storage.types import UtcDateTime
 
 RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 MESSAGE: Table = table_of(Message)
@@ -60,33 +60,49 @@ def strongest(statuses: Iterable[StatusUpdate]) -> list[StatusUpdate]:
     return list(best.values())
 
 
-def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
-    """Move outgoing `message` rows forward; ids we never sent as a message are ignored."""
-    rows = [
-        {
-            "b_id": s.wa_message_id,
-            "b_status": s.status,
-            "b_rank": s.rank,
-            "b_at": s.timestamp,
-            "b_code": s.error_code,
-            "b_title": s.error_title,
-        }
-        for s in strongest(statuses)
-    ]
-    if not rows:
-        return
-    session.connection().execute(
-        update(MESSAGE)
-        .where(
-            MESSAGE.c.wa_message_id == bindparam("b_id"),
-            MESSAGE.c.direction == "out",
-            rank_of(MESSAGE.c.status) < bindparam("b_rank"),
-        )
-        .values(
-            status=bindparam("b_status"),
-            status_at=bindparam("b_at", type_=UtcDateTime()),
-            error_code=bindparam("b_code"),
-            error_title=bindparam("b_title"),
-        ),
-        rows,
+STATUS_COLUMNS = (
+    ("id", "text"),
+    ("status", "text"),
+    ("rank", "integer"),
+    ("at", "timestamp"),
+    ("code", "integer"),
+    ("title", "text"),
+)
+
+
+def _apply_sql(dialect: str) -> str:
+    return (
+        "UPDATE message SET status = v.status, status_at = v.at, error_code = v.code, error_title = v.title "
+        f"FROM {batch_rows.source(dialect, STATUS_COLUMNS)} "
+        "WHERE message.wa_message_id = v.id AND message.direction = 'out' "
+        f"AND {batch_rows.rank_sql('message.status', RANK)} < v.rank"
     )
+
+
+_APPLY = {dialect: _apply_sql(dialect) for dialect in ("postgresql", "sqlite")}  # built once
+
+
+def status_rows(dialect: str, statuses: Iterable[StatusUpdate]) -> list[tuple[Any, ...]]:
+    """(id, status, rank, at, code, title) per message id, the strongest of the batch, in id order (every
+    writer locks rows in the same order); the title cut to its column."""
+    return [
+        (
+            s.wa_message_id,
+            s.status,
+            s.rank,
+            batch_rows.stamp(dialect, s.timestamp),
+            s.error_code,
+            (s.error_title or "")[:300] or None,
+        )
+        for s in sorted(strongest(statuses), key=lambda s: s.wa_message_id)
+    ]
+
+
+def apply_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
+    """Move outgoing `message` rows forward; ids we never sent as a message are ignored. One statement
+    per batch (storage/batch_rows.py)."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    rows = status_rows(dialect, statuses)
+    if rows:
+        conn.exec_driver_sql(_APPLY[dialect], batch_rows.bind(dialect, rows))

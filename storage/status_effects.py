@@ -14,22 +14,23 @@ arrives before its id is known waits in `early_status` with its effect and is ap
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session
 
 from storage import audit, suppression
 from storage.message_status import StatusUpdate
 from storage.models import Broadcast, Contact, Delivery, Message, utcnow
+from storage.types import UtcDateTime
 
 D: Table = Delivery.__table__  # type: ignore[attr-defined]
 M: Table = Message.__table__  # type: ignore[attr-defined]
 C: Table = Contact.__table__  # type: ignore[attr-defined]
 B: Table = Broadcast.__table__  # type: ignore[attr-defined]
 EFFECTS = ("marketing_opt_out", "undeliverable", "stop_broadcast")
-CHUNK = 500
 ACTOR = "whatsapp"
 
 
@@ -39,41 +40,62 @@ class _Target:
     broadcast_id: int | None
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def _transition(table: Table, *extra: Any) -> Any:
+    """UPDATE one row (by message id) to `failed` unless it already is, RETURNING its owner: the row lock
+    makes this the one place that decides whether a failure is new, so two transactions applying the same
+    failed status at once (Meta sent it twice; the consumer and the sender settling the same early status)
+    count it once. The second waits for the first's row lock, then finds the row failed and changes nothing."""
+    now_failed = table.c.status.is_distinct_from("failed")
+    values: dict[str, Any] = {
+        "status": "failed",
+        "status_at": bindparam("b_at", type_=UtcDateTime()),
+        "error_code": bindparam("b_code"),
+        "error_title": bindparam("b_title"),
+    }
+    if "updated_at" in table.c:
+        values["updated_at"] = bindparam("b_now", type_=UtcDateTime())
+    owner = (table.c.contact_id, table.c.broadcast_id) if "broadcast_id" in table.c else (table.c.contact_id,)
+    return (
+        update(table)
+        .where(table.c.wa_message_id == bindparam("b_id"), now_failed, *extra)
+        .values(**values)
+        .returning(*owner)
+    )
 
 
-def _targets(session: Session, ids: Sequence[str]) -> dict[str, _Target]:
-    """Message id -> its contact (and broadcast), for ids not already failed."""
-    found: dict[str, _Target] = {}
-    for part in _chunks(ids):
-        for wamid, cid, bid in session.execute(
-            select(D.c.wa_message_id, D.c.contact_id, D.c.broadcast_id).where(
-                D.c.wa_message_id.in_(part), D.c.status != "failed"
-            )
-        ):
-            found[wamid] = _Target(cid, bid)
-        for wamid, cid in session.execute(
-            select(M.c.wa_message_id, M.c.contact_id).where(
-                M.c.wa_message_id.in_(part), M.c.direction == "out", M.c.status.is_distinct_from("failed")
-            )
-        ):
-            found.setdefault(wamid, _Target(cid, None))
-    return found
+_FAIL_DELIVERY = _transition(D)
+_FAIL_MESSAGE = _transition(M, M.c.direction == "out")
+
+
+def _fail(session: Session, s: StatusUpdate) -> _Target | None:
+    """Mark the delivery and/or outgoing message `s` names failed; its owner if this changed a row, else None."""
+    params = {
+        "b_id": s.wa_message_id,
+        "b_at": s.timestamp,
+        "b_code": s.error_code,
+        "b_title": (s.error_title or "")[:300] or None,
+        "b_now": utcnow(),
+    }
+    delivery = session.execute(_FAIL_DELIVERY, params).first()
+    message = session.execute(_FAIL_MESSAGE, params).first()
+    if delivery is not None:
+        return _Target(delivery[0], delivery[1])
+    return _Target(message[0], None) if message is not None else None
 
 
 def apply(session: Session, statuses: Iterable[StatusUpdate]) -> int:
-    """Apply the effects of these failed statuses; call before the statuses themselves are written.
+    """Apply the effects of these failed statuses, marking their rows failed in the same step (the
+    status writes that follow leave a failed row alone). Effects happen once per message id: only for a
+    row that was not failed before, decided under its row lock.
 
     Returns how many effects were applied."""
     wanted = {s.wa_message_id: s for s in statuses if s.status == "failed" and s.effect in EFFECTS}
-    if not wanted:
-        return 0
-    targets = _targets(session, sorted(wanted))
     done = 0
-    for wamid in sorted(targets):
-        s, target = wanted[wamid], targets[wamid]
+    for wamid in sorted(wanted):  # one row order for every writer: no deadlock between two appliers
+        s = wanted[wamid]
+        target = _fail(session, s)
+        if target is None:
+            continue  # unknown id (kept as an early status) or already failed: counted before
         if s.effect == "marketing_opt_out":
             _marketing_opt_out(session, target.contact_id, s)
         elif s.effect == "undeliverable":

@@ -206,3 +206,43 @@ def _waiting_on_lock(engine: object) -> bool:
             )
         ).scalar()
     return bool(waiting)
+
+
+def test_nothing_is_lost_when_a_web_process_is_killed_mid_stream(
+    db_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Two `serve` processes take the stream (signed requests, as through a load balancer); one is killed
+    (SIGKILL) while requests keep coming and is started again. Like Meta, a request that got no 200 is sent
+    again (here: to the next process). Every message and status is applied exactly once."""
+    engine = make_engine(db_url)
+    out_ids = _outgoing(engine)
+    bodies = _bodies(out_ids)
+    env = {"WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN}
+    procs = [serve_process.serve(db_url, fake_slack, tmp_path / f"web{i}.log", **env) for i in range(2)]
+    targets = [p.url for p in procs]
+
+    def deliver(i: int, body: bytes) -> None:
+        for attempt in range(200):  # Meta retries for days; a test needs a bound only against hanging
+            try:
+                if _post(http, targets[(i + attempt) % len(targets)], body) == 200:
+                    return
+            except httpx.TransportError:
+                pass
+        raise AssertionError("a webhook was never acknowledged")
+
+    try:
+        with httpx.Client(timeout=30) as http, ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(deliver, i, body) for i, body in enumerate(bodies)]
+            wait_until(lambda: sum(f.done() for f in futures) >= len(bodies) // 3, "a third delivered")
+            procs[0].proc.send_signal(signal.SIGKILL)  # mid-stream: requests to it fail and go to the other
+            procs[0].proc.wait()
+            procs[0] = serve_process.serve(db_url, fake_slack, tmp_path / "web0-again.log", **env)
+            targets[0] = procs[0].url
+            for future in futures:
+                future.result()
+        wait_applied(engine)
+    finally:
+        for p in procs:
+            p.stop()
+    _applied_once(engine, out_ids)
+    assert count(engine, Message) == CUSTOMERS * MESSAGES_EACH + 2 * OUTGOING

@@ -277,7 +277,7 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
             if not isinstance(value, dict):
                 batch.ignored += 1
                 continue
-            if not _ours(value, settings):
+            if not ours(value, settings):
                 batch.other_number += 1
                 continue
             names: dict[str, str] = {}
@@ -312,21 +312,7 @@ def parse_meta(payload: Any, settings: Settings) -> Batch:
     return batch
 
 
-def other_number_changes(payload: Any, settings: Settings) -> int:
-    """How many changes of a WhatsApp webhook body are for another number of the business account (counted
-    in metrics by the route; the consumer leaves them out)."""
-    if not isinstance(payload, dict):
-        return 0
-    return sum(
-        1
-        for entry in payload.get("entry") or []
-        if isinstance(entry, dict)
-        for change in entry.get("changes") or []
-        if isinstance(change, dict) and isinstance(change.get("value"), dict) and not _ours(change["value"], settings)
-    )
-
-
-def _ours(value: Mapping[str, Any], settings: Settings) -> bool:
+def ours(value: Mapping[str, Any], settings: Settings) -> bool:
     """A change for the configured WHATSAPP_PHONE_NUMBER_ID (any, when none is configured).
 
     One app receives the webhooks of every number of the business account; messages to another

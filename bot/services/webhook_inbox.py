@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config.settings import Settings
-from bot.services import inbound
+from bot.services import account_events, inbound
 from storage import webhook_inbox as store
 from storage.db import DataError, Engine, IntegrityError, OperationalError, session_scope
 
@@ -31,15 +31,39 @@ PACE = 0.1  # s at least between the starts of two partial batches: fewer, fulle
 ERROR_WAIT = 1.0  # s before trying again after the database failed
 
 
-def priority(payload: Any) -> int:
+@dataclass(frozen=True)
+class Arrival:
+    """What the route needs to know of a body, read in one walk over its changes (the consumer parses it
+    fully later): where it goes in the inbox, whether it carries account-level changes (applied at once),
+    and how many changes are for another number of the business account (counted in metrics)."""
+
+    priority: int = store.STATUSES
+    account: bool = False
+    other_number: int = 0
+
+
+def arrival(payload: Any, settings: Settings | None) -> Arrival:
+    """One walk over `entry[].changes[]`: CUSTOMER when a change of ours carries customer messages or
+    opt-outs (applied before statuses), else STATUSES. Without settings every number counts as ours."""
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return Arrival()
+    rank, account, other = store.STATUSES, False, 0
+    for entry in payload.get("entry") or ():
+        for change in (entry.get("changes") or ()) if isinstance(entry, dict) else ():
+            value = change.get("value") if isinstance(change, dict) else None
+            if not isinstance(value, dict):
+                continue
+            account = account or change.get("field") in account_events.FIELDS
+            if settings is not None and not inbound.ours(value, settings):
+                other += 1
+            elif "messages" in value or "user_preferences" in value:
+                rank = store.CUSTOMER
+    return Arrival(rank, account, other)
+
+
+def priority(payload: Any, settings: Settings | None = None) -> int:
     """CUSTOMER when the body carries customer messages or opt-outs, else STATUSES (applied after them)."""
-    if isinstance(payload, dict):
-        for entry in payload.get("entry") or ():
-            for change in (entry.get("changes") or ()) if isinstance(entry, dict) else ():
-                value = change.get("value") if isinstance(change, dict) else None
-                if isinstance(value, dict) and ("messages" in value or "user_preferences" in value):
-                    return store.CUSTOMER
-    return store.STATUSES
+    return arrival(payload, settings).priority
 
 
 def accept(engine: Engine, bodies: Sequence[tuple[bytes, int]]) -> None:

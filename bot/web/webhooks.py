@@ -79,37 +79,51 @@ _INVALID = object()
 
 
 class _Inbox:
-    """Group commit for the webhook inbox: a request's body waits for the insert under way (if any)
-    and goes into the next one with every other body that arrived meanwhile. One insert runs at a
-    time per process, on a worker thread; each request is answered once its own insert committed."""
+    """Group commit for the webhook inbox: a request's body waits for an insert under way (if any)
+    and goes into the next one with every other body that arrived meanwhile. Each request is answered
+    once its own insert committed.
+
+    On PostgreSQL up to WRITERS inserts run at once, on worker threads: a commit waits for the WAL to
+    reach the disk, and while one group waits the next can already be on its way (PostgreSQL flushes
+    concurrent commits together). SQLite has one writer at a time: one insert runs, the rest gather."""
+
+    WRITERS = 4
 
     def __init__(self, engine: Engine, on_stored: Callable[[], None]) -> None:
         self.engine = engine
         self.on_stored = on_stored
+        self.writers = self.WRITERS if engine.dialect.name == "postgresql" else 1
         self._waiting: list[tuple[bytes, int, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def store(self, body: bytes, priority: int) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((body, priority, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
+        if self._running < self.writers:
+            self._running += 1
+            task = asyncio.create_task(self._write())
+            self._tasks.add(task)  # a reference, so the task is not collected while it runs
+            task.add_done_callback(self._tasks.discard)
         await future
 
     async def _write(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting, []
-            try:
-                await run_in_threadpool(webhook_inbox.accept, self.engine, [(b, p) for b, p, _ in group])
-            except Exception as exc:  # every request of the group gets the error (503 for the database)
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    await run_in_threadpool(webhook_inbox.accept, self.engine, [(b, p) for b, p, _ in group])
+                except Exception as exc:  # every request of the group gets the error (503 for the database)
+                    for _, _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
                 for _, _, future in group:
                     if not future.done():
-                        future.set_exception(exc)
-                continue
-            for _, _, future in group:
-                if not future.done():
-                    future.set_result(None)
-            self.on_stored()
+                        future.set_result(None)
+                self.on_stored()
+        finally:
+            self._running -= 1
 
 
 def whatsapp_routes(
@@ -140,15 +154,16 @@ def whatsapp_routes(
         payload = _json(body)
         if payload is _INVALID:
             return PlainTextResponse("body is not JSON", status_code=400)
+        arrived = webhook_inbox.arrival(payload, settings)  # one walk; the consumer parses the body for good
         try:
-            await inbox.store(body, webhook_inbox.priority(payload))
-            if account_events.relevant(payload):  # rare (tier, quality, template changes): applied at once
+            await inbox.store(body, arrived.priority)
+            if arrived.account:  # rare (tier, quality, template changes): applied at once
                 await run_in_threadpool(account_events.handle, engine, settings, payload)
         except OperationalError as exc:
             log.error("webhook: database unavailable (%s); WhatsApp will retry", type(exc).__name__)
             return PlainTextResponse("try again later", status_code=503)
-        if other := inbound.other_number_changes(payload, settings):
-            metrics.WEBHOOK_OTHER_NUMBER.inc(other)
+        if arrived.other_number:
+            metrics.WEBHOOK_OTHER_NUMBER.inc(arrived.other_number)
         return PlainTextResponse("ok")
 
     return [Route("/whatsapp/webhook", verify, methods=["GET"]), Route("/whatsapp/webhook", receive, methods=["POST"])]

@@ -450,13 +450,32 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any], 
             }
         ).encode()
         signature = "sha256=" + hmac.new(state.webhook["secret"].encode(), body, hashlib.sha256).hexdigest()
-        response = await state.client.post(
-            state.webhook["url"],
-            content=body,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-        )
+        response = await _deliver(state, body, signature)
         if response.status_code != 200:
             state.invalid.append(f"webhook answered {response.status_code}")
+
+
+WEBHOOK_ATTEMPTS = 5
+
+
+async def _deliver(state: State, body: bytes, signature: str) -> Any:
+    """POST one webhook; a request that never got an answer (connection refused or reset, e.g. a keep-alive
+    connection the server closed just as it was reused) is sent again, as Meta does: a webhook it could not
+    deliver, or that was not answered with 200, is retried with decreasing frequency for up to 7 days
+    (https://developers.facebook.com/docs/whatsapp/cloud-api/guides/set-up-webhooks). A retried request may
+    have arrived already: the app must count what it carries once."""
+    for attempt in range(WEBHOOK_ATTEMPTS):
+        try:
+            return await state.client.post(
+                state.webhook["url"] if state.webhook else "",
+                content=body,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            )
+        except httpx.TransportError:
+            if attempt == WEBHOOK_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def phone_number(state: State, query: dict[str, str]) -> tuple[int, bytes]:
