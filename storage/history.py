@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, select, update
 from sqlmodel import Session
 
 from bot.domain.statuses import DeliveryStatus
+from storage import batch_rows
 from storage.message_status import StatusUpdate
 from storage.models import Broadcast, Delivery, Message, table_of
 from storage.types import UtcDateTime
@@ -207,12 +208,28 @@ def page(session: Session, contact_id: int, cursor: Cursor | None = None, limit:
 _STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
 
 
+def _stamp_sql(dialect: str, column: str, only_empty: bool) -> str:
+    keep = f"delivery.{column} IS NULL" + ("" if only_empty else f" OR delivery.{column} > v.at")
+    return (
+        f"UPDATE delivery SET {column} = v.at FROM {batch_rows.source(dialect, _STAMP_COLUMNS)} "
+        f"WHERE delivery.wa_message_id = v.id AND ({keep})"
+    )
+
+
+_STAMP_COLUMNS = (("id", "text"), ("at", "timestamp"))
+_STAMP_SQL = {  # built once: the webhook inbox runs these for every batch (storage/batch_rows.py)
+    (dialect, status): _stamp_sql(dialect, column, status == "sent")
+    for dialect in ("postgresql", "sqlite")
+    for status, column in _STAMP.items()
+}
+
+
 def stamp_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
     """Each status's time onto its delivery (by message id), the earliest reported, whatever the order.
 
     Independent of the rank rule that moves `delivery.status` forward: a late `delivered` after `read`
     still tells when it was delivered. `sent` only fills a row that has no send time (an ambiguous send
-    settled by its webhook). One executemany per status, rows in message-id order (no deadlocks)."""
+    settled by its webhook). One set-based UPDATE per status kind, rows in message-id order (no deadlocks)."""
     earliest: dict[tuple[str, str], datetime] = {}
     for s in statuses:
         if s.status not in _STAMP:
@@ -220,15 +237,14 @@ def stamp_statuses(session: Session, statuses: Iterable[StatusUpdate]) -> None:
         key = (s.status, s.wa_message_id)
         if key not in earliest or s.timestamp < earliest[key]:
             earliest[key] = s.timestamp
+    if not earliest:
+        return
     conn = session.connection()
-    for status, column in _STAMP.items():
-        rows = [{"b_id": wamid, "b_at": at} for (st, wamid), at in sorted(earliest.items()) if st == status]
-        if not rows:
-            continue
-        target = D.c[column]
-        at = bindparam("b_at", type_=UtcDateTime())
-        keep_earliest = target.is_(None) if status == "sent" else or_(target.is_(None), target > at)
-        conn.execute(update(D).where(D.c.wa_message_id == bindparam("b_id"), keep_earliest).values({column: at}), rows)
+    dialect = conn.dialect.name
+    for status in _STAMP:
+        rows = [(wamid, batch_rows.stamp(dialect, at)) for (st, wamid), at in sorted(earliest.items()) if st == status]
+        if rows:
+            conn.exec_driver_sql(_STAMP_SQL[(dialect, status)], batch_rows.bind(dialect, rows))
 
 
 # --- a broadcast's funnel over time -------------------------------------------------------------------------
