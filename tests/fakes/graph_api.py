@@ -128,6 +128,7 @@ class State:
     fail_all: int | None = None
     counts: Counter[str] = field(default_factory=Counter)
     accepted_at: list[float] = field(default_factory=list)
+    arrived_at: list[float] = field(default_factory=list)  # every send request, answered or not, as it arrived
     recent: deque[float] = field(default_factory=deque)
     requests: int = 0
     active: int = 0  # sends being answered now (a test waits for 0 after killing the sender)
@@ -303,6 +304,8 @@ async def answer(
     path = url.path
     if path == "/_fake/stats":
         return 200, json.dumps(state.stats()).encode()
+    if path == "/_fake/arrivals":  # long in a benchmark: not part of the stats a test polls
+        return 200, json.dumps(state.arrived_at).encode()
     if path == "/_fake/config":
         conf = json.loads(body or b"{}")
         if conf.pop("reset", False):
@@ -310,6 +313,7 @@ async def answer(
             for name in (
                 "counts",
                 "accepted_at",
+                "arrived_at",
                 "recent",
                 "requests",
                 "errors",
@@ -350,6 +354,7 @@ async def answer(
     if method != "POST" or path != f"/{VERSION}/{PHONE_ID}/messages":
         return 404, error_body(100, f"Unknown path {path}")
     state.requests += 1
+    state.arrived_at.append(time.monotonic())  # Meta's throughput limit counts requests as they come in
     try:
         data = json.loads(body)
     except ValueError:
@@ -584,6 +589,10 @@ class FakeGraph:
 
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"{self.base}/_fake/stats", timeout=30).json()  # type: ignore[no-any-return]
+
+    def arrivals(self) -> list[float]:
+        """When each send request arrived (the fake's monotonic clock), in arrival order."""
+        return httpx.get(f"{self.base}/_fake/arrivals", timeout=30).json()  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         if self.process is not None:
