@@ -258,14 +258,14 @@ class BroadcastSender:
         except Exception as exc:  # a report that fails must never stop the sending
             log.warning("broadcast %s: progress report failed: %s", self.bid, type(exc).__name__)
 
-    async def _worker(self, queue: asyncio.Queue[Job | None], sender: AsyncSender, no: int) -> None:
+    async def _worker(self, queue: asyncio.Queue[Job | None], sender: AsyncSender) -> None:
         while (job := await queue.get()) is not None:
-            outcome = await self._send(job, sender, no)
+            outcome = await self._send(job, sender)
             if outcome is not None:  # None: not marked, the row may be another sender's by now
                 self._watch(outcome)
                 self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
 
-    async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any] | None:
+    async def _send(self, job: Job, sender: AsyncSender) -> dict[str, Any] | None:
         if job.body is None:
             return {"id": job.id, "status": DeliveryStatus.SKIPPED, "title": "missing_param"}
         if self._halted():
@@ -281,7 +281,7 @@ class BroadcastSender:
         if self._halted():  # marked but never sent: back to `pending` (the next claim clears the marker)
             return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
         try:
-            accepted = await sender.send_accepted(job.body, no)
+            accepted = await sender.send_accepted(job.body)
         except Ambiguous as exc:
             log.warning("broadcast %s: no answer for %s (%s): marked unknown", self.bid, mask(job.phone), exc)
             return {"id": job.id, "status": DeliveryStatus.UNKNOWN, "title": str(exc)[:300]}
@@ -404,7 +404,7 @@ class BroadcastSender:
         sender = AsyncSender(self.settings, min(self.concurrency, 64))
         queue: asyncio.Queue[Job | None] = asyncio.Queue()
         done = asyncio.Event()
-        workers = [asyncio.create_task(self._worker(queue, sender, i)) for i in range(self.concurrency)]
+        workers = [asyncio.create_task(self._worker(queue, sender)) for _ in range(self.concurrency)]
         flusher = asyncio.create_task(self._flusher(done))
         try:
             why = await self._produce(queue)
