@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import aiohttp
 import httpx
 
 from tests.fakes import graph_h2, graph_rules
@@ -429,8 +430,10 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any], 
         if item.get("code"):
             entry["errors"] = [{"code": item["code"], "title": TITLES.get(item["code"], "Error")}]
         items.append(entry)
-    if state.client is None:
-        state.client = httpx.AsyncClient(timeout=10)
+    if state.client is None:  # aiohttp: a fifth of httpx's CPU per post, so the fake can post 3x a broadcast's rate
+        state.client = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=30), connector=aiohttp.TCPConnector(limit=100)
+        )
     for entry in items:  # one webhook per status, as Meta sends them
         body = json.dumps(
             {
@@ -453,13 +456,14 @@ async def post_statuses(state: State, wamid: str, to: str, statuses: list[Any], 
             }
         ).encode()
         signature = "sha256=" + hmac.new(state.webhook["secret"].encode(), body, hashlib.sha256).hexdigest()
-        response = await state.client.post(
+        async with state.client.post(
             state.webhook["url"],
-            content=body,
+            data=body,
             headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-        )
-        if response.status_code != 200:
-            state.invalid.append(f"webhook answered {response.status_code}")
+        ) as response:
+            await response.read()
+            if response.status != 200:
+                state.invalid.append(f"webhook answered {response.status}")
 
 
 def phone_number(state: State, query: dict[str, str]) -> tuple[int, bytes]:
