@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -109,6 +110,34 @@ def test_a_dropped_answer_is_ambiguous_not_an_error(wa_settings: Settings, fake_
     with pytest.raises(Ambiguous):
         client.send("+4917012345678", hello, {})
     assert fake_graph.stats()["counts"] == {"+4917012345678": 1}  # Meta got it: resending would duplicate
+
+
+def test_the_broadcast_sender_calls_a_dropped_answer_ambiguous_and_a_refused_connection_unsent(
+    wa_settings: Settings, fake_graph: graph_api.FakeGraph
+) -> None:
+    """aiohttp's "server disconnected" reaches us as httpx.ConnectTimeout through the transport: it must
+    still be ambiguous (Meta took the message), while a port nobody listens on is a safe retry."""
+    body = json.dumps(send_body("+4917012345678", "hello_world", "en_US", [])).encode()
+    fake_graph.configure(rules={"+4917012345678": [{"drop": True}]})
+
+    async def send(settings: Settings) -> None:
+        sender = AsyncSender(settings, 2)
+        try:
+            await sender.send_accepted(body)
+        finally:
+            await sender.aclose()
+
+    with pytest.raises(Ambiguous):
+        asyncio.run(send(wa_settings))
+    assert fake_graph.stats()["counts"] == {"+4917012345678": 1}
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))  # bound, never listening: the connection is refused
+        nobody = load_settings(
+            **(fake_graph.env() | {"WHATSAPP_API_URL": f"http://127.0.0.1:{unused.getsockname()[1]}/v23.0"})
+        )
+        with pytest.raises(WhatsAppError) as err:
+            asyncio.run(send(nobody))
+    assert err.value.http_status == 503  # never left: retried like any 503
 
 
 def test_our_send_body_has_the_shape_of_metas_example() -> None:

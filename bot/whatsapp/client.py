@@ -13,8 +13,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import certifi
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from bot.config.settings import Settings
 from bot.whatsapp.errors import Ambiguous, WhatsAppError
@@ -174,12 +176,14 @@ class GraphClient:
 
 
 class AsyncSender:
-    """The broadcast engine's sender: many requests in flight over few connections.
+    """The broadcast engine's sender: many requests in flight, each costing as little CPU as possible.
 
-    It talks to httpx's transport directly: the client layer (cookies, redirects, auth hooks)
-    costs a third of the CPU per request and a broadcast needs none of it. Over https one
-    HTTP/2 connection multiplexes the requests; a plain-http endpoint (the loopback fake) gets a
-    set of single-connection HTTP/1.1 transports, which measured faster than one shared pool.
+    httpx's request and response types over the `httpx-aiohttp` transport (aiohttp's connection pool
+    and C HTTP parser): measured side by side with httpx's own transport and with HTTP/2 multiplexing
+    (benchmarks/bench_sender.py, docs/benchmarks.md), it costs about half the CPU per send of the former
+    and a third of the latter, whose pure-Python framing made it the dearest. It talks to the transport
+    directly: the client layer (cookies, redirects, auth hooks) is not needed for a send. HTTP/1.1 with
+    keep-alive, one pooled connection per concurrent request; one TLS context for all of them.
     """
 
     def __init__(self, settings: Settings, concurrency: int) -> None:
@@ -187,40 +191,43 @@ class AsyncSender:
         self.headers = {**_headers(settings), "Content-Type": "application/json"}
         self.timeout = {"timeout": TIMEOUT.as_dict()}
         tls = ssl.create_default_context(cafile=certifi.where())  # one context: each costs ~40 ms of CPU
-        if settings.whatsapp_api_url.startswith("https://"):
-            limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-            self.transports = [httpx.AsyncHTTPTransport(verify=tls, http2=True, limits=limits)]
-        else:
-            one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-            self.transports = [httpx.AsyncHTTPTransport(verify=tls, limits=one) for _ in range(max(1, concurrency))]
-        self._next = itertools.cycle(range(len(self.transports)))
+        pool = httpx.Limits(max_connections=max(1, concurrency), max_keepalive_connections=max(1, concurrency))
+        self.transport = AiohttpTransport(verify=tls, limits=pool, trust_env=False)
 
     async def aclose(self) -> None:
-        for transport in self.transports:
-            await transport.aclose()
+        await self.transport.aclose()
 
-    async def send(self, body: bytes, client_no: int | None = None) -> str:
-        return parse_send(*await self._exchange(body, client_no))
+    async def send(self, body: bytes) -> str:
+        return parse_send(*await self._exchange(body))
 
-    async def send_accepted(self, body: bytes, client_no: int | None = None) -> Accepted:
+    async def send_accepted(self, body: bytes) -> Accepted:
         """The broadcast send: wamid, recipient wa_id and Meta's message_status; a gateway error is `Ambiguous`."""
-        return parse_accepted(*await self._exchange(body, client_no))
+        return parse_accepted(*await self._exchange(body))
 
-    async def _exchange(self, body: bytes, client_no: int | None) -> tuple[int, bytes]:
-        no = client_no if client_no is not None else next(self._next)
-        transport = self.transports[no % len(self.transports)]
+    async def _exchange(self, body: bytes) -> tuple[int, bytes]:
         request = httpx.Request("POST", self.url, headers=self.headers, content=body, extensions=self.timeout)
         try:
-            response = await transport.handle_async_request(request)
+            response = await self.transport.handle_async_request(request)
             try:
                 content = await response.aread()
             finally:
                 await response.aclose()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise WhatsAppError(None, type(exc).__name__, 503) from None  # never left this machine
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, aiohttp.ClientError, TimeoutError) as exc:
+            if never_sent(exc):
+                raise WhatsAppError(None, type(exc).__name__, 503) from None  # never left this machine
             raise Ambiguous(type(exc).__name__) from None
         return response.status_code, content
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Only a connection that could not be opened (or none free in the pool) proves the request never
+    left. The transport maps every aiohttp connection error to httpx.ConnectTimeout, also a server that
+    dropped the connection after reading the request, so the verdict is taken from aiohttp's own
+    exception: anything else may have reached Meta and is never resent blindly."""
+    cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+    if isinstance(cause, aiohttp.ClientError | TimeoutError):
+        return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 # --- account checks (`contactbot doctor`) -------------------------------------------------------------

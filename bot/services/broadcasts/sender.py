@@ -1,7 +1,7 @@
 """The broadcast engine: claim pending deliveries, send them throttled, write outcomes in batches.
 
 One asyncio loop per running broadcast: a producer claims batches sized to half a second of
-sending, `concurrency` workers send through a token bucket at WHATSAPP_MAX_MPS, and a flusher
+sending, `concurrency` workers send through a leaky-bucket limiter under WHATSAPP_MAX_MPS, and a flusher
 writes results back every half second (one executemany). Errors are handled by `error.code`:
 throttling slows the whole broadcast and retries, 131056 delays that recipient, transient errors
 retry with backoff a bounded number of times, recipient errors fail that row, fatal ones stop the
@@ -36,7 +36,7 @@ from bot.config.settings import Settings
 from bot.domain.phone import mask
 from bot.domain.statuses import BroadcastStatus, DeliveryStatus
 from bot.services.broadcasts import limits, service, windows
-from bot.services.broadcasts.throttle import TokenBucket
+from bot.services.broadcasts.throttle import Limiter
 from bot.whatsapp import callback
 from bot.whatsapp.client import AsyncSender
 from bot.whatsapp.errors import Ambiguous, Breaker, Kind, WhatsAppError
@@ -113,7 +113,7 @@ class BroadcastSender:
         self.on_progress = on_progress
         self.report_every = report_every
         self.concurrency = settings.broadcast_concurrency
-        self.bucket = TokenBucket(settings.whatsapp_max_mps)
+        self.limiter = Limiter(settings.whatsapp_max_mps)
         self.run = Run(broadcast_id, owner)
         self.breaker = Breaker(settings.broadcast_breaker)
         self.quota_left: float = math.inf
@@ -260,7 +260,7 @@ class BroadcastSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), FLUSH_SECONDS)
             await self._flush()
-            self.bucket.recover()
+            self.limiter.recover()
             if time.monotonic() - last_renewal >= self.settings.broadcast_lease_seconds / 3:
                 last_renewal = time.monotonic()  # also while throttled or waiting: never look dead
                 if not await self.db(self._still_ours):
@@ -276,27 +276,32 @@ class BroadcastSender:
         except Exception as exc:  # a report that fails must never stop the sending
             log.warning("broadcast %s: progress report failed: %s", self.bid, type(exc).__name__)
 
-    async def _worker(self, queue: asyncio.Queue[Job | None], sender: AsyncSender, no: int) -> None:
+    async def _worker(self, queue: asyncio.Queue[Job | None], sender: AsyncSender) -> None:
         while (job := await queue.get()) is not None:
-            outcome = await self._send(job, sender, no)
+            outcome = await self._send(job, sender)
             if outcome is not None:  # None: not marked, the row may be another sender's by now
                 if job.text is not None:
                     outcome.setdefault("text", job.text)
                 self._watch(outcome)
                 self.run.results.append(outcome)  # after the await: the flusher swaps the list meanwhile
 
-    async def _send(self, job: Job, sender: AsyncSender, no: int) -> dict[str, Any] | None:
+    async def _send(self, job: Job, sender: AsyncSender) -> dict[str, Any] | None:
         if job.body is None:
             return {"id": job.id, "status": DeliveryStatus.SKIPPED, "title": "missing_param"}
         if self._halted():
             return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
-        await self.bucket.take()
+        await self.limiter.pace()
         if self._halted():
             return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
         if not await self._mark(job):
             return None
+        # The limit is kept here, after the marking transaction: a slow commit releases its rows together,
+        # and only a check at the moment the request leaves keeps that from becoming a burst at Meta.
+        await self.limiter.take()
+        if self._halted():  # marked but never sent: back to `pending` (the next claim clears the marker)
+            return {"id": job.id, "status": DeliveryStatus.PENDING, "attempts_back": 1}
         try:
-            accepted = await sender.send_accepted(job.body, no)
+            accepted = await sender.send_accepted(job.body)
         except Ambiguous as exc:
             log.warning("broadcast %s: no answer for %s (%s): marked unknown", self.bid, mask(job.phone), exc)
             return {"id": job.id, "status": DeliveryStatus.UNKNOWN, "title": str(exc)[:300]}
@@ -330,7 +335,7 @@ class BroadcastSender:
         if exc.kind is Kind.THROTTLE:
             self.run.throttles += 1
             pause = min(60.0, 2.0 ** min(self.run.throttles, 6)) * random.uniform(0.75, 1.25)
-            self.bucket.slow_down(pause)
+            self.limiter.slow_down(pause)
             return base | {
                 "status": DeliveryStatus.PENDING,
                 "attempts_back": 1,
@@ -350,7 +355,7 @@ class BroadcastSender:
         return base | {"status": DeliveryStatus.FAILED}
 
     def _batch_size(self) -> int:
-        return max(1, min(2000, int(self.bucket.rate * BATCH_SECONDS)))
+        return max(1, min(2000, int(self.limiter.rate * BATCH_SECONDS)))
 
     async def _quota(self) -> float:
         """Recipients left today; looked up every 30 s, so a tier or restriction webhook applies within that."""
@@ -429,12 +434,12 @@ class BroadcastSender:
         self.fields = sorted({p.field for p in self.params.values() if p.field})
         if not await self.db(self._still_ours):
             return "busy"
-        log.info("broadcast %s: sending (%s, max %s/s)", self.bid, self.template.name, self.bucket.max_rate)
+        log.info("broadcast %s: sending (%s, max %s/s)", self.bid, self.template.name, self.limiter.max_rate)
         self.writing, self.mark_now = asyncio.Lock(), asyncio.Event()
         sender = AsyncSender(self.settings, min(self.concurrency, 64))
         queue: asyncio.Queue[Job | None] = asyncio.Queue()
         done = asyncio.Event()
-        workers = [asyncio.create_task(self._worker(queue, sender, i)) for i in range(self.concurrency)]
+        workers = [asyncio.create_task(self._worker(queue, sender)) for _ in range(self.concurrency)]
         flusher = asyncio.create_task(self._flusher(done))
         try:
             why = await self._produce(queue)
