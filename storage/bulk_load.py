@@ -57,7 +57,7 @@ SQLITE_NEW_NAMES = (
 )
 
 
-# The pairs tables of migration 0011 (1-2 character terms): a contact's text is its character pairs and
+# The pairs tables of migration 0014 (1-2 character terms): a contact's text is its character pairs and
 # last character, separated by \x01, built with `search_position` (1..200); the digits' text also holds
 # the number's first 1..6 digits as tokens `^4` ... `^49170`.
 def _pairs(expr: str, starts: bool = False) -> str:

@@ -68,10 +68,10 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "status": Contact.active,  # type: ignore[dict-item]
 }
 assert tuple(SORT_COLUMNS) == SORT_FIELDS  # the domain names the fields, storage their columns
-TRIGRAM = 3  # shortest search term a trigram index can answer; shorter ones use the pairs index (0011)
+TRIGRAM = 3  # shortest search term a trigram index can answer; shorter ones use the pairs index (0014)
 DRIVE_LIMIT = 5_000  # up to this many matches a search page sorts them; with more it walks the sort index
 COUNT_CAP = 10_000  # a search or audience counts its matches up to here; beyond: "more than 10,000"
-PREFIX_TOKENS = 6  # SQLite: a number's first 1..6 digits are tokens of the pairs index (migration 0011)
+PREFIX_TOKENS = 6  # SQLite: a number's first 1..6 digits are tokens of the pairs index (migration 0014)
 DENSE = 0.2  # PostgreSQL: a pair in this share of contacts is found by scanning, not through its index
 
 
@@ -143,7 +143,7 @@ def _quoted(token: str) -> str:
 
 
 def pairs_query(term: str) -> str:
-    """An FTS5 query on the pairs tables of migration 0011 for rows holding every character pair of `term`:
+    """An FTS5 query on the pairs tables of migration 0014 for rows holding every character pair of `term`:
     one character is the prefix query `"x"*` (a token is a pair, or a row's last character)."""
     if len(term) == 1:
         return _quoted(term) + "*"
@@ -174,7 +174,7 @@ class _Search:
             table = "contact_digits_fts" if self.column == "digits" else "contact_name_fts"  # migration 0004
             queries = [trigram_query(t) for t in self.terms]
         elif self.shortest >= 1 and all(_pairs_indexable(t) for t in self.terms):
-            table = "contact_digits_short_fts" if self.column == "digits" else "contact_name_short_fts"  # 0011
+            table = "contact_digits_short_fts" if self.column == "digits" else "contact_name_short_fts"  # 0014
             queries = [pairs_query(t) for t in self.terms]
         else:
             return None
@@ -196,7 +196,7 @@ def _resolve(text_: str, region: str) -> _Search:
 
 
 def _grams(search: _Search) -> Any:
-    """PostgreSQL: the indexed expression of migration 0011 (`contact_grams`) for the searched column."""
+    """PostgreSQL: the indexed expression of migration 0014 (`contact_grams`) for the searched column."""
     source: Any = func.substr(Contact.phone, 2) if search.column == "digits" else Contact.name_sort
     return func.contact_grams(source, type_=ARRAY(Text()))
 
@@ -328,7 +328,7 @@ def count_bounded(session: Session, flt: ContactFilter, region: str = "DE", cap:
     sqlite = session.get_bind().dialect.name == "sqlite"
     bounds = search.prefix()
     if bounds is not None and (not sqlite or len(search.terms[0]) <= PREFIX_TOKENS):
-        if sqlite:  # the token `^49170` of migration 0011: its rowids come in table order
+        if sqlite:  # the token `^49170` of migration 0014: its rowids come in table order
             starts = _fts_rows("contact_digits_short_fts", _quoted("^" + search.terms[0]), others)
         else:  # the bitmap of the `(phone, id)` range reads the table in its order too
             lower, upper = bounds

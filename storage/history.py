@@ -6,7 +6,7 @@ broadcast, the text as sent, the status times the webhooks reported) and a conve
 rows a second) and of every status webhook (three per message); erasure deletes both tables with
 the contact already, and a suppression row (the opt-out) keeps nothing of this.
 
-A page is one keyset seek per table on `(contact_id, <time>, id)` (migration 0011), merged in
+A page is one keyset seek per table on `(contact_id, <time>, id)` (migration 0012), merged in
 Python: cost grows with the page size, never with the history's length or the number of contacts.
 """
 

@@ -80,7 +80,7 @@ class Contact(SQLModel, table=True):
     wa_id: str | None = Field(default=None, max_length=20)  # WhatsApp's id for the number (digits), see 0007
     marketing_opted_out_at: datetime | None = _when()  # stopped marketing only (131050, user_preferences)
     undeliverable_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})  # 131026 in a row
-    # `phone` as people read it (`+49 170 1234567`), stored when written (storage/display_numbers.py, 0011);
+    # `phone` as people read it (`+49 170 1234567`), stored when written (storage/display_numbers.py, 0013);
     # NULL where a writer did not fill it: then it is formatted at render time.
     phone_display: str | None = Field(default=None, max_length=32)
 
@@ -169,7 +169,7 @@ class Message(SQLModel, table=True):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_ticket_sent", "ticket_id", "sent_at"),
-        Index("ix_message_contact_sent_id", "contact_id", "sent_at", "id"),  # the contact's history (0011)
+        Index("ix_message_contact_sent_id", "contact_id", "sent_at", "id"),  # the contact's history (0012)
     )
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = _fk("ticket.id", nullable=True, index=False)
@@ -304,7 +304,7 @@ class Broadcast(SQLModel, table=True):
     local_time: str | None = Field(default=None, max_length=5)
     quiet_hours: str | None = Field(default=None, max_length=11)
     next_window_at: datetime | None = _when()  # every window closed: the runner looks again then
-    # The report's chart in Slack (migration 0011): its file, when it was drawn, for which figures.
+    # The report's chart in Slack (migration 0012): its file, when it was drawn, for which figures.
     chart_file_id: str | None = Field(default=None, max_length=30)
     chart_at: datetime | None = _when()
     chart_key: str | None = Field(default=None, max_length=200)
@@ -317,7 +317,7 @@ class Delivery(SQLModel, table=True):
         Index("ix_delivery_claim", "broadcast_id", "status", "id"),
         Index("ix_delivery_claimed_at", "claimed_at"),
         Index("ix_delivery_window", "broadcast_id", "status", "not_before"),
-        Index("ix_delivery_contact_claimed_id", "contact_id", "claimed_at", "id"),  # the contact's history (0011)
+        Index("ix_delivery_contact_claimed_id", "contact_id", "claimed_at", "id"),  # the contact's history (0012)
     )
 
     id: int | None = Field(
@@ -348,7 +348,7 @@ class Delivery(SQLModel, table=True):
     not_before: datetime | None = _when()
     not_after: datetime | None = _when()
     local_zone: str | None = Field(default=None, max_length=40)
-    # Status times from the webhooks (migration 0011; the earliest reported) and the text as sent.
+    # Status times from the webhooks (migration 0012; the earliest reported) and the text as sent.
     delivered_at: datetime | None = _when()
     read_at: datetime | None = _when()
     failed_at: datetime | None = _when()

@@ -89,7 +89,7 @@ def test_a_bulk_import_leaves_indexes_search_and_totals_as_row_by_row_would(
     assert len(_names(engine, "o'hara")) == 30
     assert _names(engine, "1520000002") == [f"Neu {i:02d} O'Hara" for i in range(20, 30)]
     assert _names(engine, "bernd") == ["Bleibt Bernd"]
-    # ... and so does the pairs index of 1-2 character terms (migration 0011): new rows, the new name
+    # ... and so does the pairs index of 1-2 character terms (migration 0014): new rows, the new name
     assert _names(engine, "'h") == [f"Neu {i:02d} O'Hara" for i in range(30)]
     assert _names(engine, "ta") == ["Neue Berta"] and _names(engine, "lt") == []
     assert len(_names(engine, "52")) == 30 and _names(engine, "b") == ["Bleibt Bernd", "Neue Berta"]

@@ -60,7 +60,7 @@ def test_the_migration_fills_every_stored_number(kind: str, tmp_path: Path) -> N
     upgrade(url, "0010_din5007_name_keys")
     engine = engine_for(url) if kind == "sqlite" else make_engine(url)
     try:
-        with engine.begin() as conn:  # as the code before 0011 wrote them
+        with engine.begin() as conn:  # as the code before 0013 wrote them
             conn.execute(
                 text(
                     "INSERT INTO contact (phone, messenger, blocked, active, blocked_messages, first_contact_at,"

@@ -172,7 +172,7 @@ def test_short_and_number_searches_find_exactly_the_matching_contacts(
 
 
 def test_a_contact_added_renamed_or_deleted_is_found_by_its_new_pairs(people: Engine) -> None:
-    """The pairs index follows every change (the triggers of migration 0011 on SQLite, the index on PostgreSQL)."""
+    """The pairs index follows every change (the triggers of migration 0014 on SQLite, the index on PostgreSQL)."""
     with people.begin() as conn:
         store.bulk_insert(conn, [{**_rows(1, 10_000)[0], "name": "Qy", "name_sort": "qy"}])
         new = conn.scalar(select(Contact.id).where(Contact.name_sort == "qy"))

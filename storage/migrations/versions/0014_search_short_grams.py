@@ -19,14 +19,14 @@ character pairs (bigrams) plus the last character, so every character starts one
 
 The backfill is one INSERT ... SELECT per table (SQLite) or the index build (PostgreSQL).
 
-Revision ID: 0011_search_short_grams
-Revises: 0010_din5007_name_keys
+Revision ID: 0014_search_short_grams
+Revises: 0013_display_number
 """
 
 from alembic import op
 
-revision = "0011_search_short_grams"
-down_revision = "0011_display_number"
+revision = "0014_search_short_grams"
+down_revision = "0013_display_number"
 branch_labels = None
 depends_on = None
 

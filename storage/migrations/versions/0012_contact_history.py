@@ -14,14 +14,14 @@ INSERT ... SELECT of a million rows maintains no extra index.
 was drawn and for which figures, so any process uploads a chart at most every few minutes and once
 per final state.
 
-Revision ID: 0011_contact_history
-Revises: 0010_din5007_name_keys
+Revision ID: 0012_contact_history
+Revises: 0011_approval_windows
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_contact_history"
+revision = "0012_contact_history"
 down_revision = "0011_approval_windows"
 branch_labels = None
 depends_on = None

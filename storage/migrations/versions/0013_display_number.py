@@ -5,8 +5,8 @@ burst of list clicks, issue 21). The backfill is set-based (storage/display_numb
 prefix and length is formatted in Python, one UPDATE ... FROM cuts every number in SQL), so 1M contacts take one
 statement, not a million.
 
-Revision ID: 0011_display_number
-Revises: 0010_din5007_name_keys
+Revision ID: 0013_display_number
+Revises: 0012_contact_history
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 from storage.display_numbers import fill
 
-revision = "0011_display_number"
-down_revision = "0011_contact_history"
+revision = "0013_display_number"
+down_revision = "0012_contact_history"
 branch_labels = None
 depends_on = None
 
