@@ -65,6 +65,18 @@ def _dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
+def _refuse_unless_bench(url: str) -> str:
+    """The PostgreSQL database's name, if it contains "bench" (the benchmark drops it); else stop."""
+    from sqlalchemy import make_url
+
+    if url.startswith("sqlite"):
+        return ""
+    name = make_url(url).database or ""
+    if "bench" not in name:
+        raise SystemExit(f"refusing to drop database {name!r}: its name must contain 'bench'")
+    return name
+
+
 def fresh(url: str) -> None:
     """An empty, migrated database: the SQLite file deleted, or the PostgreSQL database dropped and created.
 
@@ -79,9 +91,7 @@ def fresh(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
-        name = make_url(url).database or ""
-        if "bench" not in name:
-            raise SystemExit(f"refusing to drop database {name!r}: its name must contain 'bench'")
+        name = _refuse_unless_bench(url)
         admin = make_engine(str(make_url(url).set(database="postgres"))).execution_options(isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -98,16 +108,21 @@ def step_import(url: str, file: str) -> dict[str, Any]:
     from storage.db import make_engine
 
     engine = make_engine(url)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu()
     preview = imports.preview(engine, file, Path(file).name, actor="bench", region="DE")
-    staged = time.perf_counter()
+    staged, cpu_staged = time.perf_counter(), _cpu()
     result = imports.apply_run(engine, preview.run_id, "bench", consent_confirmed=True, cleanup=False)
-    done = time.perf_counter()
+    done, cpu_done = time.perf_counter(), _cpu()
     imports.discard_staging(engine, preview.run_id)
     return {
         "preview_s": staged - started,
         "apply_s": done - staged,
         "total_s": done - started,
+        # CPU seconds of this process and its pool workers: on SQLite all of the work, and far less
+        # moved by other processes on a shared machine than the wall clock
+        "preview_cpu_s": cpu_staged - cpu_started,
+        "apply_cpu_s": cpu_done - cpu_staged,
+        "total_cpu_s": cpu_done - cpu_started,
         "cleanup_s": time.perf_counter() - done,
         "counts": result.counts.as_dict(),
         "peak_mb": peak_mb(),
@@ -151,13 +166,25 @@ def child(step: str, url: str, arg: str) -> dict[str, Any]:
 # --- baselines ----------------------------------------------------------------------------------
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+LAST_CPU: list[float] = [0.0]  # CPU seconds of the last `_timed` command (the sqlite3 shell's, for the floor)
+
+
 def _timed(cmd: list[str], **kw: Any) -> float:
     kw.setdefault("stdout", subprocess.DEVNULL)
+    cpu = _cpu()
     started = time.perf_counter()
     done = subprocess.run(cmd, check=False, stderr=subprocess.PIPE, **kw)
     if done.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed: {done.stderr.decode(errors='replace')[-2000:]}")
-    return time.perf_counter() - started
+    took = time.perf_counter() - started
+    LAST_CPU[0] = _cpu() - cpu
+    return took
 
 
 def sqlite_import_baseline(file: Path, work: Path) -> float:
@@ -307,6 +334,7 @@ def import_rounds(args: argparse.Namespace, url: str, work: Path) -> dict[str, A
         )
         fresh(floor_url)
         one["floor_s"] = sqlite_floor(create, floor_url) if args.db == "sqlite" else pg_floor(create, floor_url)
+        one["floor_cpu_s"] = LAST_CPU[0]  # SQLite: the shell does all the work; PostgreSQL: psql's share only
         fresh(url)
         one["create"] = child("import", url, str(create))
         if "update" in args.scenarios:
@@ -316,7 +344,9 @@ def import_rounds(args: argparse.Namespace, url: str, work: Path) -> dict[str, A
         create_total = one["create"]["total_s"]
         print(
             f"round {number}: floor {one['floor_s']:.1f} s, create preview {one['create']['preview_s']:.1f} + apply "
-            f"{one['create']['apply_s']:.1f} = {create_total:.1f} s ({create_total / one['floor_s']:.2f}x), "
+            f"{one['create']['apply_s']:.1f} = {create_total:.1f} s ({create_total / one['floor_s']:.2f}x); CPU "
+            f"floor {one['floor_cpu_s']:.1f} s, create {one['create']['total_cpu_s']:.1f} s "
+            f"({one['create']['total_cpu_s'] / max(one['floor_cpu_s'], 1e-9):.2f}x), "
             f"load {one['load_before']:.1f}-{one['load_after']:.1f}",
             file=sys.stderr,
         )
@@ -324,18 +354,23 @@ def import_rounds(args: argparse.Namespace, url: str, work: Path) -> dict[str, A
     out: dict[str, Any] = {
         "file_mb": round(create.stat().st_size / 1e6, 1),
         "floor_s": _median([r["floor_s"] for r in rounds]),
+        "floor_cpu_s": _median([r["floor_cpu_s"] for r in rounds]),
         "plain_import_s": _median([r["plain_import_s"] for r in rounds]),
         "load": [min(r["load_before"] for r in rounds), max(r["load_after"] for r in rounds)],
     }
     for scenario in ("create", "update", "again") if "update" in args.scenarios else ("create",):
         out[scenario] = {
             key: _median([r[scenario][key] for r in rounds])
-            for key in ("preview_s", "apply_s", "total_s", "cleanup_s", "peak_mb")
+            for key in ("preview_s", "apply_s", "total_s", "preview_cpu_s", "apply_cpu_s", "total_cpu_s", "peak_mb")
         }
         out[scenario]["counts"] = rounds[-1][scenario]["counts"]
         out[scenario]["ratio_to_floor"] = round(
             statistics.median(r[scenario]["total_s"] / r["floor_s"] for r in rounds), 2
         )
+        if args.db == "sqlite":
+            out[scenario]["cpu_ratio_to_floor"] = round(
+                statistics.median(r[scenario]["total_cpu_s"] / r["floor_cpu_s"] for r in rounds), 2
+            )
     out["rounds"] = rounds
     return out
 
@@ -361,6 +396,7 @@ def main() -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="contactbot-bench-csv-"))
     work.mkdir(parents=True, exist_ok=True)
     url = args.url or (PG_DEFAULT if args.db == "postgresql" else f"sqlite:///{work / 'bench.db'}")
+    _refuse_unless_bench(url)
     results: dict[str, Any] = {"db": args.db, "rows": args.rows, "rounds": args.rounds}
     skip = set(args.skip.split(","))
     if "import" not in skip:
