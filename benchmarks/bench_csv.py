@@ -329,6 +329,8 @@ def import_rounds(args: argparse.Namespace, url: str, work: Path) -> dict[str, A
     rounds: list[dict[str, Any]] = []
     for number in range(1, args.rounds + 1):
         one: dict[str, Any] = {"load_before": os.getloadavg()[0]}
+        if args.db == "postgresql":
+            fresh(url)  # the database exists before the plain baseline's table goes into it
         one["plain_import_s"] = (
             sqlite_import_baseline(create, work) if args.db == "sqlite" else pg_import_baseline(create, url)
         )
