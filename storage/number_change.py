@@ -33,6 +33,24 @@ def _earlier(a: Any, b: Any) -> Any:
     return min(x for x in (a, b) if x is not None) if (a or b) else None
 
 
+def _move_unless_kept(session: Session, model: Any, key: str, oid: int | None, kid: int | None) -> None:
+    """Move the other contact's rows of this table to the kept one, except those whose `key` the kept contact
+    already has a row for (a unique (contact, key) pair): they stay, and go with the other contact."""
+    mine = aliased(model)
+    session.execute(
+        update(model)
+        .where(
+            col(model.contact_id) == oid,
+            ~exists(
+                select(col(mine.contact_id)).where(
+                    and_(col(mine.contact_id) == kid, col(getattr(mine, key)) == col(getattr(model, key)))
+                )
+            ),
+        )
+        .values(contact_id=kid)
+    )
+
+
 def _merge(session: Session, keep: Contact, other: Contact) -> None:
     kid, oid = keep.id, other.id
     if session.scalar(select(col(Ticket.id)).where(col(Ticket.contact_id) == kid, col(Ticket.status) == "open")):
@@ -43,32 +61,8 @@ def _merge(session: Session, keep: Contact, other: Contact) -> None:
         )
     session.execute(update(Ticket).where(col(Ticket.contact_id) == oid).values(contact_id=kid))
     session.execute(update(Message).where(col(Message.contact_id) == oid).values(contact_id=kid))
-    mine = aliased(ContactAttribute)
-    session.execute(
-        update(ContactAttribute)
-        .where(
-            col(ContactAttribute.contact_id) == oid,
-            ~exists(
-                select(col(mine.contact_id)).where(
-                    and_(col(mine.contact_id) == kid, col(mine.attribute_id) == col(ContactAttribute.attribute_id))
-                )
-            ),
-        )
-        .values(contact_id=kid)
-    )
-    theirs = aliased(Delivery)
-    session.execute(
-        update(Delivery)
-        .where(
-            col(Delivery.contact_id) == oid,
-            ~exists(
-                select(col(theirs.id)).where(
-                    and_(col(theirs.contact_id) == kid, col(theirs.broadcast_id) == col(Delivery.broadcast_id))
-                )
-            ),
-        )
-        .values(contact_id=kid)
-    )
+    _move_unless_kept(session, ContactAttribute, "attribute_id", oid, kid)  # one value per attribute
+    _move_unless_kept(session, Delivery, "broadcast_id", oid, kid)  # one delivery per broadcast
     keep.blocked = keep.blocked or other.blocked
     keep.active = keep.active and other.active
     keep.opted_out_at = _earlier(keep.opted_out_at, other.opted_out_at)

@@ -100,6 +100,22 @@ def test_each_problem_is_named_with_its_fix(
     assert low["status"] == "problem" and "RED" in low["detail"]
 
 
+def test_the_webhook_check_names_each_missing_field_and_a_missing_subscription(
+    healthy: dict, fake_graph: graph_api.FakeGraph
+) -> None:
+    """Every field docs/inbound.md asks for, `account_update` (restrictions, bans) included; one check and one
+    client of `/{app-id}/subscriptions` (the doctor's)."""
+    fields = [f for f in graph_api.WEBHOOK_FIELDS if f != "account_update"]
+    fake_graph.configure(subscribed_fields=fields)
+    webhooks = checks(doctor(healthy, "--json"))["whatsapp.webhooks"]
+    assert webhooks["status"] == "problem" and "account_update" in webhooks["detail"]
+    fake_graph.configure(subscribed_fields=[])
+    assert checks(doctor(healthy, "--json"))["whatsapp.webhooks"]["status"] == "problem"
+    wrong = healthy | {"WHATSAPP_APP_SECRET": "not-the-app-secret"}
+    refused = checks(doctor(wrong, "--json"))["whatsapp.webhooks"]
+    assert refused["status"] == "problem" and "190" in refused["detail"]
+
+
 def test_refused_tokens_and_socket_mode(healthy: dict, fake_slack: slack_api.FakeSlack) -> None:
     fake_slack.refused_tokens = {BOT_TOKEN}
     env = healthy | {"WHATSAPP_TOKEN": "EAAwrong", "SLACK_APP_TOKEN": "xapp-1-A111-222-abc"}

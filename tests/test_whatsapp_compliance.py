@@ -19,13 +19,12 @@ from bot.services import contacts as contact_service
 from bot.services.broadcasts import service
 from bot.services.broadcasts.sender import Runner
 from bot.services.inbound import parse_meta
-from bot.services.webhook_check import REQUIRED_FIELDS, check_webhook_subscription
 from handlers.blocks.broadcasts import report_message
 from storage.models import AuditEntry, Broadcast, Contact, Delivery, Message, Ticket
 from tests.broadcast_helpers import add_reachable, draft, phone
 from tests.conftest import RunningApp, app_seal, wait_until
 from tests.factories import BASE, add_contact, add_ticket
-from tests.fakes.graph_api import APP_ID, PHONE_ID, FakeGraph
+from tests.fakes.graph_api import PHONE_ID, FakeGraph
 from tests.fakes.slack_api import FakeSlack
 from tests.test_cli import run
 from tests.webhooks import APP_SECRET, contact, count, post_meta, webhook_settings
@@ -405,26 +404,6 @@ def test_messages_to_another_number_of_the_account_are_acknowledged_not_stored(r
     assert _other_number_count(running_app) == before + 1
     say(running_app, "4917655550000", "Hallo Zentrale")
     assert count(running_app.engine, Contact) == 1
-
-
-# --- the webhook subscription check (for `contactbot doctor`) ---------------------------------------------
-
-
-def test_the_subscription_check_names_missing_fields(settings: Settings, fake_graph: FakeGraph) -> None:
-    assert not check_webhook_subscription(settings).checked  # no WHATSAPP_APP_ID: nothing to ask with
-    ready = settings.model_copy(update={"whatsapp_app_id": APP_ID})
-    fake_graph.configure(app_secret=APP_SECRET, subscriptions=[])
-    assert check_webhook_subscription(ready).problem == "not_subscribed"
-    fields = [{"name": n, "version": "v23.0"} for n in ("messages", "message_template_status_update")]
-    waba = {"object": "whatsapp_business_account", "callback_url": "https://x/whatsapp/webhook", "active": True}
-    fake_graph.configure(subscriptions=[waba | {"fields": fields}])
-    check = check_webhook_subscription(ready)
-    assert check.checked and not check.ok
-    assert check.missing == ["user_preferences", "phone_number_quality_update", "account_update"]
-    fake_graph.configure(subscriptions=[waba | {"fields": [{"name": n} for n in REQUIRED_FIELDS]}])
-    assert check_webhook_subscription(ready).ok
-    wrong = ready.model_copy(update={"whatsapp_app_secret": "not-the-secret"})
-    assert check_webhook_subscription(wrong).problem == "graph_error:100"
 
 
 def test_a_failed_status_for_a_known_message_applies_once(running_app: RunningApp) -> None:

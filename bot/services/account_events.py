@@ -19,7 +19,7 @@ from bot.config.settings import Settings
 from bot.services.broadcasts import limits, service
 from storage import audit, whatsapp_number
 from storage import broadcasts as store
-from storage.db import Engine, session_scope
+from storage.db import Engine, Session, session_scope
 
 log = logging.getLogger(__name__)
 FIELDS = ("phone_number_quality_update", "account_update", "message_template_status_update")
@@ -81,16 +81,21 @@ def _account(engine: Engine, settings: Settings, value: dict[str, Any]) -> int:
     until = datetime.fromtimestamp(max(ends), UTC) if ends else None
     with session_scope(engine) as session:
         whatsapp_number.save(session, settings.whatsapp_phone_number_id, restriction=kinds[:80], restricted_until=until)
-        paused = [
-            bid
-            for bid in whatsapp_number.running_with_template(session, None, None)
-            if store.set_status(session, bid, ("running",), "paused", pause_reason="restricted")
-        ]
+        paused = _pause_running(session, "restricted", None, None)
         audit.record(
-            session, ACTOR, "whatsapp.restriction", "account", None, event=event, restriction=kinds, paused=len(paused)
+            session, ACTOR, "whatsapp.restriction", "account", None, event=event, restriction=kinds, paused=paused
         )
-    log.warning("whatsapp: account restricted (%s); %s broadcasts paused", kinds, len(paused))
+    log.warning("whatsapp: account restricted (%s); %s broadcasts paused", kinds, paused)
     return 1
+
+
+def _pause_running(session: Session, reason: str, name: str | None, language: str | None) -> int:
+    """Pause the running broadcasts (of this template, or all when `name` is None) with the reason; how many."""
+    return sum(
+        1
+        for bid in whatsapp_number.running_with_template(session, name, language)
+        if store.set_status(session, bid, ("running",), "paused", pause_reason=reason)
+    )
 
 
 def _template(engine: Engine, value: dict[str, Any]) -> int:
@@ -98,16 +103,10 @@ def _template(engine: Engine, value: dict[str, Any]) -> int:
     name = str(value.get("message_template_name") or "")[:100]
     language = str(value.get("message_template_language") or "")[:20] or None
     service.forget_templates()  # the next list comes from Meta again
-    paused: list[int] = []
     with session_scope(engine) as session:
-        if event in TEMPLATE_STOPS and name:
-            paused = [
-                bid
-                for bid in whatsapp_number.running_with_template(session, name, language)
-                if store.set_status(session, bid, ("running",), "paused", pause_reason="template")
-            ]
+        paused = _pause_running(session, "template", name, language) if event in TEMPLATE_STOPS and name else 0
         audit.record(
-            session, ACTOR, "whatsapp.template", "template", name, event=event, language=language, paused=len(paused)
+            session, ACTOR, "whatsapp.template", "template", name, event=event, language=language, paused=paused
         )
-    log.info("whatsapp: template status %s; %s broadcasts paused", event, len(paused))
+    log.info("whatsapp: template status %s; %s broadcasts paused", event, paused)
     return 1

@@ -29,12 +29,15 @@ REQUIRED_BOT_SCOPES = frozenset(
         "im:write",
     }
 )
-# Webhook fields the app handles: messages (and statuses), opt-outs, template and quality changes.
+# Webhook fields the app handles (docs/inbound.md lists them for admins; keep both in step): messages (and
+# statuses), opt-outs (a `user_preferences` stop reaches no app that did not subscribe to it), template and
+# quality changes, account restrictions.
 REQUIRED_WEBHOOK_FIELDS = (
     "messages",
     "user_preferences",
     "message_template_status_update",
     "phone_number_quality_update",
+    "account_update",
 )
 REQUIRED_TOKEN_SCOPES = ("whatsapp_business_messaging", "whatsapp_business_management")
 # Meta's messaging tiers: unique recipients per rolling 24 h.

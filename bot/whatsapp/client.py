@@ -151,19 +151,6 @@ class GraphClient:
             parse_send(response.status_code, response.content)
         return str(data["id"])
 
-    def subscriptions(self) -> list[dict[str, Any]]:
-        """The app's webhook subscriptions (`GET /{app-id}/subscriptions`, with the app access token
-        `{app-id}|{app-secret}`): per object, the callback URL, whether it is active, the fields."""
-        base = self.settings.whatsapp_api_url.rstrip("/")
-        token = f"{self.settings.whatsapp_app_id}|{self.settings.whatsapp_app_secret}"
-        response = self.http.get(
-            f"{base}/{self.settings.whatsapp_app_id}/subscriptions", headers={"Authorization": f"Bearer {token}"}
-        )
-        if response.status_code != 200:
-            parse_send(response.status_code, response.content)
-        data = response.json().get("data")
-        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
-
     def send(self, to: str, template: Template, values: Mapping[str, str]) -> str:
         body = send_body(to, template.name, template.language, components(template, values))
         try:

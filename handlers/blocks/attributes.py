@@ -10,7 +10,8 @@ from bot.i18n import number, t
 from bot.services.attributes import TYPES
 from bot.services.table_settings import TableLayout
 from handlers.blocks.contact_list import MESSENGER_NAMES, contact_label
-from handlers.blocks.text import MESSAGE_TEXT_BUDGET, button, cut, date_token, escape, mrkdwn, option, plain, text_size
+from handlers.blocks.menu_list import MAX_ROWS, MenuRow, menu_list_message
+from handlers.blocks.text import button, cut, date_token, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from storage.models import Attribute, Contact
 
@@ -30,14 +31,8 @@ def _label(attribute: Attribute, lang: str) -> str:
 
 def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Seal) -> dict[str, Any]:
     """The attributes with a menu each; its values (`delete:3`) are sealed (handlers/integrity.py)."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": mrkdwn(t("attr.list_title", lang, count=len(rows)))},
-    ]
-    if not rows:
-        blocks.append({"type": "section", "text": mrkdwn(t("attr.list_empty", lang))})
-    for attribute, holders in rows[:45]:
-        if text_size(blocks) > MESSAGE_TEXT_BUDGET - 1500:  # Slack's total text limit (msg_blocks_too_long)
-            break
+    items = []
+    for attribute, holders in rows[:MAX_ROWS]:
         text = t(
             "attr.row",
             lang,
@@ -48,29 +43,20 @@ def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Se
         )
         if attribute.choices:
             text += "\n" + t("attr.choices", lang, choices=escape(cut(", ".join(attribute.choices), 500)))
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": f"attr{attribute.id}",
-                "text": mrkdwn(text),
-                "accessory": {
-                    "type": "overflow",
-                    "action_id": "attribute_menu",
-                    "options": [
-                        option(t("attr.edit", lang), seal(f"edit:{attribute.id}", "attribute_menu")),
-                        option(t("attr.delete", lang), seal(f"delete:{attribute.id}", "attribute_menu")),
-                    ],
-                },
-            }
-        )
-    blocks.append(
-        {
-            "type": "actions",
-            "block_id": "attr_actions",
-            "elements": [button(t("attr.add", lang), "attribute_add", "add", "primary")],
-        }
+        menu = [
+            option(t("attr.edit", lang), seal(f"edit:{attribute.id}", "attribute_menu")),
+            option(t("attr.delete", lang), seal(f"delete:{attribute.id}", "attribute_menu")),
+        ]
+        items.append(MenuRow(f"attr{attribute.id}", text, menu))
+    return menu_list_message(
+        t("attr.list_title", lang, count=len(rows)),
+        t("attr.list_empty", lang),
+        items,
+        "attribute_menu",
+        button(t("attr.add", lang), "attribute_add", "add", "primary"),
+        "attr_actions",
+        t("attr.list_title", lang, count=len(rows)).replace("*", ""),
     )
-    return {"blocks": blocks, "text": t("attr.list_title", lang, count=len(rows)).replace("*", "")}
 
 
 def _text_input(

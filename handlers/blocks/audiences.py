@@ -8,7 +8,8 @@ from typing import Any
 from bot.domain.contacts import MESSENGERS
 from bot.i18n import number, t
 from bot.services.audiences import AudienceInfo
-from handlers.blocks.text import MESSAGE_TEXT_BUDGET, button, cut, escape, mrkdwn, option, plain, text_size
+from handlers.blocks.menu_list import MAX_ROWS, MenuRow, menu_list_message
+from handlers.blocks.text import button, cut, escape, mrkdwn, option, plain
 from handlers.integrity import Seal
 from storage.models import Attribute
 
@@ -154,38 +155,24 @@ def new_modal(attributes: list[Attribute], lang: str, meta: dict[str, Any]) -> d
 
 def groups_message(infos: list[AudienceInfo], lang: str, *, seal: Seal) -> dict[str, Any]:
     """The groups with a menu each; its values (`delete:7`) are sealed (handlers/integrity.py)."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": mrkdwn(t("audience.list_title", lang, count=len(infos)))},
-    ]
-    if not infos:
-        blocks.append({"type": "section", "text": mrkdwn(t("audience.list_empty", lang))})
-    for info in infos[:45]:
-        if text_size(blocks) > MESSAGE_TEXT_BUDGET - 1500:  # Slack's total text limit (msg_blocks_too_long)
-            break
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": f"aud{info.id}",
-                "text": mrkdwn(
-                    f"*{escape(cut(info.name, 100))}*\n"
-                    f"{t('audience.members', lang, members=number(info.members, lang))}"
-                ),
-                "accessory": {
-                    "type": "overflow",
-                    "action_id": "audience_menu",
-                    "options": [
-                        option(t("audience.show", lang), seal(f"show:{info.id}", "audience_menu")),
-                        option(t("audience.rename", lang), seal(f"rename:{info.id}", "audience_menu")),
-                        option(t("audience.delete", lang), seal(f"delete:{info.id}", "audience_menu")),
-                    ],
-                },
-            }
+    items = [
+        MenuRow(
+            f"aud{info.id}",
+            f"*{escape(cut(info.name, 100))}*\n{t('audience.members', lang, members=number(info.members, lang))}",
+            [
+                option(t("audience.show", lang), seal(f"show:{info.id}", "audience_menu")),
+                option(t("audience.rename", lang), seal(f"rename:{info.id}", "audience_menu")),
+                option(t("audience.delete", lang), seal(f"delete:{info.id}", "audience_menu")),
+            ],
         )
-    blocks.append(
-        {
-            "type": "actions",
-            "block_id": "aud_actions",
-            "elements": [button(t("audience.new", lang), "audience_new", "new", "primary")],
-        }
+        for info in infos[:MAX_ROWS]
+    ]
+    return menu_list_message(
+        t("audience.list_title", lang, count=len(infos)),
+        t("audience.list_empty", lang),
+        items,
+        "audience_menu",
+        button(t("audience.new", lang), "audience_new", "new", "primary"),
+        "aud_actions",
+        t("audience.list_title", lang, count=len(infos)).replace("*", ""),
     )
-    return {"blocks": blocks, "text": t("audience.list_title", lang, count=len(infos)).replace("*", "")}

@@ -65,7 +65,13 @@ TITLES = {
     15: "This method must be called with an app access_token.",
 }
 TITLES |= {k: v for k, v in graph_rules.TITLES.items() if k not in TITLES}
-WEBHOOK_FIELDS = ("messages", "user_preferences", "message_template_status_update", "phone_number_quality_update")
+WEBHOOK_FIELDS = (
+    "messages",
+    "user_preferences",
+    "message_template_status_update",
+    "phone_number_quality_update",
+    "account_update",
+)
 
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
@@ -149,9 +155,6 @@ class State:
     media_ids: set[str] = field(default_factory=set)  # ids handed out by POST /{phone-number-id}/media
     media_types: dict[str, str] = field(default_factory=dict)  # media id -> the MIME type it was uploaded as
     template_queries: list[dict[str, str]] = field(default_factory=list)  # query of each template-list GET
-    # GET /{app-id}/subscriptions (answered only with the app token `{app-id}|{app_secret}`).
-    app_secret: str = ""
-    subscriptions: list[dict[str, Any]] = field(default_factory=list)
     # The account as `contactbot doctor` reads it: the token's validity and permissions (debug_token), the
     # number's quality and tier (phone_numbers), the app's webhook fields (/{app-id}/subscriptions).
     token_valid: bool = True
@@ -329,11 +332,6 @@ async def answer(
             setattr(state, key, value)
         return 200, b"{}"
     if method == "GET" and path == f"/{VERSION}/{APP_ID}/subscriptions":
-        if state.app_secret:  # a test that set the app secret by hand (issue 14's subscription check)
-            # Graph API: an app's subscriptions need the app access token, not a user or system token.
-            if headers.get("authorization") != f"Bearer {APP_ID}|{state.app_secret}":
-                return 400, error_body(100, "Requires an app access token")
-            return 200, json.dumps({"data": state.subscriptions}).encode()
         return _subscriptions(state, headers)
     if headers.get("authorization") != f"Bearer {TOKEN}":
         return 401, error_body(190, "Invalid OAuth access token")
