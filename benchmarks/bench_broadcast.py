@@ -24,44 +24,52 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_db import refuse_unless_bench  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot.config.settings import load_settings  # noqa: E402
+from bot.config.settings import Settings, load_settings  # noqa: E402
 from bot.services.broadcasts import service  # noqa: E402
 from bot.services.broadcasts.sender import send_broadcast  # noqa: E402
-from storage.db import make_engine, upgrade  # noqa: E402
+from storage.db import Engine, make_engine, upgrade  # noqa: E402
 from storage.models import Contact  # noqa: E402
 from tests.fakes import graph_api  # noqa: E402
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def fill(engine, count: int) -> None:  # type: ignore[no-untyped-def]
-    rows = (
-        {
-            "phone": f"+49170{i:08d}",
-            "messenger": "whatsapp",
-            "name": f"Kunde {i}",
-            "name_sort": f"kunde {i}",
-            "first_contact_at": BASE,
-            "last_chat_at": BASE,
-            "blocked": False,
-            "active": True,
-            "consent_at": BASE,
-            "blocked_messages": 0,
-            "created_at": BASE,
-            "updated_at": BASE,
-        }
-        for i in range(count)
-    )
+def fill(engine: Engine, count: int, start: int = 0) -> None:
+    """`count` reachable German WhatsApp contacts numbered from `start` (bulk insert in chunks)."""
     table = Contact.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        chunk: list[dict] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) == 10_000:
-                conn.execute(insert(table), chunk)
-                chunk = []
-        if chunk:
-            conn.execute(insert(table), chunk)
+        for first in range(start, start + count, 10_000):
+            conn.execute(
+                insert(table),
+                [
+                    {
+                        "phone": f"+49170{i:08d}",
+                        "messenger": "whatsapp",
+                        "name": f"Kunde {i}",
+                        "name_sort": f"kunde {i}",
+                        "first_contact_at": BASE,
+                        "last_chat_at": BASE,
+                        "blocked": False,
+                        "active": True,
+                        "consent_at": BASE,
+                        "blocked_messages": 0,
+                        "created_at": BASE,
+                        "updated_at": BASE,
+                    }
+                    for i in range(first, min(first + 10_000, start + count))
+                ],
+            )
+
+
+def reminder_draft(settings: Settings) -> service.Draft:
+    """The broadcast every sender benchmark sends: the reminder template to all reachable contacts."""
+    tpl = service.find_template(settings, "termin_erinnerung", "de")
+    return service.Draft(
+        template=tpl,
+        params={"1": service.ParamSource(field="name", fallback="Kunde"), "2": service.ParamSource(text="Montag")},
+        audience=service.AudienceSpec(),
+        created_by="bench",
+    )
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -103,14 +111,7 @@ def main() -> int:
             BROADCAST_CONCURRENCY=args.concurrency,
             **fake.env(),
         )
-        tpl = service.find_template(settings, "termin_erinnerung", "de")
-        draft = service.Draft(
-            template=tpl,
-            params={"1": service.ParamSource(field="name", fallback="Kunde"), "2": service.ParamSource(text="Montag")},
-            audience=service.AudienceSpec(),
-            created_by="bench",
-        )
-        row, _ = service.create(engine, settings, draft)
+        row, _ = service.create(engine, settings, reminder_draft(settings))
         started = time.perf_counter()
         total = service.start(engine, settings, row.id or 0)
         print(f"audience frozen: {total} deliveries in {time.perf_counter() - started:.2f} s (one INSERT ... SELECT)")

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import uvloop  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from benchmarks.bench_broadcast import fill  # noqa: E402
+from benchmarks.bench_broadcast import fill, reminder_draft  # noqa: E402
 from benchmarks.bench_sender import body  # noqa: E402
 from bot.config.settings import load_settings  # noqa: E402
 from bot.services.broadcasts import service  # noqa: E402
@@ -135,14 +135,7 @@ def one_round(args: argparse.Namespace, fake: graph_api.FakeGraph, slack: slack_
             hooks_posted=0,
         )
         settings = load_settings(DATABASE_URL=args.url, **{k: v for k, v in env.items() if k.startswith("WHATSAPP_")})
-        tpl = service.find_template(settings, "termin_erinnerung", "de")
-        draft = service.Draft(
-            template=tpl,
-            params={"1": service.ParamSource(field="name", fallback="Kunde"), "2": service.ParamSource(text="Montag")},
-            audience=service.AudienceSpec(),
-            created_by="bench",
-        )
-        row, _ = service.create(engine, settings, draft)
+        row, _ = service.create(engine, settings, reminder_draft(settings))
         serve_cpu0 = cpu_seconds(serve.pid)
         with (tmp / "worker.log").open("ab") as out:
             worker = subprocess.Popen(

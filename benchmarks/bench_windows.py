@@ -28,43 +28,18 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_broadcast import BASE  # noqa: E402
+from bench_broadcast import fill  # noqa: E402
 from bench_db import fresh_schema  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from bot.config.settings import Settings, load_settings  # noqa: E402
 from bot.services.broadcasts import service  # noqa: E402
 from bot.services.broadcasts.sender import Runner, send_broadcast  # noqa: E402
 from storage.db import Engine, make_engine  # noqa: E402
-from storage.models import Contact, utcnow  # noqa: E402
+from storage.models import utcnow  # noqa: E402
 from tests.fakes import graph_api  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the benchmark's numbers are German
-
-
-def fill(engine: Engine, start: int, count: int) -> None:
-    """`count` reachable German WhatsApp contacts numbered from `start` (bulk insert in chunks)."""
-    table = Contact.__table__  # type: ignore[attr-defined]
-    rows = [
-        {
-            "phone": f"+49170{i:08d}",
-            "messenger": "whatsapp",
-            "name": f"Kunde {i}",
-            "name_sort": f"kunde {i}",
-            "first_contact_at": BASE,
-            "last_chat_at": BASE,
-            "blocked": False,
-            "active": True,
-            "consent_at": BASE,
-            "blocked_messages": 0,
-            "created_at": BASE,
-            "updated_at": BASE,
-        }
-        for i in range(start, start + count)
-    ]
-    with engine.begin() as conn:
-        for i in range(0, len(rows), 10_000):
-            conn.execute(insert(table), rows[i : i + 10_000])
 
 
 def quiet_hours(cover_now: bool) -> str:
@@ -143,7 +118,7 @@ def main() -> int:
     url = f"sqlite:///{tmp}/bench.db" if args.db == "sqlite" else args.url
     fresh_schema(url)
     engine = make_engine(url)
-    fill(engine, 0, args.count)
+    fill(engine, args.count)
     fake = graph_api.spawn()
     try:
         settings = load_settings(
@@ -170,7 +145,7 @@ def main() -> int:
 
         fill_more = args.closed - args.count
         if fill_more > 0:  # more contacts for the closed case (numbers after the first ones)
-            fill(engine, args.count, fill_more)
+            fill(engine, fill_more, start=args.count)
         idle = [idle_cpu(settings, engine, args.idle / args.rounds) for _ in range(args.rounds)]
         row, _ = service.create(engine, settings, draft(settings, quiet_hours(cover_now=True)))
         started = time.perf_counter()
