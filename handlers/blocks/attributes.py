@@ -55,7 +55,6 @@ def attributes_message(rows: list[tuple[Attribute, int]], lang: str, *, seal: Se
         "attribute_menu",
         button(t("attr.add", lang), "attribute_add", "add", "primary"),
         "attr_actions",
-        t("attr.list_title", lang, count=len(rows)).replace("*", ""),
     )
 
 

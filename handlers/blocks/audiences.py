@@ -174,5 +174,4 @@ def groups_message(infos: list[AudienceInfo], lang: str, *, seal: Seal) -> dict[
         "audience_menu",
         button(t("audience.new", lang), "audience_new", "new", "primary"),
         "aud_actions",
-        t("audience.list_title", lang, count=len(infos)).replace("*", ""),
     )

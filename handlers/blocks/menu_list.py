@@ -29,8 +29,8 @@ def menu_list_message(
     menu_action_id: str,
     button: dict[str, Any],
     actions_block_id: str,
-    fallback: str,
 ) -> dict[str, Any]:
+    """The message; its notification text is the title without mrkdwn bold marks."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(title)}]
     if not rows:
         blocks.append({"type": "section", "text": mrkdwn(empty)})
@@ -46,4 +46,4 @@ def menu_list_message(
             }
         )
     blocks.append({"type": "actions", "block_id": actions_block_id, "elements": [button]})
-    return {"blocks": blocks, "text": fallback}
+    return {"blocks": blocks, "text": title.replace("*", "")}
