@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -150,9 +151,7 @@ def main() -> int:
     finally:
         fake.stop()
         if args.db == "sqlite":
-            for name in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, name))
-            os.rmdir(tmp)
+            shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

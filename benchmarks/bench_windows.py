@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -172,9 +173,7 @@ def main() -> int:
     finally:
         fake.stop()
         if args.db == "sqlite":
-            for name in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, name))
-            os.rmdir(tmp)
+            shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
